@@ -1,0 +1,31 @@
+//! Command-line parsing and dispatch (binary only: the library never prints or exits).
+//!
+//! Each subcommand lives in its own file with an `Args` struct (clap derive) and a
+//! `run(args) -> anyhow::Result<ExitCode>` function. Errors end the process with a
+//! one-line message on stderr and exit code 2.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// fieldflow: generative ODEs that follow force fields.
+#[derive(Debug, Parser)]
+#[command(name = "fieldflow", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// A short demonstration of what is built so far.
+    Demo,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Demo => crate::demo::run(),
+    }
+}

@@ -1,0 +1,66 @@
+//! The library's error type.
+//!
+//! Every fallible constructor and entry point returns [`Result`]. Errors carry
+//! structured fields so that callers (and the command line) can report exactly what
+//! was wrong; they are never used for control flow inside the numerical loops, where
+//! a failing particle gets a [`crate::ode::Status`] instead.
+
+use thiserror::Error;
+
+/// Everything that can go wrong in fieldflow.
+#[derive(Debug, Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A numeric parameter is outside its allowed range.
+    #[error("invalid {name}: {value} ({reason})")]
+    InvalidParameter {
+        /// Parameter name as the user knows it.
+        name: &'static str,
+        /// The offending value.
+        value: f64,
+        /// What the parameter must satisfy.
+        reason: &'static str,
+    },
+    /// Array shapes do not fit together.
+    #[error("dimension mismatch in {what}: expected {expected}, got {got}")]
+    DimensionMismatch {
+        /// What was being matched.
+        what: &'static str,
+        /// The expected size.
+        expected: usize,
+        /// The size that was given.
+        got: usize,
+    },
+    /// Input data contain a NaN or an infinity.
+    #[error("non-finite value in {what} at row {row}, column {col}")]
+    NonFinite {
+        /// Which input.
+        what: &'static str,
+        /// Row of the first non-finite value.
+        row: usize,
+        /// Column of the first non-finite value.
+        col: usize,
+    },
+    /// An input set is empty where at least one element is needed.
+    #[error("{what} is empty")]
+    Empty {
+        /// Which input.
+        what: &'static str,
+    },
+    /// A name (method, field, data set, ...) is not known.
+    #[error("unknown {kind} '{name}' (known: {known})")]
+    UnknownName {
+        /// What kind of name.
+        kind: &'static str,
+        /// The name given.
+        name: String,
+        /// The accepted names, comma separated.
+        known: String,
+    },
+    /// Any other invalid argument, described in words.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// `Result` with the library's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
