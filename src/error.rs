@@ -62,5 +62,5 @@ pub enum Error {
     Invalid(String),
 }
 
-/// `Result` with the library's [`Error`].
+/// `Result` with the library's [`Error`](enum@Error).
 pub type Result<T> = std::result::Result<T, Error>;
