@@ -230,3 +230,38 @@ fn bad_input_is_an_error_not_a_panic() {
     assert_eq!(sol.y.nrows(), 0);
     assert_eq!(sol.totals.evals, 0);
 }
+
+/// Hairer's initial step in closed form for y' = -y, y(0) = 1 (RMS norm):
+/// sc = atol + rtol, d0 = d1 = 1/sc, h0 = 0.01; the Euler probe gives d2 = 1/sc, so
+/// h1 = (0.01 sc)^(1/5) and h = min(100 h0, h1). Giving that h0 explicitly must give
+/// the same run (up to the rounding of f1 - f0 inside HINIT), with one evaluation less.
+#[test]
+fn automatic_initial_step_is_hairers_formula() {
+    let p = DetestA::A1;
+    for tol in [1e-3, 1e-6, 1e-9] {
+        let sc: f64 = tol + tol;
+        let h = (0.01 * sc).powf(0.2).min(1.0);
+        let auto = solve(
+            &p,
+            0.0,
+            20.0,
+            &[1.0],
+            &SolverOptions::new(Method::Dopri5).tol(tol),
+            &[],
+        )
+        .unwrap();
+        let given = solve(
+            &p,
+            0.0,
+            20.0,
+            &[1.0],
+            &SolverOptions::new(Method::Dopri5).tol(tol).h0(h),
+            &[],
+        )
+        .unwrap();
+        let rel = (auto.y[0] - given.y[0]).abs() / given.y[0].abs();
+        assert!(rel < 1e-9, "tol {tol}: {} vs {}", auto.y[0], given.y[0]);
+        assert_eq!(auto.stats.steps, given.stats.steps);
+        assert_eq!(auto.stats.evals, given.stats.evals + 1);
+    }
+}
