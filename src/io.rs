@@ -316,10 +316,12 @@ fn write_atomic(
         _ => PathBuf::from("."),
     };
     if !dir.is_dir() {
-        return Err(io_err(
-            path,
-            format!("directory {} does not exist", dir.display()),
-        ));
+        let why = if dir.exists() {
+            "is not a directory"
+        } else {
+            "does not exist"
+        };
+        return Err(io_err(path, format!("directory {} {why}", dir.display())));
     }
     if path.is_dir() {
         return Err(io_err(path, "is a directory"));
