@@ -7,9 +7,10 @@
 //! p-value is `1/(B+1)`, so `B` must exceed `k / alpha - 1` for those tests to be
 //! able to reject at all; the default `B = 999` allows up to 10 tests at 0.01.
 
-use super::one_sample::{landing_test, GaussianTarget, IsotropicMixture, PfgmPrior};
+use super::one_sample::{landing_test, mixture_tests, GaussianTarget, PfgmPrior};
 use super::two_sample::{self, TwoSampleConfig};
 use super::{validate_pair, validate_sample, TestResult};
+use crate::data::GaussianMixture;
 use crate::{Error, Result};
 use ndarray::{Array2, ArrayView2};
 use serde::Serialize;
@@ -107,7 +108,7 @@ impl TwoSampleTest {
 }
 
 /// A known target for the one-sample battery.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum OneSampleTarget {
     /// A Gaussian: `chi2_radius` (and `ks`, `ad` in 1-D).
     Gaussian(GaussianTarget),
@@ -115,7 +116,7 @@ pub enum OneSampleTarget {
     PfgmPrior(PfgmPrior),
     /// An isotropic Gaussian mixture: `mode_counts`, `residual_chi2` (and `ks`,
     /// `ad` in 1-D).
-    Mixture(IsotropicMixture),
+    Mixture(GaussianMixture),
     /// Samples of an empirical field: `landing` against the data points.
     Landing {
         /// The data points (`M x d`).
@@ -220,7 +221,7 @@ impl Battery {
         let (results, m) = match target {
             OneSampleTarget::Gaussian(g) => (g.tests(x)?, None),
             OneSampleTarget::PfgmPrior(p) => (p.tests(x)?, None),
-            OneSampleTarget::Mixture(mx) => (mx.tests(x, b, seed)?, None),
+            OneSampleTarget::Mixture(mx) => (mixture_tests(x, mx, b, seed)?, None),
             OneSampleTarget::Landing { data, weights } => {
                 let l = landing_test(x, data.view(), weights.as_deref(), b, seed)?;
                 (vec![l.result], Some(data.nrows()))
@@ -282,6 +283,15 @@ impl BatteryReport {
     }
 }
 
+/// Fixed notation for moderate magnitudes, scientific otherwise.
+fn readable(v: f64, digits: usize) -> String {
+    if v == 0.0 || (1e-3..1e4).contains(&v.abs()) {
+        format!("{v:.digits$}")
+    } else {
+        format!("{v:.3e}")
+    }
+}
+
 impl fmt::Display for BatteryReport {
     /// A readable summary table.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -292,15 +302,17 @@ impl fmt::Display for BatteryReport {
         let thr = self.threshold();
         writeln!(
             f,
-            "{:<16} {:>14} {:>12}  verdict",
+            "{:<16} {:>14} {:>11}  verdict",
             "test", "statistic", "p-value"
         )?;
         for t in &self.tests {
             let v = if t.pvalue <= thr { "REJECT" } else { "ok" };
             writeln!(
                 f,
-                "{:<16} {:>14.6e} {:>12.4e}  {v}",
-                t.name, t.statistic, t.pvalue
+                "{:<16} {:>14} {:>11}  {v}",
+                t.name,
+                readable(t.statistic, 6),
+                readable(t.pvalue, 4)
             )?;
         }
         write!(
@@ -310,5 +322,182 @@ impl fmt::Display for BatteryReport {
             thr,
             if self.reject { "REJECTED" } else { "PASSED" }
         )
+    }
+}
+
+/// The target specification syntax of `fieldflow check --target SPEC`:
+/// `NAME` or `NAME:ARGS`, with `ARGS` comma-separated `key=value` pairs (vectors
+/// separated by `;`).
+///
+/// | SPEC | target | tests |
+/// |---|---|---|
+/// | `normal:MEAN,STD` or `normal:mean=M,std=S` | 1-D `N(M, S^2)` | `ks`, `ad`, `chi2_radius` |
+/// | `gaussian` or `gaussian:std=S,mean=M1;M2;...` | `N(mean, S^2 I_d)` (default `N(0, I)`) | `chi2_radius` (+ `ks`, `ad` in 1-D) |
+/// | `pfgm-prior:D=1,smax=40` (+ `d=2`, `center=C1;C2`) | PFGM/PFGM++ prior on the plane `s = smax` (d from the samples unless given) | `prior_radius`, `prior_direction` |
+/// | `mixture:8gaussians` | the 8gaussians mixture | `mode_counts`, `residual_chi2` |
+/// | `landing:FILE` (+ `weights=WFILE`) | the data points of an empirical field (`.csv`/`.npy`) | `landing` |
+pub const TARGET_SPEC_HELP: &str = "normal:MEAN,STD | gaussian[:std=S,mean=M1;M2..] | \
+pfgm-prior:D=1,smax=40[,d=2,center=C1;C2..] | mixture:8gaussians | landing:FILE[,weights=WFILE]";
+
+fn spec_err(spec: &str, why: impl Into<String>) -> Error {
+    Error::Invalid(format!(
+        "bad target '{spec}': {} (expected {TARGET_SPEC_HELP})",
+        why.into()
+    ))
+}
+
+fn parse_num(spec: &str, key: &str, v: &str) -> Result<f64> {
+    v.trim()
+        .parse::<f64>()
+        .map_err(|_| spec_err(spec, format!("{key}={v} is not a number")))
+}
+
+fn parse_vec(spec: &str, key: &str, v: &str) -> Result<Vec<f64>> {
+    v.split(';').map(|t| parse_num(spec, key, t)).collect()
+}
+
+impl OneSampleTarget {
+    /// Parses a target specification (see [`TARGET_SPEC_HELP`]) for samples in `d`
+    /// dimensions. `landing:FILE` reads the data points with [`crate::io`].
+    ///
+    /// # Errors
+    /// An unknown name or key, a malformed number, parameters that the target
+    /// rejects, a dimension that does not fit, or an unreadable file.
+    pub fn parse(spec: &str, d: usize) -> Result<Self> {
+        let (name, args) = match spec.split_once(':') {
+            Some((n, a)) => (n.trim(), a.trim()),
+            None => (spec.trim(), ""),
+        };
+        let pairs: Vec<&str> = if args.is_empty() {
+            Vec::new()
+        } else {
+            args.split(',').map(str::trim).collect()
+        };
+        let kv = |allowed: &[&str]| -> Result<Vec<(String, String)>> {
+            pairs
+                .iter()
+                .map(|p| {
+                    let (k, v) = p
+                        .split_once('=')
+                        .ok_or_else(|| spec_err(spec, format!("'{p}' is not key=value")))?;
+                    let k = k.trim();
+                    if !allowed.contains(&k) {
+                        return Err(spec_err(
+                            spec,
+                            format!(
+                                "unknown key '{k}' for {name} (known: {})",
+                                allowed.join(", ")
+                            ),
+                        ));
+                    }
+                    Ok((k.to_string(), v.trim().to_string()))
+                })
+                .collect()
+        };
+        let need_dim = |expected: usize| -> Result<()> {
+            if d != expected {
+                return Err(Error::DimensionMismatch {
+                    what: "sample dimension for the target",
+                    expected,
+                    got: d,
+                });
+            }
+            Ok(())
+        };
+        match name {
+            "normal" => {
+                need_dim(1)?;
+                let (mean, std) = if pairs.len() == 2 && !pairs.iter().any(|p| p.contains('=')) {
+                    (
+                        parse_num(spec, "mean", pairs[0])?,
+                        parse_num(spec, "std", pairs[1])?,
+                    )
+                } else {
+                    let (mut mean, mut std) = (0.0, 1.0);
+                    for (k, v) in kv(&["mean", "std"])? {
+                        if k == "mean" {
+                            mean = parse_num(spec, &k, &v)?;
+                        } else {
+                            std = parse_num(spec, &k, &v)?;
+                        }
+                    }
+                    (mean, std)
+                };
+                Ok(Self::Gaussian(GaussianTarget::isotropic(vec![mean], std)?))
+            }
+            "gaussian" => {
+                let (mut mean, mut std) = (vec![0.0; d], 1.0);
+                for (k, v) in kv(&["mean", "std"])? {
+                    if k == "mean" {
+                        mean = parse_vec(spec, &k, &v)?;
+                    } else {
+                        std = parse_num(spec, &k, &v)?;
+                    }
+                }
+                need_dim(mean.len())?;
+                Ok(Self::Gaussian(GaussianTarget::isotropic(mean, std)?))
+            }
+            "pfgm-prior" => {
+                let (mut dd, mut big_d, mut smax, mut center) = (d, None, None, None);
+                for (k, v) in kv(&["d", "D", "smax", "center"])? {
+                    match k.as_str() {
+                        "d" => {
+                            let v = parse_num(spec, &k, &v)?;
+                            if !(v >= 1.0 && v.fract() == 0.0) {
+                                return Err(spec_err(spec, "d must be a positive integer"));
+                            }
+                            dd = v as usize;
+                        }
+                        "D" => big_d = Some(parse_num(spec, &k, &v)?),
+                        "smax" => smax = Some(parse_num(spec, &k, &v)?),
+                        _ => center = Some(parse_vec(spec, &k, &v)?),
+                    }
+                }
+                need_dim(dd)?;
+                let big_d = big_d.ok_or_else(|| spec_err(spec, "pfgm-prior needs D"))?;
+                let smax = smax.ok_or_else(|| spec_err(spec, "pfgm-prior needs smax"))?;
+                Ok(Self::PfgmPrior(PfgmPrior::new(dd, big_d, smax, center)?))
+            }
+            "mixture" => match args {
+                "8gaussians" => {
+                    need_dim(2)?;
+                    Ok(Self::Mixture(GaussianMixture::eight_gaussians()))
+                }
+                _ => Err(spec_err(spec, "known mixtures: 8gaussians")),
+            },
+            "landing" => {
+                let mut parts = pairs.iter();
+                let file = parts
+                    .next()
+                    .filter(|f| !f.is_empty() && !f.contains('='))
+                    .ok_or_else(|| spec_err(spec, "landing needs a data file"))?;
+                let mut weights = None;
+                for p in parts {
+                    match p.split_once('=') {
+                        Some(("weights", wf)) => {
+                            weights = Some(crate::io::read_weights(wf.trim())?)
+                        }
+                        _ => return Err(spec_err(spec, format!("unknown argument '{p}'"))),
+                    }
+                }
+                let data = crate::io::read_points(file)?;
+                need_dim(data.ncols())?;
+                if let Some(w) = &weights {
+                    if w.len() != data.nrows() {
+                        return Err(Error::DimensionMismatch {
+                            what: "landing weights",
+                            expected: data.nrows(),
+                            got: w.len(),
+                        });
+                    }
+                }
+                Ok(Self::Landing { data, weights })
+            }
+            _ => Err(Error::UnknownName {
+                kind: "target",
+                name: name.to_string(),
+                known: "normal, gaussian, pfgm-prior, mixture, landing".into(),
+            }),
+        }
     }
 }

@@ -15,7 +15,8 @@
 //!   exact KS on the d coordinates with Bonferroni).
 //! * [`GaussianTarget`]: whitening `z = L^{-1}(x - mu)` with `L L' = Sigma`;
 //!   `|z|^2 ~ chi2_d` (`chi2_radius`, exact KS).
-//! * [`IsotropicMixture`]: `sum_k w_k N(mu_k, c_k^2 I)`. Each sample gets a
+//! * [`mixture_tests`]: an isotropic Gaussian mixture `sum_k w_k N(mu_k, c_k^2 I)`
+//!   ([`crate::data::GaussianMixture`]). Each sample gets a
 //!   component drawn from its posterior responsibilities under the target (seeded).
 //!   Under the null the pair (point, drawn component) has exactly the law of
 //!   (point, true component), so the component counts are Multinomial(n, w)
@@ -31,6 +32,7 @@
 use super::contingency::{chi2_gof, multinomial_gof_mc};
 use super::kolmogorov::kolmogorov_sf;
 use super::{validate_sample, validate_slice, TestResult};
+use crate::data::GaussianMixture;
 use crate::{Error, Result};
 use ndarray::{Array2, ArrayView2};
 use rand::Rng as _;
@@ -377,146 +379,112 @@ impl GaussianTarget {
     }
 }
 
-/// An isotropic Gaussian mixture `sum_k w_k N(mu_k, c_k^2 I)`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct IsotropicMixture {
-    means: Array2<f64>,
-    stds: Vec<f64>,
-    weights: Vec<f64>,
+/// The mixture CDF `sum_k w_k Phi((t - mu_k)/c_k)` of a 1-D mixture (a point mass
+/// contributes a step); `None` for d > 1.
+pub fn mixture_cdf_1d(mix: &GaussianMixture, t: f64) -> Option<f64> {
+    if mix.dim() != 1 {
+        return None;
+    }
+    let phi = Normal::standard();
+    let means = mix.means();
+    Some(
+        (0..mix.n_components())
+            .map(|k| {
+                let (m, c) = (means[[k, 0]], mix.stds()[k]);
+                let f = if c > 0.0 {
+                    phi.cdf((t - m) / c)
+                } else if t >= m {
+                    1.0
+                } else {
+                    0.0
+                };
+                mix.weights()[k] * f
+            })
+            .sum(),
+    )
 }
 
-impl IsotropicMixture {
-    /// A mixture with component means (`K x d`), standard deviations and weights
-    /// (normalised to sum 1).
-    ///
-    /// # Errors
-    /// No component, mismatched lengths, non-finite means, non-positive stds or
-    /// weights.
-    pub fn new(means: Array2<f64>, stds: Vec<f64>, weights: Vec<f64>) -> Result<Self> {
-        validate_sample(means.view(), "mixture means")?;
-        let k = means.nrows();
-        for (what, len) in [
-            ("mixture stds", stds.len()),
-            ("mixture weights", weights.len()),
-        ] {
-            if len != k {
-                return Err(Error::DimensionMismatch {
-                    what,
-                    expected: k,
-                    got: len,
-                });
-            }
-        }
-        for (name, v) in stds
-            .iter()
-            .map(|&v| ("component std", v))
-            .chain(weights.iter().map(|&v| ("component weight", v)))
-        {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(Error::InvalidParameter {
-                    name,
-                    value: v,
-                    reason: "must be finite and positive",
-                });
-            }
-        }
-        let s: f64 = weights.iter().sum();
-        let weights = weights.iter().map(|w| w / s).collect();
-        Ok(Self {
-            means,
-            stds,
-            weights,
-        })
-    }
-
-    /// Number of components.
-    pub fn components(&self) -> usize {
-        self.weights.len()
-    }
-
-    /// Dimension.
-    pub fn dim(&self) -> usize {
-        self.means.ncols()
-    }
-
-    /// The mixture CDF in 1-D (`sum_k w_k Phi((t - mu_k)/c_k)`); `None` for d > 1.
-    pub fn cdf_1d(&self, t: f64) -> Option<f64> {
-        if self.dim() != 1 {
-            return None;
-        }
-        let phi = Normal::standard();
-        Some(
-            (0..self.components())
-                .map(|k| self.weights[k] * phi.cdf((t - self.means[[k, 0]]) / self.stds[k]))
-                .sum(),
-        )
-    }
-
-    /// The `mode_counts` and `residual_chi2` tests (and, in 1-D, `ks` and `ad`
-    /// against the mixture CDF). Component draws use `rng::stream(seed,
-    /// MIXTURE_STREAM)`; the Monte Carlo goodness of fit (used when an expected
-    /// count is below 5) uses `b` draws.
-    ///
-    /// # Errors
-    /// Bad samples or a dimension mismatch.
-    pub fn tests(&self, x: ArrayView2<f64>, b: usize, seed: u64) -> Result<Vec<TestResult>> {
-        validate_sample(x, "samples")?;
-        let d = self.dim();
-        if x.ncols() != d {
-            return Err(Error::DimensionMismatch {
-                what: "sample dimension for the mixture",
-                expected: d,
-                got: x.ncols(),
-            });
-        }
-        let kk = self.components();
-        let mut rng = crate::rng::stream(seed, MIXTURE_STREAM);
-        let mut counts = vec![0u64; kk];
-        let mut resid = Vec::with_capacity(x.nrows());
-        let mut logp = vec![0.0; kk];
-        let mut sq = vec![0.0; kk];
-        for row in x.outer_iter() {
-            for k in 0..kk {
-                let s2: f64 = row
-                    .iter()
-                    .zip(self.means.row(k))
-                    .map(|(a, m)| (a - m) * (a - m))
-                    .sum();
-                let c = self.stds[k];
-                sq[k] = s2 / (c * c);
-                logp[k] = self.weights[k].ln() - d as f64 * c.ln() - 0.5 * sq[k];
-            }
-            let mx = logp.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let tot: f64 = logp.iter().map(|l| (l - mx).exp()).sum();
-            let mut u: f64 = rng.random::<f64>() * tot;
-            let mut pick = kk - 1;
-            for (k, l) in logp.iter().enumerate() {
-                let p = (l - mx).exp();
-                if u < p {
-                    pick = k;
-                    break;
-                }
-                u -= p;
-            }
-            counts[pick] += 1;
-            resid.push(sq[pick]);
-        }
-        let n = x.nrows() as f64;
-        let mut out = Vec::new();
-        if let Some(first) = (d == 1).then(|| x.column(0).to_vec()) {
-            out.push(ks_1samp(&first, |t| self.cdf_1d(t).unwrap_or(f64::NAN))?);
-            out.push(ad_1samp(&first, |t| self.cdf_1d(t).unwrap_or(f64::NAN))?);
-        }
-        let small = self.weights.iter().any(|w| w * n < 5.0);
-        out.push(if small {
-            multinomial_gof_mc("mode_counts", &counts, &self.weights, b, seed)?
-        } else {
-            chi2_gof("mode_counts", &counts, &self.weights)?
+/// The tests of an isotropic Gaussian mixture target
+/// ([`crate::data::GaussianMixture`]): `mode_counts` and `residual_chi2` (and, in
+/// 1-D, `ks` and `ad` against the mixture CDF). Component draws use
+/// `rng::stream(seed, MIXTURE_STREAM)`; the Monte Carlo goodness of fit (used when
+/// an expected count is below 5) uses `b` draws.
+///
+/// # Errors
+/// Bad samples, a dimension mismatch, or a component with `c_k = 0` (a mixture of
+/// point masses is an empirical target: use [`landing_test`]).
+pub fn mixture_tests(
+    x: ArrayView2<f64>,
+    mix: &GaussianMixture,
+    b: usize,
+    seed: u64,
+) -> Result<Vec<TestResult>> {
+    validate_sample(x, "samples")?;
+    let d = mix.dim();
+    if x.ncols() != d {
+        return Err(Error::DimensionMismatch {
+            what: "sample dimension for the mixture",
+            expected: d,
+            got: x.ncols(),
         });
-        let chi2 = ChiSquared::new(d as f64).map_err(|e| Error::Invalid(format!("chi2: {e}")))?;
-        out.push(named_ks("residual_chi2", &resid, &|t| chi2.cdf(t))?);
-        Ok(out)
     }
+    if mix.has_point_masses() {
+        return Err(Error::Invalid(
+            "mixture has a point mass (std 0): use the landing test".into(),
+        ));
+    }
+    let kk = mix.n_components();
+    let (means, stds, weights) = (mix.means(), mix.stds(), mix.weights());
+    let mut rng = crate::rng::stream(seed, MIXTURE_STREAM);
+    let mut counts = vec![0u64; kk];
+    let mut resid = Vec::with_capacity(x.nrows());
+    let mut logp = vec![0.0; kk];
+    let mut sq = vec![0.0; kk];
+    for row in x.outer_iter() {
+        for k in 0..kk {
+            let s2: f64 = row
+                .iter()
+                .zip(means.row(k))
+                .map(|(a, m)| (a - m) * (a - m))
+                .sum();
+            let c = stds[k];
+            sq[k] = s2 / (c * c);
+            logp[k] = weights[k].ln() - d as f64 * c.ln() - 0.5 * sq[k];
+        }
+        let mx = logp.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let tot: f64 = logp.iter().map(|l| (l - mx).exp()).sum();
+        let mut u: f64 = rng.random::<f64>() * tot;
+        let mut pick = kk - 1;
+        for (k, l) in logp.iter().enumerate() {
+            let p = (l - mx).exp();
+            if u < p {
+                pick = k;
+                break;
+            }
+            u -= p;
+        }
+        counts[pick] += 1;
+        resid.push(sq[pick]);
+    }
+    let n = x.nrows() as f64;
+    let mut out = Vec::new();
+    if d == 1 {
+        let first = x.column(0).to_vec();
+        let cdf = |t: f64| mixture_cdf_1d(mix, t).unwrap_or(f64::NAN);
+        out.push(ks_1samp(&first, cdf)?);
+        out.push(ad_1samp(&first, cdf)?);
+    }
+    if kk > 1 {
+        let small = weights.iter().any(|w| w * n < 5.0);
+        out.push(if small {
+            multinomial_gof_mc("mode_counts", &counts, weights, b, seed)?
+        } else {
+            chi2_gof("mode_counts", &counts, weights)?
+        });
+    }
+    let chi2 = ChiSquared::new(d as f64).map_err(|e| Error::Invalid(format!("chi2: {e}")))?;
+    out.push(named_ks("residual_chi2", &resid, &|t| chi2.cdf(t))?);
+    Ok(out)
 }
 
 /// Output of the landing test.

@@ -3,12 +3,20 @@
 //! | name | statistic | p-value |
 //! |---|---|---|
 //! | `ks` | 1-D: scipy's two-sample `D`. d > 1: `D` of the most significant of the `d` coordinate marginals and [`TwoSampleConfig::projections`] random directions | 1-D: exact / asymptotic as scipy. d > 1: Bonferroni, `min(1, J min_j p_j)` over the `J` projections |
-//! | `ad` | standardised midrank Anderson-Darling k-sample statistic (the largest over the same projections when d > 1) | permutation; over projections combined by Westfall-Young min-p (a Bonferroni-type family-wise correction that keeps the `1/(B+1)` resolution) |
+//! | `ad` | standardised midrank Anderson-Darling k-sample statistic; d > 1: the largest over the same projections as `ks` | permutation of that statistic (see below) |
 //! | `energy` | V-statistic `2 E|X-Y| - E|X-X'| - E|Y-Y'|` | permutation |
 //! | `mmd` | unbiased MMD^2 at the median bandwidth | permutation per bandwidth, min-p over the bandwidths |
 //! | `sliced_w2` | `sqrt(mean_l W2^2(<x, u_l>, <y, u_l>))` over [`TwoSampleConfig::slices`] fixed random directions (one direction in 1-D) | permutation |
 //! | `w1` (1-D) | exact W1 | permutation |
 //! | `ks2d` (2-D) | Fasano-Franceschini `D` (average of the two origin sets, as in Press et al.'s `ks2d2s`) | permutation |
+//!
+//! Anderson-Darling in d > 1: each projection's statistic is standardised to null
+//! mean 0 and variance 1, and their maximum is calibrated by permutation (the same
+//! relabelling for every projection). This is a family-wise exact correction over
+//! the projections, like Bonferroni, but it keeps the permutation resolution
+//! `1/(B+1)`: Bonferroni on permutation p-values needs `B >= J / alpha` before it
+//! can reject at all, and a min-p combination has many ties at small `B` (with
+//! `J = 11` projections and `B = 99` it rejected 1.5% of null replicates at 5%).
 //!
 //! All permutation tests use the same relabellings for a given seed (permutation
 //! `b` from `rng::stream(seed, b)`), so their statistics are computed on the same
@@ -17,7 +25,7 @@
 //! observed and every permuted labelling.
 
 use super::pairwise::{energy_test, mmd_test, DEFAULT_BANDWIDTH_FACTORS};
-use super::permutation::{min_p, permutation_stats, pvalue};
+use super::permutation::{permutation_stats, pvalue};
 use super::univariate::{ks_2samp_pvalue, SortedPooled};
 use super::{validate_pair, TestResult};
 use crate::{Error, Result};
@@ -142,18 +150,14 @@ pub fn ad(x: ArrayView2<f64>, y: ArrayView2<f64>, cfg: &TwoSampleConfig) -> Resu
         .collect();
     let identity = pooled[0].identity_labels();
     let stats = permutation_stats(&identity, cfg.permutations, cfg.seed, |lab| {
-        pooled.iter().map(|sp| sp.ad_standardised(lab)).collect()
+        let max = pooled
+            .iter()
+            .map(|sp| sp.ad_standardised(lab))
+            .fold(f64::NEG_INFINITY, f64::max);
+        vec![max]
     });
-    let (p, per) = min_p(&stats);
-    // report the statistic of the most significant projection
-    let k = (0..per.len())
-        .min_by(|&a, &b| {
-            per[a]
-                .total_cmp(&per[b])
-                .then(stats[0][b].total_cmp(&stats[0][a]))
-        })
-        .unwrap_or(0);
-    Ok(TestResult::new("ad", stats[0][k], p))
+    let col: Vec<f64> = stats.iter().map(|s| s[0]).collect();
+    Ok(TestResult::new("ad", col[0], pvalue(&col)))
 }
 
 /// Energy distance (`energy`), permutation p-value.

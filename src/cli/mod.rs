@@ -4,6 +4,7 @@
 //! `run(args) -> anyhow::Result<ExitCode>` function. Errors end the process with a
 //! one-line message on stderr and exit code 2.
 
+pub mod check;
 pub mod datasets;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +26,8 @@ pub enum Command {
     Demo,
     /// Draw a toy data set and write it to a .csv or .npy file.
     Datasets(datasets::Args),
+    /// Test samples against a reference sample or a known target (exit 0 pass, 1 rejected).
+    Check(check::Args),
 }
 
 /// Runs the parsed command line.
@@ -32,5 +35,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Demo => crate::demo::run(),
         Command::Datasets(args) => datasets::run(args),
+        Command::Check(args) => check::run(args),
     }
 }
