@@ -108,8 +108,8 @@ fn main() {
             }
         }
         print!("{alt:<15}");
-        for k in 0..tests.len() {
-            print!("{:>11}", format!("{}/{}", rejections[k], reps));
+        for r in &rejections {
+            print!("{:>11}", format!("{r}/{reps}"));
         }
         println!();
         print!("{:<15}", "  last p");
