@@ -432,4 +432,58 @@ mod tests {
         assert!((ks_2samp_exact_sf(2, 2, 1.0) - 2.0 / 6.0).abs() < 1e-15);
         assert!((ks_2samp_exact_sf(2, 2, 0.5) - 1.0).abs() < 1e-15);
     }
+
+    /// All interleavings of n first-sample and m second-sample points, by brute
+    /// force: the fraction whose statistic D is at least `d`.
+    fn enumerate_sf(n: usize, m: usize, d: f64) -> f64 {
+        let total = n + m;
+        let (mut hit, mut all) = (0u64, 0u64);
+        for mask in 0u32..(1 << total) {
+            if mask.count_ones() as usize != n {
+                continue;
+            }
+            let (mut i, mut j, mut dmax) = (0.0, 0.0, 0.0f64);
+            for b in 0..total {
+                if mask >> b & 1 == 1 {
+                    i += 1.0;
+                } else {
+                    j += 1.0;
+                }
+                dmax = dmax.max((i / n as f64 - j / m as f64).abs());
+            }
+            all += 1;
+            if dmax >= d - 1e-12 {
+                hit += 1;
+            }
+        }
+        hit as f64 / all as f64
+    }
+
+    #[test]
+    fn two_sample_exact_matches_enumeration() {
+        for (n, m) in [(4, 3), (5, 7), (6, 6), (3, 9), (8, 5)] {
+            let g = gcd(n, m);
+            let lcm = n / g * m;
+            for h in 1..=lcm {
+                let d = h as f64 / lcm as f64;
+                let a = ks_2samp_exact_sf(n, m, d);
+                let b = enumerate_sf(n, m, d);
+                assert!((a - b).abs() < 1e-14, "n={n} m={m} d={d}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn miller_branch_agrees_with_the_durbin_matrix() {
+        // n <= 140 and n x^2 > 4: 2 P(D+ >= x) differs from the exact tail by less
+        // than the square of the tail.
+        for (n, x) in [(50usize, 0.3), (100, 0.21), (140, 0.2)] {
+            let exact = 1.0 - durbin_cdf(n, x);
+            let miller = kolmogorov_sf(n, x);
+            assert!(
+                (exact - miller).abs() < exact * exact + 1e-15,
+                "{n} {x}: {exact} {miller}"
+            );
+        }
+    }
 }

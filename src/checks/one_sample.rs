@@ -39,7 +39,7 @@ use rand::Rng as _;
 use rayon::prelude::*;
 use statrs::distribution::{Beta, Binomial, ChiSquared, ContinuousCDF, DiscreteCDF, Normal};
 
-/// Stream index of the posterior component draws of [`IsotropicMixture::tests`].
+/// Stream index of the posterior component draws of [`mixture_tests`].
 pub const MIXTURE_STREAM: u64 = (1 << 62) + 2;
 
 fn cdf_values(x: &[f64], cdf: &dyn Fn(f64) -> f64) -> Result<Vec<f64>> {

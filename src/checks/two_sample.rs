@@ -406,3 +406,75 @@ impl Ks2d {
         0.5 * (d1 + d2)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+    use rand::Rng as _;
+
+    /// Fasano-Franceschini by brute force: for each origin, the fraction of each
+    /// sample in each quadrant (`x' <= x` / `x' > x`, `y' <= y` / `y' > y`).
+    fn ks2d_naive(x: &Array2<f64>, y: &Array2<f64>) -> f64 {
+        let frac = |s: &Array2<f64>, ox: f64, oy: f64| -> [f64; 4] {
+            let mut q = [0.0; 4];
+            for r in s.outer_iter() {
+                let k = usize::from(r[0] > ox) * 2 + usize::from(r[1] > oy);
+                q[k] += 1.0;
+            }
+            q.map(|c| c / s.nrows() as f64)
+        };
+        let side = |origins: &Array2<f64>| -> f64 {
+            origins
+                .outer_iter()
+                .map(|o| {
+                    let (a, b) = (frac(x, o[0], o[1]), frac(y, o[0], o[1]));
+                    (0..4).map(|k| (a[k] - b[k]).abs()).fold(0.0, f64::max)
+                })
+                .fold(0.0, f64::max)
+        };
+        0.5 * (side(x) + side(y))
+    }
+
+    #[test]
+    fn ks2d_sweep_matches_brute_force_with_ties() {
+        let mut rng = crate::rng::seeded(4);
+        // coordinates on a coarse grid, so that ties in x and in y are common
+        let mut draw =
+            |n: usize| Array2::from_shape_fn((n, 2), |_| f64::from(rng.random_range(0..7u8)) * 0.5);
+        for (n, m) in [(13, 9), (30, 41), (5, 5)] {
+            let (x, y) = (draw(n), draw(m));
+            let k = Ks2d::new(x.view(), y.view());
+            let identity: Vec<bool> = (0..n + m).map(|i| i < n).collect();
+            let fast = k.stat(&identity);
+            let slow = ks2d_naive(&x, &y);
+            assert!((fast - slow).abs() < 1e-12, "{n} {m}: {fast} vs {slow}");
+        }
+    }
+
+    #[test]
+    fn marginal_ks_in_2d_is_bonferroni_of_the_scipy_pvalues() {
+        // with no random projections, ks in 2-D is min(1, 2 min(p_1, p_2))
+        let mut rng = crate::rng::seeded(5);
+        let x = Array2::from_shape_fn((40, 2), |(_, j)| rng.random::<f64>() + 0.3 * j as f64);
+        let y = Array2::from_shape_fn((50, 2), |_| rng.random::<f64>());
+        let cfg = TwoSampleConfig {
+            projections: 0,
+            ..TwoSampleConfig::default()
+        };
+        let r = ks(x.view(), y.view(), &cfg).unwrap();
+        let p: Vec<f64> = (0..2)
+            .map(|c| {
+                let a = x.column(c).to_vec();
+                let b = y.column(c).to_vec();
+                super::super::univariate::ks_2samp(&a, &b).unwrap().pvalue
+            })
+            .collect();
+        let expected = (2.0 * p[0].min(p[1])).min(1.0);
+        assert!(
+            (r.pvalue - expected).abs() < 1e-15,
+            "{} vs {expected}",
+            r.pvalue
+        );
+    }
+}
