@@ -486,4 +486,19 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn branches_agree_at_their_boundaries() {
+        // n > 140: the sf switches from 1 - Durbin to 2 x Smirnov at n x^2 = 2.2, where
+        // the two differ by less than the square of the tail (about 1.5e-3 here).
+        for n in [141usize, 1000, 5000] {
+            let x = (2.2 / n as f64).sqrt();
+            let durbin = 1.0 - durbin_cdf(n, x);
+            let miller = 2.0 * smirnov_sf(n, x);
+            assert!(
+                (durbin - miller).abs() < durbin * durbin,
+                "{n}: {durbin} {miller}"
+            );
+        }
+    }
 }

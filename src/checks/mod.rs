@@ -30,6 +30,25 @@
 //! caller's seed: permutation `b` uses stream `(seed, b)`, so p-values are
 //! bit-identical for any thread count. Special functions and distributions
 //! (incomplete beta and gamma, normal, chi-square, beta) come from `statrs`.
+//!
+//! ```
+//! use fieldflow::checks::{Battery, OneSampleTarget};
+//! use fieldflow::data::GaussianMixture;
+//!
+//! let target = GaussianMixture::eight_gaussians();
+//! let samples = target.sample(500, &mut fieldflow::rng::seeded(1));
+//! let reference = target.sample(700, &mut fieldflow::rng::seeded(2));
+//!
+//! let mut battery = Battery::new(0.01)?;
+//! battery.config.permutations = 999;
+//! // two-sample: ks, ad, energy, mmd, sliced_w2, ks2d
+//! let report = battery.two_sample(samples.view(), reference.view())?;
+//! assert_eq!(report.tests.len(), 6);
+//! // one-sample, against the known mixture: mode_counts, residual_chi2
+//! let report = battery.one_sample(samples.view(), &OneSampleTarget::Mixture(target))?;
+//! println!("{report}");
+//! # Ok::<(), fieldflow::Error>(())
+//! ```
 
 pub mod battery;
 pub mod contingency;
