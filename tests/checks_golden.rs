@@ -6,7 +6,7 @@ use fieldflow::checks::pairwise::{
     energy_statistic, median_pairwise_distance, mmd2_biased, mmd2_unbiased,
 };
 use fieldflow::checks::univariate::{anderson_darling_2samp, ks_2samp, wasserstein1, wasserstein2};
-use ndarray::{Array2, ArrayView2};
+use ndarray::Array2;
 use statrs::distribution::{ContinuousCDF, Normal};
 
 const X: [f64; 7] = [0.1, 0.5, 0.9, 1.3, 2.0, 2.2, 3.1];
@@ -106,10 +106,10 @@ fn wasserstein_closed_forms() {
 
 #[test]
 fn kolmogorov_laws_closed_forms() {
-    // For x >= 1/2 the two one-sided events are disjoint: P(D_n >= x) = 2 P(D_n^+ >= x),
-    // and for n = 2: P(D_2^+ >= x) = (1 - x)^2 + 2 x ... check via n = 1: P(D_1^+ >= x) = 1 - x.
+    // Birnbaum-Tingey by hand. n = 1: P(D_1^+ >= x) = 1 - x. n = 2, x = 0.6: only
+    // j = 0 contributes, x (1 - x)^2 x^-1 = 0.16. For x >= 1/2 the two one-sided
+    // events are disjoint, so P(D_n >= x) = 2 P(D_n^+ >= x).
     close(smirnov_sf(1, 0.3), 0.7, 1e-15, "smirnov n=1");
-    // n = 2, x = 0.6 (Birnbaum-Tingey by hand): x [ (1-x)^2 / x + 2 (0.4 - 0.5)^+ ... ] = 0.16/0.6*0.6 = 0.16
     close(smirnov_sf(2, 0.6), 0.16, 1e-15, "smirnov n=2");
     close(kolmogorov_sf(2, 0.6), 0.32, 1e-15, "kolmogorov n=2");
     // the two-sample law for n = m: P(D >= 1) = 2 / C(2n, n)
@@ -138,6 +138,30 @@ fn one_sample_anderson_darling_reference_points() {
 }
 
 #[test]
+fn chi_square_closed_forms() {
+    use fieldflow::checks::contingency::{chi2_contingency, chi2_gof, chi2_two_sample};
+    // 2 x 2 table [[10, 20], [20, 10]]: every expected count is 15, X^2 = 4 * 25/15 =
+    // 20/3, and the chi2_1 tail is erfc(sqrt(X^2 / 2)).
+    let t = ndarray::array![[10u64, 20], [20, 10]];
+    let r = chi2_contingency(t.view()).unwrap();
+    close(r.statistic, 20.0 / 3.0, 1e-12, "X^2");
+    let tail = statrs::function::erf::erfc((10.0f64 / 3.0).sqrt());
+    close(r.pvalue, tail, 1e-12, "p");
+    // the two-sample form drops categories empty in both samples
+    let r2 = chi2_two_sample(&[10, 0, 20], &[20, 0, 10]).unwrap();
+    close(r2.statistic, r.statistic, 1e-12, "two-sample X^2");
+    // goodness of fit: counts (30, 10) against (1/2, 1/2): X^2 = 10, chi2_1 tail
+    let g = chi2_gof("g", &[30, 10], &[0.5, 0.5]).unwrap();
+    close(g.statistic, 10.0, 1e-12, "gof X^2");
+    close(
+        g.pvalue,
+        statrs::function::erf::erfc(5f64.sqrt()),
+        1e-12,
+        "gof p",
+    );
+}
+
+#[test]
 fn bad_input_is_an_error() {
     let x = col(&X);
     let empty = Array2::<f64>::zeros((0, 1));
@@ -150,5 +174,4 @@ fn bad_input_is_an_error() {
     assert!(e.to_string().contains("non-finite"), "{e}");
     assert!(ks_2samp(&[], &Y).is_err());
     assert!(ks_1samp(&[f64::INFINITY], |t| t).is_err());
-    let _unused: ArrayView2<f64> = x.view();
 }

@@ -61,6 +61,41 @@ pub fn chi2_contingency(table: ArrayView2<u64>) -> Result<TestResult> {
     Ok(TestResult::new("chi2", stat, chi2_sf(stat, df)?))
 }
 
+/// Chi-square test that two samples of category counts (for example the mode
+/// counts of generated and reference samples) come from the same distribution: the
+/// contingency test on the `2 x k` table, after dropping categories empty in both.
+/// Named `chi2`.
+///
+/// # Errors
+/// Length mismatch, an empty sample, or fewer than 2 non-empty categories.
+pub fn chi2_two_sample(a: &[u64], b: &[u64]) -> Result<TestResult> {
+    if a.len() != b.len() {
+        return Err(Error::DimensionMismatch {
+            what: "category counts",
+            expected: a.len(),
+            got: b.len(),
+        });
+    }
+    let cols: Vec<(u64, u64)> = a
+        .iter()
+        .zip(b)
+        .filter(|(x, y)| **x + **y > 0)
+        .map(|(x, y)| (*x, *y))
+        .collect();
+    let table =
+        ndarray::Array2::from_shape_fn(
+            (2, cols.len()),
+            |(r, c)| {
+                if r == 0 {
+                    cols[c].0
+                } else {
+                    cols[c].1
+                }
+            },
+        );
+    chi2_contingency(table.view())
+}
+
 fn check_probs(counts: &[u64], probs: &[f64]) -> Result<Vec<f64>> {
     if counts.len() != probs.len() {
         return Err(Error::DimensionMismatch {
