@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod fields;
 pub mod ode;
 pub mod rng;
 
