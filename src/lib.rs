@@ -20,5 +20,6 @@ pub mod error;
 pub mod fields;
 pub mod ode;
 pub mod rng;
+pub mod sampling;
 
 pub use error::{Error, Result};

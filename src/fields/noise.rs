@@ -292,6 +292,22 @@ impl Noise {
         }
     }
 
+    /// `P(|U| > rho)`, the tail mass of the radius (NaN for the uniform box and the
+    /// bare `power` kernel).
+    pub fn tail_prob(&self, rho: f64) -> f64 {
+        use statrs::distribution::{Beta as SBeta, ChiSquared as SChi, ContinuousCDF};
+        let df = self.d as f64;
+        match self.kind {
+            NoiseKind::Gaussian => SChi::new(df).map_or(f64::NAN, |c| c.sf(rho * rho)),
+            NoiseKind::PowerLaw { .. } if self.can_sample() => {
+                SBeta::new(0.5 * df, 0.5 * self.aug_dim)
+                    .map_or(f64::NAN, |b| b.sf(rho * rho / (1.0 + rho * rho)))
+            }
+            NoiseKind::Radial(p) => 1.0 - p.cdf(rho),
+            _ => f64::NAN,
+        }
+    }
+
     /// Whether [`Noise::sample`] is available (not for the bare `power` kernel).
     pub fn can_sample(&self) -> bool {
         self.log_norm.is_finite()
