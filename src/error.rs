@@ -57,10 +57,35 @@ pub enum Error {
         /// The accepted names, comma separated.
         known: String,
     },
+    /// A file could not be read or written, or its content is unusable as a whole
+    /// (unsupported format, no points, wrong array shape in a binary file).
+    #[error("{path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What went wrong, one line.
+        message: String,
+    },
+    /// A line of a text file is malformed.
+    #[error("{path}, line {line}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with the line, one line.
+        message: String,
+    },
+    /// The output file exists and overwriting was not requested.
+    #[error("{path} already exists (not overwritten)")]
+    FileExists {
+        /// The file.
+        path: String,
+    },
     /// Any other invalid argument, described in words.
     #[error("{0}")]
     Invalid(String),
 }
 
-/// `Result` with the library's [`Error`].
+/// `Result` with the library's [`Error`](enum@Error).
 pub type Result<T> = std::result::Result<T, Error>;

@@ -4,6 +4,8 @@
 //! `run(args) -> anyhow::Result<ExitCode>` function. Errors end the process with a
 //! one-line message on stderr and exit code 2.
 
+pub mod datasets;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -21,11 +23,14 @@ pub struct Cli {
 pub enum Command {
     /// A short demonstration of what is built so far.
     Demo,
+    /// Draw a toy data set and write it to a .csv or .npy file.
+    Datasets(datasets::Args),
 }
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Demo => crate::demo::run(),
+        Command::Datasets(args) => datasets::run(args),
     }
 }

@@ -1,0 +1,402 @@
+//! Point files: reading and writing `n x d` arrays of `f64`.
+//!
+//! The format is chosen by the file extension (case-insensitive): `.csv` is text with
+//! one point per line and comma-separated coordinates, `.npy` is NumPy's binary array
+//! format (`f64`, 2-D, or 1-D read as `n x 1`). Reading checks everything a user can
+//! get wrong and names the file and, for text, the 1-based line and column: missing or
+//! unreadable file, no points, rows of different lengths, numbers that do not parse,
+//! NaN or infinity. Writing never leaves a partial file behind: the data go to a
+//! temporary file in the target's directory, which is synced and then renamed (or,
+//! when overwriting is not allowed, hard-linked, which fails atomically if the target
+//! appeared in the meantime). No directory is created unless the caller asks with
+//! [`ensure_parent_dir`].
+//!
+//! CSV details: blank lines are skipped; fields are trimmed; a first non-blank line of
+//! which no field parses as a number is a header and is ignored (it must have as many
+//! fields as the data rows); a leading UTF-8 byte-order mark is ignored. Output has the
+//! header `x0,x1,...` and writes every value with the shortest decimal representation
+//! that reads back to the same `f64` (plain notation for magnitudes in
+//! `[1e-5, 1e16)`, exponent notation otherwise), so a round trip is bit-exact.
+
+use crate::error::{Error, Result};
+use ndarray::{Array2, ArrayD, ArrayView2, Ix1, Ix2};
+use ndarray_npy::{ReadNpyExt, WriteNpyExt};
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A point-file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PointFormat {
+    /// Comma-separated text, `.csv`.
+    Csv,
+    /// NumPy binary array, `.npy`.
+    Npy,
+}
+
+impl PointFormat {
+    /// The format for `path`'s extension (`.csv` or `.npy`, any case); an error naming
+    /// the file for anything else.
+    pub fn from_path(path: &Path) -> Result<Self> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase());
+        match ext.as_deref() {
+            Some("csv") => Ok(PointFormat::Csv),
+            Some("npy") => Ok(PointFormat::Npy),
+            _ => Err(io_err(
+                path,
+                "unsupported file extension (expected .csv or .npy)",
+            )),
+        }
+    }
+}
+
+fn show(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn io_err(path: &Path, message: impl Into<String>) -> Error {
+    Error::Io {
+        path: show(path),
+        message: message.into(),
+    }
+}
+
+fn parse_err(path: &Path, line: usize, message: impl Into<String>) -> Error {
+    Error::Parse {
+        path: show(path),
+        line,
+        message: message.into(),
+    }
+}
+
+/// Shortens a field for an error message.
+fn clip(field: &str) -> String {
+    const MAX: usize = 40;
+    if field.chars().count() <= MAX {
+        field.to_string()
+    } else {
+        format!("{}...", field.chars().take(MAX).collect::<String>())
+    }
+}
+
+/// Reads the points in `path` (`.csv` or `.npy`) as an `n x d` array with `n, d >= 1`
+/// and all values finite.
+///
+/// ```no_run
+/// let points = fieldflow::io::read_points("data.csv")?;
+/// # Ok::<(), fieldflow::Error>(())
+/// ```
+pub fn read_points(path: impl AsRef<Path>) -> Result<Array2<f64>> {
+    Ok(read_with_lines(path.as_ref())?.0)
+}
+
+/// Points plus, for CSV, the line number of every row.
+fn read_with_lines(path: &Path) -> Result<(Array2<f64>, Option<Vec<usize>>)> {
+    match PointFormat::from_path(path)? {
+        PointFormat::Csv => {
+            let (points, lines) = read_csv(path)?;
+            Ok((points, Some(lines)))
+        }
+        PointFormat::Npy => Ok((read_npy(path)?, None)),
+    }
+}
+
+fn read_csv(path: &Path) -> Result<(Array2<f64>, Vec<usize>)> {
+    let text = fs::read_to_string(path).map_err(|e| io_err(path, format!("cannot read: {e}")))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut ncols: Option<usize> = None;
+    let mut from_header = false;
+    let mut first = true;
+    let mut values = Vec::new();
+    let mut lines = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line_no = i + 1;
+        let line = raw.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        if first {
+            first = false;
+            if fields.iter().all(|f| f.parse::<f64>().is_err()) {
+                ncols = Some(fields.len());
+                from_header = true;
+                continue;
+            }
+        }
+        match ncols {
+            Some(c) if c != fields.len() => {
+                let origin = if from_header {
+                    " (as in the header)"
+                } else {
+                    ""
+                };
+                return Err(parse_err(
+                    path,
+                    line_no,
+                    format!("expected {c} columns{origin}, got {}", fields.len()),
+                ));
+            }
+            Some(_) => {}
+            None => ncols = Some(fields.len()),
+        }
+        for (j, field) in fields.iter().enumerate() {
+            let v: f64 = field.parse().map_err(|_| {
+                let what = if field.is_empty() {
+                    "empty field".to_string()
+                } else {
+                    format!("cannot parse '{}' as a number", clip(field))
+                };
+                parse_err(path, line_no, format!("column {}: {what}", j + 1))
+            })?;
+            if !v.is_finite() {
+                return Err(parse_err(
+                    path,
+                    line_no,
+                    format!("column {}: non-finite value '{}'", j + 1, clip(field)),
+                ));
+            }
+            values.push(v);
+        }
+        lines.push(line_no);
+    }
+    if lines.is_empty() {
+        return Err(io_err(path, "no points in file"));
+    }
+    let d = ncols.unwrap_or(0);
+    let points = Array2::from_shape_vec((lines.len(), d), values)
+        .map_err(|e| io_err(path, format!("internal shape error: {e}")))?;
+    Ok((points, lines))
+}
+
+fn read_npy(path: &Path) -> Result<Array2<f64>> {
+    let file = File::open(path).map_err(|e| io_err(path, format!("cannot read: {e}")))?;
+    let array = ArrayD::<f64>::read_npy(BufReader::new(file))
+        .map_err(|e| io_err(path, format!("not a .npy array of f64: {e}")))?;
+    let points = match array.ndim() {
+        1 => {
+            let v = array
+                .into_dimensionality::<Ix1>()
+                .map_err(|e| io_err(path, e.to_string()))?;
+            let n = v.len();
+            v.into_shape_with_order((n, 1))
+                .map_err(|e| io_err(path, e.to_string()))?
+        }
+        2 => array
+            .into_dimensionality::<Ix2>()
+            .map_err(|e| io_err(path, e.to_string()))?,
+        k => {
+            return Err(io_err(
+                path,
+                format!("expected a 1-D or 2-D array, got {k}-D"),
+            ))
+        }
+    };
+    if points.is_empty() {
+        return Err(io_err(
+            path,
+            format!("no points in file (shape {:?})", points.shape()),
+        ));
+    }
+    if let Some(((r, c), _)) = points.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(io_err(
+            path,
+            format!("non-finite value at row {}, column {}", r + 1, c + 1),
+        ));
+    }
+    Ok(points.as_standard_layout().into_owned())
+}
+
+/// Reads one non-negative weight per row (a `.csv` with one column, or a 1-D / `n x 1`
+/// `.npy`). The weights are not normalised; at least one must be positive.
+pub fn read_weights(path: impl AsRef<Path>) -> Result<Vec<f64>> {
+    let path = path.as_ref();
+    let (points, lines) = read_with_lines(path)?;
+    if points.ncols() != 1 {
+        return Err(io_err(
+            path,
+            format!(
+                "expected one weight per row, got {} columns",
+                points.ncols()
+            ),
+        ));
+    }
+    let weights: Vec<f64> = points.column(0).to_vec();
+    if let Some(i) = weights.iter().position(|&w| w < 0.0) {
+        let msg = format!("negative weight {}", weights[i]);
+        return Err(match &lines {
+            Some(l) => parse_err(path, l[i], msg),
+            None => io_err(path, format!("{msg} at row {}", i + 1)),
+        });
+    }
+    if weights.iter().all(|&w| w == 0.0) {
+        return Err(io_err(path, "all weights are zero"));
+    }
+    Ok(weights)
+}
+
+/// Creates the parent directory of `path` (and its ancestors) if it does not exist.
+pub fn ensure_parent_dir(path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => fs::create_dir_all(dir)
+            .map_err(|e| io_err(dir, format!("cannot create directory: {e}"))),
+        _ => Ok(()),
+    }
+}
+
+/// Formats `v` with the shortest digits that parse back to the same bits.
+fn fmt_f64(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 || (1e-5..1e16).contains(&a) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
+/// Writes `points` (`n x d`, `n, d >= 1`, finite) to `path` as `.csv` or `.npy`
+/// (`f64`, C order). Refuses with [`Error::FileExists`] if `path` exists and
+/// `overwrite` is false. The parent directory must exist (see [`ensure_parent_dir`]).
+/// On any error no file is left at `path` or beside it (an existing file is kept
+/// unchanged).
+pub fn write_points(
+    path: impl AsRef<Path>,
+    points: ArrayView2<'_, f64>,
+    overwrite: bool,
+) -> Result<()> {
+    let path = path.as_ref();
+    let format = PointFormat::from_path(path)?;
+    if points.is_empty() {
+        return Err(Error::Empty {
+            what: "points to write",
+        });
+    }
+    if let Some(((row, col), _)) = points.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(Error::NonFinite {
+            what: "points to write",
+            row,
+            col,
+        });
+    }
+    write_atomic(path, overwrite, |w| match format {
+        PointFormat::Csv => {
+            let header: Vec<String> = (0..points.ncols()).map(|j| format!("x{j}")).collect();
+            writeln!(w, "{}", header.join(","))?;
+            for row in points.rows() {
+                let fields: Vec<String> = row.iter().map(|&v| fmt_f64(v)).collect();
+                writeln!(w, "{}", fields.join(","))?;
+            }
+            Ok(())
+        }
+        PointFormat::Npy => points
+            .as_standard_layout()
+            .write_npy(w)
+            .map_err(|e| std::io::Error::other(e.to_string())),
+    })
+}
+
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Writes through `fill` into a temporary file beside `path`, then moves it in place.
+fn write_atomic(
+    path: &Path,
+    overwrite: bool,
+    fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io_err(path, "not a file name"))?;
+    let dir: PathBuf = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        let why = if dir.exists() {
+            "is not a directory"
+        } else {
+            "does not exist"
+        };
+        return Err(io_err(path, format!("directory {} {why}", dir.display())));
+    }
+    if path.is_dir() {
+        return Err(io_err(path, "is a directory"));
+    }
+    if !overwrite && fs::symlink_metadata(path).is_ok() {
+        return Err(Error::FileExists { path: show(path) });
+    }
+    let tmp = dir.join(format!(
+        ".{}.{}-{}.tmp",
+        name.to_string_lossy(),
+        std::process::id(),
+        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| io_err(path, format!("cannot write: {e}")))?;
+    let result = (|| -> std::io::Result<()> {
+        let mut w = BufWriter::new(file);
+        fill(&mut w)?;
+        w.flush()?;
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(io_err(path, format!("cannot write: {e}")));
+    }
+    let commit = if overwrite {
+        fs::rename(&tmp, path).map_err(|e| io_err(path, format!("cannot write: {e}")))
+    } else {
+        // A hard link fails atomically if the target exists; fall back to a checked
+        // rename on file systems without hard links.
+        match fs::hard_link(&tmp, path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(Error::FileExists { path: show(path) })
+            }
+            Err(_) if fs::symlink_metadata(path).is_ok() => {
+                Err(Error::FileExists { path: show(path) })
+            }
+            Err(_) => {
+                fs::rename(&tmp, path).map_err(|e| io_err(path, format!("cannot write: {e}")))
+            }
+        }
+    };
+    let _ = fs::remove_file(&tmp);
+    commit
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shortest_round_trip_formatting() {
+        for v in [
+            0.1,
+            -0.0,
+            1e-300,
+            1.0 / 3.0,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            5e-324,
+            123456.789,
+            1e16,
+            9.999e-6,
+        ] {
+            let s = fmt_f64(v);
+            assert_eq!(s.parse::<f64>().unwrap().to_bits(), v.to_bits(), "{s}");
+        }
+        assert_eq!(fmt_f64(0.1), "0.1");
+        assert_eq!(fmt_f64(-0.0), "-0");
+        assert_eq!(fmt_f64(1e-300), "1e-300");
+        assert_eq!(fmt_f64(2.5), "2.5");
+    }
+}

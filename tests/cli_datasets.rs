@@ -1,0 +1,119 @@
+//! End-to-end: `fieldflow datasets` as a user runs it.
+
+use fieldflow::data::Dataset;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fieldflow"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("fieldflow-cli-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&p);
+    fs::create_dir_all(&p).unwrap();
+    p
+}
+
+/// Exit code 2, a single line on stderr starting with `fieldflow: error:` and
+/// containing `needle`.
+fn assert_fails(out: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(err.starts_with("fieldflow: error:"), "{err}");
+    assert!(err.contains(needle), "{err} lacks {needle}");
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn writes_the_same_points_as_the_library() {
+    let dir = tmpdir("ok");
+    for ext in ["csv", "npy"] {
+        let f = dir.join(format!("moons.{ext}"));
+        let out = run(&[
+            "datasets",
+            "moons",
+            "--n",
+            "257",
+            "--seed",
+            "9",
+            "--out",
+            s(&f),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("wrote 257 points of moons"), "{stdout}");
+        let got = fieldflow::io::read_points(&f).unwrap();
+        let want = Dataset::Moons.sample_seeded(257, 9);
+        let bits = |a: &ndarray::Array2<f64>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&got), bits(&want), "{ext}");
+    }
+    // --force replaces an existing file.
+    let f = dir.join("moons.csv");
+    let out = run(&["datasets", "rings", "--n", "8", "--out", s(&f), "--force"]);
+    assert!(out.status.success());
+    assert_eq!(fieldflow::io::read_points(&f).unwrap().nrows(), 8);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_inputs_fail_with_one_line_and_no_file() {
+    let dir = tmpdir("bad");
+    let f = dir.join("x.csv");
+    let fs_ = s(&f);
+
+    assert_fails(
+        &run(&["datasets", "moon", "--n", "5", "--out", fs_]),
+        "unknown data set 'moon'",
+    );
+    assert_fails(
+        &run(&["datasets", "moons", "--n", "0", "--out", fs_]),
+        "--n must be at least 1",
+    );
+    let txt = dir.join("x.txt");
+    assert_fails(
+        &run(&["datasets", "moons", "--n", "5", "--out", s(&txt)]),
+        "unsupported file extension",
+    );
+    let deep = dir.join("missing/x.csv");
+    assert_fails(
+        &run(&["datasets", "moons", "--n", "5", "--out", s(&deep)]),
+        "does not exist",
+    );
+    // A path below a regular file cannot be written.
+    fs::write(dir.join("plain"), "x").unwrap();
+    let under_file = dir.join("plain/x.csv");
+    assert_fails(
+        &run(&["datasets", "moons", "--n", "5", "--out", s(&under_file)]),
+        "is not a directory",
+    );
+    assert!(!f.exists() && !txt.exists() && !dir.join("missing").exists());
+
+    // Existing file without --force: refused, file unchanged.
+    fs::write(&f, "keep me\n").unwrap();
+    assert_fails(
+        &run(&["datasets", "moons", "--n", "5", "--out", fs_]),
+        "already exists",
+    );
+    assert_eq!(fs::read_to_string(&f).unwrap(), "keep me\n");
+    // No temporary files were left behind.
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["plain", "x.csv"]);
+    let _ = fs::remove_dir_all(&dir);
+}
