@@ -15,6 +15,13 @@
 //! * [`data`]: the eight FFJORD toy data sets and isotropic Gaussian mixtures with
 //!   exact densities and scores.
 //!
+//! * [`fields`]: the force fields as generative ODEs (PFGM, PFGM++, Gaussian, linear,
+//!   radial profiles, point-source power laws): the affine family, sources, exact
+//!   marginal densities, velocities, divergences and samplers, priors, and the
+//!   validity diagnostics of the `(s, x)` field.
+//!
+//! * [`sampling`]: generation, encoding and exact likelihoods by integrating a field.
+//!
 //! * [`io`]: point files (`.csv`, `.npy`) read with line-precise errors and written
 //!   atomically.
 //!

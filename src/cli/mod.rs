@@ -5,6 +5,9 @@
 //! one-line message on stderr and exit code 2.
 
 pub mod datasets;
+pub mod field_args;
+pub mod marginal;
+pub mod sample;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -25,6 +28,10 @@ pub enum Command {
     Demo,
     /// Draw a toy data set and write it to a .csv or .npy file.
     Datasets(datasets::Args),
+    /// Exact samples of the marginal p_s of a field.
+    Marginal(marginal::Args),
+    /// Generate samples by integrating a field from the prior to the data.
+    Sample(sample::Args),
 }
 
 /// Runs the parsed command line.
@@ -32,5 +39,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Demo => crate::demo::run(),
         Command::Datasets(args) => datasets::run(args),
+        Command::Marginal(args) => marginal::run(args),
+        Command::Sample(args) => sample::run(args),
     }
 }
