@@ -325,6 +325,12 @@ pub fn generate_from(
         s_max: s_start,
         ..opts.clone()
     };
+    if s_start.is_finite() && s_start <= opts.s_min {
+        return Err(Error::Invalid(format!(
+            "the start level s_start = {s_start} must be above s_min = {}",
+            opts.s_min
+        )));
+    }
     o.validate(mf)?;
     mf.check_points(x_start)?;
     let lp0 = if o.likelihood {

@@ -620,6 +620,36 @@ fn pfgmpp_tends_to_gaussian() {
     assert!(hi / lo < 2.0, "error * D = {scaled:?} is not O(1/D)");
 }
 
+/// The d = 1 field grid for pictures: the Poisson field of the data on the line s = 0
+/// is the gravity field (2/Omega_2) sum_i pi_i (s, x - y_i) / R_i^2 (to 1e-12).
+#[test]
+fn field_grid_is_the_gravity_field_in_1d() {
+    let mf = MarginalField::new(FieldKind::Poisson, su_points()).unwrap();
+    let s = [0.1, 0.5, 2.0];
+    let x = [-1.0, 0.5, 0.9, 3.0];
+    let g = fieldflow::fields::validity::field_grid_1d(&mf, &s, &x).unwrap();
+    assert_eq!(g.nrows(), 12);
+    let ys = [0.5, 1.2, 1.7];
+    let ws = [0.5, 0.25, 0.25];
+    for row in g.rows() {
+        let (sv, xv) = (row[0], row[1]);
+        let (mut us, mut ux) = (0.0, 0.0);
+        for (y, w) in ys.iter().zip(ws) {
+            let r2 = (xv - y) * (xv - y) + sv * sv;
+            us += w * sv / (std::f64::consts::PI * r2);
+            ux += w * (xv - y) / (std::f64::consts::PI * r2);
+        }
+        assert!((row[2] - us).abs() < 1e-12 * us);
+        assert!((row[3] - ux).abs() < 1e-12 * (us + ux.abs()));
+    }
+    assert!(fieldflow::fields::validity::field_grid_1d(
+        &MarginalField::new(FieldKind::Poisson, three_points()).unwrap(),
+        &s,
+        &x
+    )
+    .is_err());
+}
+
 /// Samplers are bit-identical for any thread count.
 #[test]
 fn samplers_are_deterministic_across_thread_counts() {

@@ -534,3 +534,42 @@ fn generation_is_deterministic() {
         .zip(b.iter())
         .all(|(p, q)| p.to_bits() == q.to_bits()));
 }
+
+/// Item 10, trajectories: from the same start points, PFGM++ integrated from
+/// r1 = sigma1 sqrt(D) to r0 = sigma0 sqrt(D) ends where the Gaussian flow from
+/// sigma1 to sigma0 ends, with an error that falls like 1/D (error * D within a
+/// factor 3 from D = 1e2 to 1e4; below 1e-3 at D = 1e4). 20 particles, rtol = atol =
+/// 1e-10.
+#[test]
+fn pfgmpp_trajectories_tend_to_gaussian() {
+    let src = three_points();
+    let g = MarginalField::new(FieldKind::Gaussian, src.clone()).unwrap();
+    let (s1, s0) = (2.0, 0.3);
+    let x1 = g.sample_marginal(s1, 20, 12).unwrap();
+    let xg = transport(&g, x1.view(), s1, s0, &solver(1e-10), false)
+        .unwrap()
+        .x;
+    let mut scaled = Vec::new();
+    let mut last = f64::INFINITY;
+    for dd in [1e2, 1e3, 1e4] {
+        let pp = MarginalField::new(FieldKind::Pfgmpp { aug_dim: dd }, src.clone()).unwrap();
+        let k = f64::sqrt(dd);
+        let xp = transport(&pp, x1.view(), s1 * k, s0 * k, &solver(1e-10), false)
+            .unwrap()
+            .x;
+        let err = xp
+            .iter()
+            .zip(xg.iter())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        println!("PFGM++ D = {dd}: max trajectory end-point difference {err:.3e}");
+        assert!(err < last);
+        last = err;
+        scaled.push(err * dd);
+    }
+    assert!(last < 1e-3, "D = 1e4: {last}");
+    let (lo, hi) = scaled
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(a, b), &v| (a.min(v), b.max(v)));
+    assert!(hi / lo < 3.0, "error * D = {scaled:?}");
+}

@@ -169,3 +169,45 @@ pub fn flux(mf: &MarginalField, s: f64, nodes: usize) -> Result<f64> {
         Ok(total * ht * hp)
     }
 }
+
+/// The `(s, x)` field on a grid in `d = 1`, for field-line pictures (the data sit on
+/// the line `s = 0`): one row `(s, x, u_s, u_x)` per pair, `s` varying slowest.
+/// Field lines are the curves tangent to `(u_s, u_x)`; for a valid field they are the
+/// sampling trajectories.
+pub fn field_grid_1d(
+    mf: &MarginalField,
+    s_values: &[f64],
+    x_values: &[f64],
+) -> Result<ndarray::Array2<f64>> {
+    if mf.dim() != 1 {
+        return Err(Error::DimensionMismatch {
+            what: "field grid (d = 1 only)",
+            expected: 1,
+            got: mf.dim(),
+        });
+    }
+    for &s in s_values {
+        mf.check_level(s)?;
+    }
+    if let Some(x) = x_values.iter().find(|x| !x.is_finite()) {
+        return Err(Error::InvalidParameter {
+            name: "x",
+            value: *x,
+            reason: "grid values must be finite",
+        });
+    }
+    let mut out = ndarray::Array2::zeros((s_values.len() * x_values.len(), 4));
+    let mut ux = [0.0];
+    let mut r = 0;
+    for &s in s_values {
+        for &x in x_values {
+            let us = u_field(mf, s, &[x], &mut ux);
+            out[[r, 0]] = s;
+            out[[r, 1]] = x;
+            out[[r, 2]] = us;
+            out[[r, 3]] = ux[0];
+            r += 1;
+        }
+    }
+    Ok(out)
+}
