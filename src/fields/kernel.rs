@@ -34,7 +34,7 @@
 //!          g_i = 2 h'(|u_i|^2) u_i / sigma,  f_i = alpha' y_i + sigma' u_i
 //! ```
 
-use super::noise::Noise;
+use super::noise::{Noise, NoiseKind};
 use super::schedule::Schedule;
 use super::source::{Source, SourceKind};
 
@@ -54,9 +54,110 @@ pub struct Out<'a> {
 }
 
 /// The fast path: empirical source, radially decreasing kernel, shared scale.
+///
+/// Dispatches once on the kernel so that the per-pair ratio is a monomorphised
+/// closure (no branch on the law, and for half-integer power-law exponents only
+/// `powi` and `sqrt`).
 pub fn eval_points(kernel: &Noise, sch: Schedule, src: &Source, s: &[f64], x: &[f64], out: Out) {
     debug_assert_eq!(src.kind(), SourceKind::Points);
     debug_assert!(kernel.is_radial());
+    match kernel.kind() {
+        NoiseKind::Gaussian => eval_points_with(
+            kernel,
+            |r2: f64, r2_ref: f64| (-0.5 * (r2 - r2_ref)).exp(),
+            sch,
+            src,
+            s,
+            x,
+            out,
+        ),
+        NoiseKind::PowerLaw { exponent } => {
+            let two_e = 2.0 * exponent;
+            let n = two_e.round();
+            if (two_e - n).abs() == 0.0 && n <= 64.0 {
+                let n = n as i32;
+                let half = n / 2;
+                if n % 2 == 0 {
+                    eval_points_with(
+                        kernel,
+                        move |r2: f64, r2_ref: f64| ((1.0 + r2_ref) / (1.0 + r2)).powi(half),
+                        sch,
+                        src,
+                        s,
+                        x,
+                        out,
+                    )
+                } else {
+                    eval_points_with(
+                        kernel,
+                        move |r2: f64, r2_ref: f64| {
+                            let q = (1.0 + r2_ref) / (1.0 + r2);
+                            q.powi(half) * q.sqrt()
+                        },
+                        sch,
+                        src,
+                        s,
+                        x,
+                        out,
+                    )
+                }
+            } else {
+                eval_points_with(
+                    kernel,
+                    move |r2: f64, r2_ref: f64| ((1.0 + r2_ref) / (1.0 + r2)).powf(exponent),
+                    sch,
+                    src,
+                    s,
+                    x,
+                    out,
+                )
+            }
+        }
+        _ => eval_points_with(
+            kernel,
+            |r2: f64, r2_ref: f64| kernel.ratio(r2, r2_ref),
+            sch,
+            src,
+            s,
+            x,
+            out,
+        ),
+    }
+}
+
+/// `|x - a y|^2` with four independent partial sums (breaks the add latency chain;
+/// the order of operations is fixed, so results stay deterministic).
+#[inline]
+fn dist2(xr: &[f64], y: &[f64], a: f64) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let xc = xr.chunks_exact(4);
+    let yc = y.chunks_exact(4);
+    let (xt, yt) = (xc.remainder(), yc.remainder());
+    for (p, q) in xc.zip(yc) {
+        for k in 0..4 {
+            let e = p[k] - a * q[k];
+            acc[k] += e * e;
+        }
+    }
+    let mut tail = 0.0;
+    for (p, q) in xt.iter().zip(yt) {
+        let e = p - a * q;
+        tail += e * e;
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+/// [`eval_points`] with the kernel ratio `nu(u) / nu(u_ref)` as a function of the
+/// squared radii (equal radii must give exactly 1).
+fn eval_points_with<R: Fn(f64, f64) -> f64>(
+    kernel: &Noise,
+    ratio_of: R,
+    sch: Schedule,
+    src: &Source,
+    s: &[f64],
+    x: &[f64],
+    out: Out,
+) {
     let d = src.dim();
     let n = s.len();
     let m = src.len();
@@ -75,7 +176,6 @@ pub fn eval_points(kernel: &Noise, sch: Schedule, src: &Source, s: &[f64], x: &[
     let mut fg = [0.0f64; ROWS];
     let mut ysum = vec![0.0f64; ROWS * d];
     let mut gsum = vec![0.0f64; ROWS * d];
-    let mut diff = vec![0.0f64; d];
 
     for r0 in (0..n).step_by(ROWS) {
         let nb = ROWS.min(n - r0);
@@ -90,13 +190,8 @@ pub fn eval_points(kernel: &Noise, sch: Schedule, src: &Source, s: &[f64], x: &[
                 let xr = &x[r * d..(r + 1) * d];
                 let mut best = d2min[b];
                 let mut ib = iref[b];
-                for i in t0..t1 {
-                    let y = &ys[i * d..(i + 1) * d];
-                    let mut d2 = 0.0;
-                    for j in 0..d {
-                        let e = xr[j] - a * y[j];
-                        d2 += e * e;
-                    }
+                for (i, y) in (t0..t1).zip(ys[t0 * d..t1 * d].chunks_exact(d)) {
+                    let d2 = dist2(xr, y, a);
                     if d2 < best {
                         best = d2;
                         ib = i;
@@ -128,31 +223,33 @@ pub fn eval_points(kernel: &Noise, sch: Schedule, src: &Source, s: &[f64], x: &[
                 let gb = &mut gsum[b * d..(b + 1) * d];
                 let mut w_acc = wsum[b];
                 let mut fg_acc = fg[b];
-                for i in t0..t1 {
-                    let y = &ys[i * d..(i + 1) * d];
-                    let mut d2 = 0.0;
-                    for j in 0..d {
-                        let e = xr[j] - a * y[j];
-                        diff[j] = e;
-                        d2 += e * e;
-                    }
+                for (y, &pi) in ys[t0 * d..t1 * d].chunks_exact(d).zip(&pis[t0..t1]) {
+                    let d2 = dist2(xr, y, a);
                     let r2 = d2 * inv_s2;
-                    let ratio = pis[i] * inv_pi_ref * kernel.ratio(r2, r2_ref);
+                    // the reference point itself (and exact ties) get ratio 1
+                    #[allow(clippy::float_cmp)]
+                    let kr = if r2 == r2_ref {
+                        1.0
+                    } else {
+                        ratio_of(r2, r2_ref)
+                    };
+                    let ratio = pi * inv_pi_ref * kr;
                     if ratio == 0.0 {
                         continue;
                     }
                     w_acc += ratio;
-                    for j in 0..d {
-                        yb[j] += ratio * y[j];
+                    for (acc, &yj) in yb.iter_mut().zip(y) {
+                        *acc += ratio * yj;
                     }
                     if want_div {
-                        // g_i = c u_i, u_i = diff / sigma
+                        // g_i = c u_i, u_i = (x - alpha y_i) / sigma
                         let c = 2.0 * kernel.dh(r2) / sg;
                         let rc = ratio * c / sg;
                         let mut yu = 0.0;
-                        for j in 0..d {
-                            gb[j] += rc * diff[j];
-                            yu += y[j] * diff[j];
+                        for ((g, &xj), &yj) in gb.iter_mut().zip(xr).zip(y) {
+                            let e = xj - a * yj;
+                            *g += rc * e;
+                            yu += yj * e;
                         }
                         fg_acc += ratio * c * (da * yu / sg + dsg * r2);
                     }
