@@ -146,6 +146,48 @@ fn marginal_and_sample_match_the_library() {
     assert_eq!(bits(&got), bits(&want));
 }
 
+#[test]
+fn eight_gaussians_mixture_source() {
+    let dir = tmpdir("mix");
+    let o = dir.join("o.csv");
+    let out = run(&[
+        "marginal",
+        "--field",
+        "gaussian",
+        "--dataset",
+        "8gaussians",
+        "--mixture",
+        "--s",
+        "0.3",
+        "--n",
+        "100",
+        "--seed",
+        "2",
+        "--out",
+        s(&o),
+    ]);
+    ok(&out);
+    let src = Source::from_mixture(&fieldflow::data::GaussianMixture::eight_gaussians()).unwrap();
+    let mf = MarginalField::new(FieldKind::Gaussian, src).unwrap();
+    let want = mf.sample_marginal(0.3, 100, 2).unwrap();
+    assert_eq!(bits(&fieldflow::io::read_points(&o).unwrap()), bits(&want));
+    assert_fails(
+        &run(&[
+            "sample",
+            "--field",
+            "poisson",
+            "--dataset",
+            "8gaussians",
+            "--mixture",
+            "--n",
+            "5",
+            "--out",
+            s(&dir.join("p.csv")),
+        ]),
+        "no closed-form marginal",
+    );
+}
+
 fn want_start(p: &Path) -> ndarray::Array2<f64> {
     fieldflow::io::read_points(p).unwrap()
 }

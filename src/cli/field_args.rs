@@ -45,6 +45,10 @@ pub struct DataOpts {
     /// Seed of the data-set draw for `--dataset`.
     #[arg(long = "data-seed", default_value_t = 0)]
     pub data_seed: u64,
+    /// Use the exact Gaussian-mixture law of `--dataset 8gaussians` as a closed-form
+    /// source instead of draws (fields `gaussian` and `linear` only).
+    #[arg(long, requires = "dataset")]
+    pub mixture: bool,
 }
 
 fn parse_box(s: &str) -> anyhow::Result<LinearPrior> {
@@ -106,6 +110,13 @@ impl DataOpts {
             }
             (None, Some(name)) => {
                 let set: Dataset = name.parse()?;
+                if self.mixture {
+                    if set != Dataset::EightGaussians {
+                        bail!("--mixture is available for --dataset 8gaussians only, not {set}");
+                    }
+                    let mix = fieldflow::data::GaussianMixture::eight_gaussians();
+                    return Ok(Source::from_mixture(&mix)?);
+                }
                 if self.data_n == 0 {
                     bail!("--data-n must be at least 1");
                 }

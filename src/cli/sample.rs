@@ -140,7 +140,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => format!("{method} rtol {} atol {}", args.rtol, args.atol),
     };
     println!(
-        "wrote {} samples to {} (field {}, {} data points, {prior}, s {} -> {}{}, {integrator})",
+        "wrote {} samples to {} (field {}, {} source components, {prior}, s {} -> {}{}, {integrator})",
         n - dropped,
         args.out.display(),
         mf.kind(),
@@ -164,7 +164,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .filter(|s| matches!(s.status, Status::NonFinite { .. }))
         .count();
     println!(
-        "unconverged: {} of {n} (farther than {:.4} from every data point at s_min, or a failed trajectory: {failed}, non-finite: {nonfinite}); under the exact p_s_min at most {:.2e} of the particles would be that far",
+        "unconverged: {} of {n} (farther than {:.4} from every source component at s_min, or a failed trajectory: {failed}, non-finite: {nonfinite}); under the exact p_s_min at most {:.2e} of the particles would be that far",
         out.n_unconverged, out.unconverged_radius, out.expected_unconverged
     );
     if dropped > 0 {

@@ -165,6 +165,11 @@ impl Source {
         Self::build(SourceKind::Cauchy, means, scales.to_vec(), weights)
     }
 
+    /// The closed-form source of a [`crate::data::GaussianMixture`].
+    pub fn from_mixture(mix: &crate::data::GaussianMixture) -> Result<Self> {
+        Self::gaussian_mixture(mix.means(), mix.stds(), Some(mix.weights()))
+    }
+
     /// The component kind.
     pub fn kind(&self) -> SourceKind {
         self.kind
