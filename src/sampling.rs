@@ -20,6 +20,20 @@
 //! largest component scale at `s_min` (`sigma(s_min)` for data points). Under the
 //! exact `p_{s_min}` the probability of that is at most `P(|U| > factor)`, which is
 //! reported next to the count.
+//!
+//! ```
+//! use fieldflow::fields::{FieldKind, MarginalField, Source};
+//! use fieldflow::sampling::{generate, SampleOptions};
+//! use ndarray::array;
+//! let data = array![[-1.0, 0.0], [1.0, 0.5]];
+//! let mf = MarginalField::new(FieldKind::Poisson, Source::points(data.view(), None).unwrap())
+//!     .unwrap();
+//! let mut opts = SampleOptions::new(&mf); // dopri5, s 40 -> 1e-3, far-field prior
+//! opts.denoise = true;
+//! let out = generate(&mf, 200, 1, &opts).unwrap();
+//! assert_eq!(out.x.nrows(), 200);
+//! assert!(out.n_unconverged < 10);
+//! ```
 
 use crate::fields::{MarginalField, PriorKind, Schedule, SourceKind};
 use crate::ode::{solve_batch, BatchStats, OdeSystem, SolverOptions, Status, TrajectoryStats};

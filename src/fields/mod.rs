@@ -17,6 +17,20 @@
 //! [`FieldKind`] names a field (the command line's names), [`Source`] is the data
 //! distribution at `s = 0`, and [`MarginalField`] combines them: velocity,
 //! log-density, divergence, exact samplers of `p_s` and the priors.
+//!
+//! ```
+//! use fieldflow::fields::{FieldKind, MarginalField, Source};
+//! use ndarray::array;
+//! let data = array![[-1.0, 0.0], [1.0, 0.5]];
+//! let src = Source::points(data.view(), Some(&[3.0, 1.0])).unwrap();
+//! let mf = MarginalField::new("pfgmpp:2".parse::<FieldKind>().unwrap(), src).unwrap();
+//! let x = mf.sample_marginal(0.5, 100, 7).unwrap(); // exact draws of p_s at s = 0.5
+//! assert_eq!(x.dim(), (100, 2));
+//! // ray fields: f = (x - m(x)) / s, m a posterior-weighted mean of the data
+//! let f = mf.velocity(0.5, &[-1.0, 0.1]);
+//! let m: Vec<f64> = [-1.0, 0.1].iter().zip(&f).map(|(x, f)| x - 0.5 * f).collect();
+//! assert!(m[0] > -1.0 && m[0] < 1.0);
+//! ```
 
 pub mod kernel;
 pub mod noise;
