@@ -600,3 +600,23 @@ fn generate_with_exact_prior_matches_the_marginal() {
         assert_eq!(out.n_unconverged, 0);
     }
 }
+
+/// A zero-length transport returns the start points unchanged (and a zero
+/// log-density change); bad options are errors.
+#[test]
+fn transport_edge_cases() {
+    let mf = MarginalField::new(FieldKind::Gaussian, three_points()).unwrap();
+    let x = mf.sample_marginal(0.5, 10, 1).unwrap();
+    let tr = transport(&mf, x.view(), 0.5, 0.5, &solver(1e-6), true).unwrap();
+    assert_eq!(tr.x, x);
+    assert!(tr.delta_log_p.unwrap().iter().all(|v| v.abs() == 0.0));
+    let mut opts = SampleOptions::new(&mf);
+    opts.s_min = 50.0;
+    assert!(generate(&mf, 5, 0, &opts).is_err());
+    let mut opts = SampleOptions::new(&mf);
+    opts.solver = opts.solver.rtol(-1.0);
+    assert!(generate(&mf, 5, 0, &opts).is_err());
+    let opts = SampleOptions::new(&mf);
+    assert!(generate_from(&mf, x.view(), 1e-4, &opts).is_err());
+    assert!(transport(&mf, x.view(), 0.5, -1.0, &solver(1e-6), false).is_err());
+}
