@@ -528,6 +528,80 @@ impl GaussianMixture {
     }
 }
 
+impl FromStr for GaussianMixture {
+    type Err = Error;
+
+    /// Parses a mixture spec: components separated by `/`, each written
+    /// `WEIGHT@X1,...,XD~STD` (weight > 0, std >= 0, all components of the same
+    /// dimension), e.g. `1@-2,0~0.5/3@2,0~0.25`; or the name `8gaussians` for
+    /// [`GaussianMixture::eight_gaussians`]. Whitespace around numbers is ignored.
+    fn from_str(spec: &str) -> Result<Self> {
+        if spec.trim() == "8gaussians" {
+            return Ok(Self::eight_gaussians());
+        }
+        let bad = |k: usize, what: String| {
+            Error::Invalid(format!(
+                "mixture spec '{spec}': component {}: {what} (expected WEIGHT@X1,...,XD~STD, components separated by '/')",
+                k + 1
+            ))
+        };
+        let num = |k: usize, t: &str, what: &str| -> Result<f64> {
+            t.trim()
+                .parse::<f64>()
+                .map_err(|_| bad(k, format!("cannot parse {what} '{}'", t.trim())))
+        };
+        let (mut weights, mut stds, mut coords) = (Vec::new(), Vec::new(), Vec::new());
+        let mut dim = None;
+        for (k, comp) in spec.split('/').enumerate() {
+            let (w, rest) = comp
+                .split_once('@')
+                .ok_or_else(|| bad(k, "missing '@'".into()))?;
+            let (mu, c) = rest
+                .split_once('~')
+                .ok_or_else(|| bad(k, "missing '~'".into()))?;
+            weights.push(num(k, w, "weight")?);
+            stds.push(num(k, c, "std")?);
+            let mean = mu
+                .split(',')
+                .map(|t| num(k, t, "mean coordinate"))
+                .collect::<Result<Vec<f64>>>()?;
+            match dim {
+                Some(d) if d != mean.len() => {
+                    return Err(bad(k, format!("{} coordinates, expected {d}", mean.len())))
+                }
+                _ => dim = Some(mean.len()),
+            }
+            coords.extend(mean);
+        }
+        let d = dim.unwrap_or(0);
+        let means = Array2::from_shape_vec((weights.len(), d), coords)
+            .map_err(|e| Error::Invalid(format!("mixture spec '{spec}': {e}")))?;
+        Self::new(weights, means, stds)
+    }
+}
+
+impl fmt::Display for GaussianMixture {
+    /// The spec accepted by [`str::parse`] (normalised weights, shortest round-trip
+    /// digits): `to_string().parse()` gives the same means and stds bit for bit and
+    /// the same weights up to the rounding of renormalisation.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for k in 0..self.n_components() {
+            if k > 0 {
+                f.write_str("/")?;
+            }
+            write!(f, "{:?}@", self.weights[k])?;
+            for (j, m) in self.means.row(k).iter().enumerate() {
+                if j > 0 {
+                    f.write_str(",")?;
+                }
+                write!(f, "{m:?}")?;
+            }
+            write!(f, "~{:?}", self.stds[k])?;
+        }
+        Ok(())
+    }
+}
+
 /// `log sum exp(t)`, shifted by the maximum; `-inf` if all terms are `-inf`.
 fn log_sum_exp(terms: &[f64]) -> f64 {
     let m = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);

@@ -318,3 +318,47 @@ fn eight_gaussians_is_the_data_set() {
     let c = GaussianMixture::eight_gaussians().sample(500, &mut fieldflow::rng::seeded(5));
     assert_eq!(a, c);
 }
+
+#[test]
+fn spec_parse_and_display() {
+    let gm: GaussianMixture = "1@-2,0~0.5 / 3@ 2, 1e-3 ~0".parse().unwrap();
+    assert_eq!(gm.weights(), &[0.25, 0.75]);
+    assert_eq!(gm.means(), array![[-2.0, 0.0], [2.0, 1e-3]]);
+    assert_eq!(gm.stds(), &[0.5, 0.0]);
+    assert_eq!(gm.to_string(), "0.25@-2.0,0.0~0.5/0.75@2.0,0.001~0.0");
+    let back: GaussianMixture = gm.to_string().parse().unwrap();
+    assert_eq!(back.to_string(), gm.to_string());
+    let three: GaussianMixture = "2@0.1,-0.2,1e-300~1".parse().unwrap();
+    assert_eq!((three.dim(), three.n_components()), (3, 1));
+    assert_eq!(three.means()[[0, 2]].to_bits(), 1e-300f64.to_bits());
+    let e: GaussianMixture = "8gaussians".parse().unwrap();
+    let e2 = GaussianMixture::eight_gaussians();
+    assert_eq!(e.means(), e2.means());
+    // The displayed spec reproduces 8gaussians' means and stds bit for bit.
+    let e3: GaussianMixture = e2.to_string().parse().unwrap();
+    assert_eq!(e3.means(), e2.means());
+    assert_eq!(e3.stds(), e2.stds());
+    for bad in [
+        "",
+        "1@0",
+        "1~0",
+        "x@0~1",
+        "1@0,y~1",
+        "1@0~z",
+        "1@0~1/1@0,0~1",
+        "0@0~1",
+        "1@0~-1",
+        "1@nan~1",
+        "1@0~1/",
+    ] {
+        assert!(bad.parse::<GaussianMixture>().is_err(), "accepted {bad:?}");
+    }
+    let msg = "1@0~1/1@0,0~1"
+        .parse::<GaussianMixture>()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("component 2: 2 coordinates, expected 1"),
+        "{msg}"
+    );
+}
