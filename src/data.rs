@@ -468,10 +468,29 @@ impl GaussianMixture {
     /// are not checked and give NaN.
     pub fn log_pdf(&self, x: &[f64]) -> Result<f64> {
         self.check_point(x)?;
-        let terms: Vec<f64> = (0..self.n_components())
-            .map(|k| self.log_joint(k, x))
-            .collect();
-        Ok(log_sum_exp(&terms))
+        Ok(self.log_pdf_unchecked(x))
+    }
+
+    /// One-pass (streaming) log-sum-exp over the components, without allocating.
+    fn log_pdf_unchecked(&self, x: &[f64]) -> f64 {
+        let (mut m, mut s) = (f64::NEG_INFINITY, 0.0);
+        for k in 0..self.n_components() {
+            let t = self.log_joint(k, x);
+            if t == f64::NEG_INFINITY {
+                continue;
+            }
+            if t <= m {
+                s += (t - m).exp();
+            } else {
+                s = s * (m - t).exp() + 1.0;
+                m = t;
+            }
+        }
+        if m == f64::NEG_INFINITY {
+            m
+        } else {
+            m + s.ln()
+        }
     }
 
     /// [`GaussianMixture::log_pdf`] of every row of `points` (`n x d`).
@@ -496,20 +515,32 @@ impl GaussianMixture {
     /// responsibilities `r_k(x)` computed in log space. Same errors as
     /// [`GaussianMixture::log_pdf`].
     pub fn score(&self, x: &[f64]) -> Result<Vec<f64>> {
-        self.check_point(x)?;
-        let terms: Vec<f64> = (0..self.n_components())
-            .map(|k| self.log_joint(k, x))
-            .collect();
-        let lse = log_sum_exp(&terms);
         let mut g = vec![0.0; self.dim()];
-        for (k, t) in terms.iter().enumerate() {
-            let r = (t - lse).exp();
+        self.score_into(x, &mut g)?;
+        Ok(g)
+    }
+
+    /// [`GaussianMixture::score`] written into `out` (length `dim()`), without
+    /// allocating: for use in hot loops.
+    pub fn score_into(&self, x: &[f64], out: &mut [f64]) -> Result<()> {
+        self.check_point(x)?;
+        if out.len() != self.dim() {
+            return Err(Error::DimensionMismatch {
+                what: "mixture score output",
+                expected: self.dim(),
+                got: out.len(),
+            });
+        }
+        let lse = self.log_pdf_unchecked(x);
+        out.fill(0.0);
+        for k in 0..self.n_components() {
+            let r = (self.log_joint(k, x) - lse).exp();
             let c2 = self.stds[k] * self.stds[k];
-            for (gj, (&xj, &mj)) in g.iter_mut().zip(x.iter().zip(self.means.row(k))) {
+            for (gj, (&xj, &mj)) in out.iter_mut().zip(x.iter().zip(self.means.row(k))) {
                 *gj += r * (mj - xj) / c2;
             }
         }
-        Ok(g)
+        Ok(())
     }
 
     /// The mixture convolved with `N(0, sigma^2 I)`: the same weights and means, with
@@ -602,15 +633,6 @@ impl fmt::Display for GaussianMixture {
     }
 }
 
-/// `log sum exp(t)`, shifted by the maximum; `-inf` if all terms are `-inf`.
-fn log_sum_exp(terms: &[f64]) -> f64 {
-    let m = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if m == f64::NEG_INFINITY {
-        return m;
-    }
-    m + terms.iter().map(|t| (t - m).exp()).sum::<f64>().ln()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -622,13 +644,5 @@ mod tests {
         assert_eq!(balanced_counts(8, 2), vec![4, 4]);
         assert_eq!(balanced_counts(3, 5), vec![0, 0, 1, 1, 1]);
         assert_eq!(balanced_counts(0, 5), vec![0; 5]);
-    }
-
-    #[test]
-    fn log_sum_exp_handles_extremes() {
-        let v = log_sum_exp(&[f64::NEG_INFINITY; 3]);
-        assert!(v.is_infinite() && v < 0.0);
-        let v = log_sum_exp(&[-1000.0, -1000.0]);
-        assert!((v - (-1000.0 + 2f64.ln())).abs() < 1e-12);
     }
 }
