@@ -18,6 +18,9 @@
 //! * [`io`]: point files (`.csv`, `.npy`) read with line-precise errors and written
 //!   atomically.
 //!
+//! * [`plots`]: PNG + SVG figures with a bundled font (no system font libraries),
+//!   scatter plots and colour maps.
+//!
 //! The mathematics is collected in the project's `THEORY.md`; every formula the code
 //! uses is tested against a closed form, a finite difference or a published value.
 #![deny(missing_docs)]
@@ -26,6 +29,7 @@ pub mod data;
 pub mod error;
 pub mod io;
 pub mod ode;
+pub mod plots;
 pub mod rng;
 
 pub use error::{Error, Result};
