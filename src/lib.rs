@@ -25,6 +25,9 @@
 //! * [`io`]: point files (`.csv`, `.npy`) read with line-precise errors and written
 //!   atomically.
 //!
+//! * [`plots`]: PNG + SVG figures with a bundled font (no system font libraries),
+//!   scatter plots and colour maps.
+//!
 //! The mathematics is collected in the project's `THEORY.md`; every formula the code
 //! uses is tested against a closed form, a finite difference or a published value.
 #![deny(missing_docs)]
@@ -34,6 +37,7 @@ pub mod error;
 pub mod fields;
 pub mod io;
 pub mod ode;
+pub mod plots;
 pub mod rng;
 pub mod sampling;
 
