@@ -285,3 +285,53 @@ fn bad_input_is_one_line_and_exit_2() {
     );
     assert!(!o.exists());
 }
+
+#[test]
+fn mixture_spec_source() {
+    let dir = tmpdir("spec");
+    let o = dir.join("o.csv");
+    let spec = "mixture:1@-2,0~0.5/3@2,0~0.25";
+    let out = run(&[
+        "marginal",
+        "--field",
+        "linear",
+        "--dataset",
+        spec,
+        "--mixture",
+        "--s",
+        "0.4",
+        "--n",
+        "50",
+        "--seed",
+        "3",
+        "--out",
+        s(&o),
+    ]);
+    ok(&out);
+    let gm: fieldflow::data::GaussianMixture = spec["mixture:".len()..].parse().unwrap();
+    let src = Source::from_mixture(&gm).unwrap();
+    let mf = MarginalField::new(
+        FieldKind::Linear {
+            prior: fieldflow::fields::LinearPrior::Normal,
+        },
+        src,
+    )
+    .unwrap();
+    let want = mf.sample_marginal(0.4, 50, 3).unwrap();
+    assert_eq!(bits(&fieldflow::io::read_points(&o).unwrap()), bits(&want));
+    assert_fails(
+        &run(&[
+            "sample",
+            "--field",
+            "gaussian",
+            "--dataset",
+            "moons",
+            "--mixture",
+            "--n",
+            "5",
+            "--out",
+            s(&dir.join("p.csv")),
+        ]),
+        "--mixture needs",
+    );
+}

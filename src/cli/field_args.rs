@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context};
 use clap::Args;
-use fieldflow::data::Dataset;
+use fieldflow::data::{Dataset, GaussianMixture};
 use fieldflow::fields::{FieldKind, FieldParams, LinearPrior, MarginalField, Source};
 use std::path::PathBuf;
 
@@ -36,7 +36,8 @@ pub struct DataOpts {
     /// Optional weights file for `--data`: one non-negative weight per row.
     #[arg(long, requires = "data")]
     pub weights: Option<PathBuf>,
-    /// Toy data set by name (its draws form the empirical source).
+    /// Toy data set by name, or `mixture:SPEC` (a Gaussian mixture, components
+    /// `WEIGHT@X1,...,XD~STD` separated by `/`); its draws form the empirical source.
     #[arg(long)]
     pub dataset: Option<String>,
     /// Number of data points drawn for `--dataset`.
@@ -45,8 +46,9 @@ pub struct DataOpts {
     /// Seed of the data-set draw for `--dataset`.
     #[arg(long = "data-seed", default_value_t = 0)]
     pub data_seed: u64,
-    /// Use the exact Gaussian-mixture law of `--dataset 8gaussians` as a closed-form
-    /// source instead of draws (fields `gaussian` and `linear` only).
+    /// Use the exact Gaussian-mixture law of `--dataset 8gaussians` or
+    /// `mixture:SPEC` as a closed-form source instead of draws (fields `gaussian` and
+    /// `linear` only).
     #[arg(long, requires = "dataset")]
     pub mixture: bool,
 }
@@ -109,18 +111,35 @@ impl DataOpts {
                 }
             }
             (None, Some(name)) => {
-                let set: Dataset = name.parse()?;
-                if self.mixture {
-                    if set != Dataset::EightGaussians {
-                        bail!("--mixture is available for --dataset 8gaussians only, not {set}");
+                // a Gaussian mixture (mixture:SPEC, or 8gaussians) or another toy set
+                let mix: Option<GaussianMixture> = match name.strip_prefix("mixture:") {
+                    Some(spec) => Some(spec.parse()?),
+                    None => {
+                        let set: Dataset = name.parse()?;
+                        match set {
+                            Dataset::EightGaussians => Some(GaussianMixture::eight_gaussians()),
+                            _ if self.mixture => bail!(
+                                "--mixture needs --dataset 8gaussians or mixture:SPEC, not {set}"
+                            ),
+                            _ => None,
+                        }
                     }
-                    let mix = fieldflow::data::GaussianMixture::eight_gaussians();
+                };
+                if self.mixture {
+                    let mix = mix.expect("checked above");
                     return Ok(Source::from_mixture(&mix)?);
                 }
                 if self.data_n == 0 {
                     bail!("--data-n must be at least 1");
                 }
-                let pts = set.sample_seeded(self.data_n, self.data_seed);
+                let pts = match &mix {
+                    Some(m) if name.starts_with("mixture:") => {
+                        m.sample(self.data_n, &mut fieldflow::rng::seeded(self.data_seed))
+                    }
+                    _ => name
+                        .parse::<Dataset>()?
+                        .sample_seeded(self.data_n, self.data_seed),
+                };
                 Ok(Source::points(pts.view(), None)?)
             }
             _ => bail!("give the data: --data FILE or --dataset NAME"),
