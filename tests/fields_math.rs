@@ -777,3 +777,47 @@ fn evaluate_and_far_field_density() {
         assert!((a - b).abs() < 1e-12 * b.abs());
     }
 }
+
+/// A user-supplied law through the generic diagnostics: the Yukawa (screened) point
+/// source u = (2/Omega_2) (x - y, s) e^{-m R} / R^2 in d = 1 has divergence
+/// -(2/Omega_2) m e^{-m R} / R (a sink; finite differences agree to 1e-8 relative)
+/// and a flux that decays with s (m = 1: 0.410 at s = 0.5, 0.062 at s = 2), so it
+/// cannot carry a density by a plain ODE; with m = 0 it is Poisson (flux 1).
+#[test]
+fn user_law_yukawa_is_invalid() {
+    use fieldflow::fields::validity::FnSxField;
+    for m in [0.0, 1.0] {
+        let yuk = FnSxField::new(
+            1,
+            move |s: f64, x: &[f64], ux: &mut [f64]| {
+                let r = (x[0] * x[0] + s * s).sqrt();
+                let g = (-m * r).exp() / (std::f64::consts::PI * r * r);
+                ux[0] = g * x[0];
+                g * s
+            },
+            vec![0.0],
+            0.0,
+        )
+        .unwrap();
+        for (x, s) in [(0.3, 0.5), (-1.0, 1.0), (2.0, 0.2)] {
+            let fd = divergence_fd(&yuk, s, &[x], 1e-4 * s);
+            let r = f64::sqrt(x * x + s * s);
+            let exact = -m * (-m * r).exp() / (std::f64::consts::PI * r);
+            assert!(
+                (fd.div - exact).abs() < 1e-8 * (fd.scale + fd.us / s),
+                "m={m}"
+            );
+        }
+        let f1 = flux(&yuk, 0.5, 4000).unwrap();
+        let f2 = flux(&yuk, 2.0, 4000).unwrap();
+        println!("Yukawa m = {m}: flux {f1} at s = 0.5, {f2} at s = 2");
+        if m == 0.0 {
+            assert!((f1 - 1.0).abs() < 1e-6 && (f2 - 1.0).abs() < 1e-6);
+        } else {
+            assert!(
+                (f1 - 0.41).abs() < 0.01 && (f2 - 0.062).abs() < 0.001,
+                "{f1}, {f2}"
+            );
+        }
+    }
+}

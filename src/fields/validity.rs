@@ -7,7 +7,9 @@
 //! for drawing field lines: in `d = 1` the data sit on the line `s = 0`), its
 //! divergence by central finite differences, the closed-form divergence of the
 //! `power` law `(x - y, s)/R^K`, which is `(d + 1 - K)/R^K` per data point, and the
-//! flux through a plane by quadrature (`d = 1, 2`).
+//! flux through a plane by quadrature (`d = 1, 2`). The diagnostics take any
+//! [`SxField`], so a user can plug in a law of their own ([`FnSxField`]) and see it
+//! pass or fail.
 //!
 //! For the affine fields `u = (p_s, f p_s)`. For `power`,
 //! `u = (2/Omega_{d+1}) sum_i pi_i (x - y_i, s)/R_i^K` with `R_i^2 = |x - y_i|^2 + s^2`;
@@ -45,6 +47,97 @@ pub fn u_field(mf: &MarginalField, s: f64, x: &[f64], ux: &mut [f64]) -> f64 {
     p
 }
 
+/// A field `u(s, x)` in `(s, x)` space, for the validity diagnostics: any field can be
+/// checked, not only the named ones (see [`FnSxField`] to plug in a law).
+pub trait SxField {
+    /// The dimension `d` of `x`.
+    fn dim(&self) -> usize;
+    /// Returns `u_s(s, x)` and writes `u_x(s, x)` (length `d`).
+    fn u(&self, s: f64, x: &[f64], ux: &mut [f64]) -> f64;
+    /// Centre of the quadrature of [`flux`] (default: the origin).
+    fn center(&self) -> Vec<f64> {
+        vec![0.0; self.dim()]
+    }
+    /// Length scale of the quadrature of [`flux`] besides `s` (default 1).
+    fn spread(&self) -> f64 {
+        1.0
+    }
+}
+
+impl SxField for MarginalField {
+    fn dim(&self) -> usize {
+        MarginalField::dim(self)
+    }
+    fn u(&self, s: f64, x: &[f64], ux: &mut [f64]) -> f64 {
+        u_field(self, s, x, ux)
+    }
+    fn center(&self) -> Vec<f64> {
+        self.source().center()
+    }
+    fn spread(&self) -> f64 {
+        let src = self.source();
+        let c = src.center();
+        let mut spread: f64 = 0.0;
+        for k in 0..src.len() {
+            for (m, cj) in src.mean_of(k).iter().zip(&c) {
+                spread = spread.max((m - cj).abs());
+            }
+            spread = spread.max(src.scales()[k]);
+        }
+        spread
+    }
+}
+
+/// A user-supplied `(s, x)` field from a closure `u(s, x, u_x) -> u_s`.
+pub struct FnSxField<F> {
+    d: usize,
+    f: F,
+    center: Vec<f64>,
+    spread: f64,
+}
+
+impl<F: Fn(f64, &[f64], &mut [f64]) -> f64> FnSxField<F> {
+    /// Wraps `f` as a field in dimension `d`, with the quadrature centre and scale
+    /// used by [`flux`].
+    pub fn new(d: usize, f: F, center: Vec<f64>, spread: f64) -> Result<Self> {
+        if d == 0 || center.len() != d {
+            return Err(Error::DimensionMismatch {
+                what: "field centre",
+                expected: d.max(1),
+                got: center.len(),
+            });
+        }
+        if !(spread.is_finite() && spread >= 0.0) {
+            return Err(Error::InvalidParameter {
+                name: "spread",
+                value: spread,
+                reason: "must be finite and >= 0",
+            });
+        }
+        Ok(Self {
+            d,
+            f,
+            center,
+            spread,
+        })
+    }
+}
+
+impl<F: Fn(f64, &[f64], &mut [f64]) -> f64> SxField for FnSxField<F> {
+    fn dim(&self) -> usize {
+        self.d
+    }
+    fn u(&self, s: f64, x: &[f64], ux: &mut [f64]) -> f64 {
+        (self.f)(s, x, ux)
+    }
+    fn center(&self) -> Vec<f64> {
+        self.center.clone()
+    }
+    fn spread(&self) -> f64 {
+        self.spread
+    }
+}
+
 /// A finite-difference divergence and the size of the terms it sums.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DivergenceFd {
@@ -58,16 +151,16 @@ pub struct DivergenceFd {
 
 /// The divergence of `u` at `(s, x)` by fourth-order central differences of step `h`
 /// (`(-g(2h) + 8 g(h) - 8 g(-h) + g(-2h)) / (12 h)` per coordinate; needs `s > 2h`).
-pub fn divergence_fd(mf: &MarginalField, s: f64, x: &[f64], h: f64) -> DivergenceFd {
-    let d = mf.dim();
+pub fn divergence_fd<F: SxField + ?Sized>(field: &F, s: f64, x: &[f64], h: f64) -> DivergenceFd {
+    let d = field.dim();
     let mut ux = vec![0.0; d];
     let c = [(2.0, -1.0), (1.0, 8.0), (-1.0, -8.0), (-2.0, 1.0)];
     let mut dus = 0.0;
     for (k, w) in c {
-        dus += w * u_field(mf, s + k * h, x, &mut ux);
+        dus += w * field.u(s + k * h, x, &mut ux);
     }
     dus /= 12.0 * h;
-    let us = u_field(mf, s, x, &mut ux);
+    let us = field.u(s, x, &mut ux);
     let mut div = dus;
     let mut scale = dus.abs();
     let mut xp = x.to_vec();
@@ -75,7 +168,7 @@ pub fn divergence_fd(mf: &MarginalField, s: f64, x: &[f64], h: f64) -> Divergenc
         let mut t = 0.0;
         for (k, w) in c {
             xp[j] = x[j] + k * h;
-            u_field(mf, s, &xp, &mut ux);
+            field.u(s, &xp, &mut ux);
             t += w * ux[j];
         }
         xp[j] = x[j];
@@ -108,11 +201,12 @@ pub fn divergence_exact(mf: &MarginalField, s: f64, x: &[f64]) -> f64 {
 /// (`d = 1` or `2`), by the midpoint rule with `nodes` points per axis after the
 /// substitution `x = c + L tan(theta)` in `d = 1` and, in `d = 2`, in polar
 /// coordinates around `c` with `rho = L tan(t)` (`2 nodes` angles); `c` is the
-/// source centre and `L = s +` the source's spread. The substitution maps the whole
+/// field's [`SxField::center`] (the source centre for a [`MarginalField`]) and
+/// `L = s +` its [`SxField::spread`]. The substitution maps the whole
 /// space onto a bounded domain and keeps heavy tails inside the quadrature. For a valid field the result is 1 for every
 /// `s`.
-pub fn flux(mf: &MarginalField, s: f64, nodes: usize) -> Result<f64> {
-    let d = mf.dim();
+pub fn flux<F: SxField + ?Sized>(field: &F, s: f64, nodes: usize) -> Result<f64> {
+    let d = field.dim();
     if d > 2 {
         return Err(Error::Invalid(format!(
             "flux quadrature is implemented for d = 1 and 2, not d = {d}"
@@ -125,17 +219,15 @@ pub fn flux(mf: &MarginalField, s: f64, nodes: usize) -> Result<f64> {
             reason: "need at least 2",
         });
     }
-    mf.check_level(s)?;
-    let src = mf.source();
-    let c = src.center();
-    let mut spread: f64 = 0.0;
-    for k in 0..src.len() {
-        for (m, cj) in src.mean_of(k).iter().zip(&c) {
-            spread = spread.max((m - cj).abs());
-        }
-        spread = spread.max(src.scales()[k]);
+    if !(s.is_finite() && s > 0.0) {
+        return Err(Error::InvalidParameter {
+            name: "s",
+            value: s,
+            reason: "must be finite and > 0",
+        });
     }
-    let l = s + spread;
+    let c = field.center();
+    let l = s + field.spread();
     let h = std::f64::consts::PI / nodes as f64;
     let node = |k: usize| -> (f64, f64) {
         let t = -0.5 * std::f64::consts::PI + (k as f64 + 0.5) * h;
@@ -146,7 +238,7 @@ pub fn flux(mf: &MarginalField, s: f64, nodes: usize) -> Result<f64> {
     if d == 1 {
         for a in 0..nodes {
             let (t, j) = node(a);
-            total += u_field(mf, s, &[c[0] + t], &mut ux) * j;
+            total += field.u(s, &[c[0] + t], &mut ux) * j;
         }
         Ok(total * h)
     } else {
@@ -162,7 +254,7 @@ pub fn flux(mf: &MarginalField, s: f64, nodes: usize) -> Result<f64> {
             for b in 0..2 * nodes {
                 let phi = (b as f64 + 0.5) * hp;
                 let x = [c[0] + rho * phi.cos(), c[1] + rho * phi.sin()];
-                ring += u_field(mf, s, &x, &mut ux);
+                ring += field.u(s, &x, &mut ux);
             }
             total += ring * jac;
         }
