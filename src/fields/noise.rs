@@ -217,13 +217,18 @@ impl Noise {
             NoiseKind::PowerLaw { exponent } => -exponent * r2.ln_1p(),
             NoiseKind::Radial(p) => {
                 let rho = r2.sqrt();
-                p.ln_dcdf(rho) - (self.d as f64 - 1.0) * rho.ln()
+                if self.d == 1 {
+                    p.ln_dcdf(rho)
+                } else {
+                    p.ln_dcdf(rho) - (self.d as f64 - 1.0) * rho.ln()
+                }
             }
             NoiseKind::UniformBox { .. } => 0.0,
         }
     }
 
-    /// The derivative `h'(r2)`; `grad ln nu(u) = 2 h'(|u|^2) u`.
+    /// The derivative `h'(r2)`; `grad ln nu(u) = 2 h'(|u|^2) u`. At `u = 0` the radial
+    /// profiles give their limit (tanh in `d = 1`) or 0 where there is none.
     #[inline]
     pub fn dh(&self, r2: f64) -> f64 {
         match self.kind {
@@ -231,7 +236,15 @@ impl Noise {
             NoiseKind::PowerLaw { exponent } => -exponent / (1.0 + r2),
             NoiseKind::Radial(p) => {
                 let rho = r2.sqrt();
-                (p.dln_dcdf(rho) - (self.d as f64 - 1.0) / rho) / (2.0 * rho)
+                if rho > 0.0 {
+                    (p.dln_dcdf(rho) - (self.d as f64 - 1.0) / rho) / (2.0 * rho)
+                } else if self.d == 1 && p == Profile::Tanh {
+                    -1.0 // the limit of -tanh(rho)/rho
+                } else {
+                    // the density has a kink (exp, d = 1) or a pole (d >= 2) at the
+                    // origin: no gradient; 0 is the symmetric choice and avoids NaN
+                    0.0
+                }
             }
             NoiseKind::UniformBox { .. } => 0.0,
         }
@@ -510,6 +523,19 @@ mod tests {
             let got = law.ratio(b, a);
             assert!((got / want - 1.0).abs() < 1e-14, "{law:?}");
         }
+    }
+
+    #[test]
+    fn radial_laws_are_finite_at_the_origin_in_1d() {
+        let t = Noise::radial(1, Profile::Tanh).unwrap();
+        let e = Noise::radial(1, Profile::Exp).unwrap();
+        // sech^2(0) / 2 = 1/2 and e^0 / 2 = 1/2
+        assert!((t.log_density(&[0.0]) - 0.5f64.ln()).abs() < 1e-15);
+        assert!((e.log_density(&[0.0]) - 0.5f64.ln()).abs() < 1e-15);
+        assert!((t.dh(0.0) + 1.0).abs() < 1e-15 && (t.dh(1e-12) + 1.0).abs() < 1e-9);
+        assert!(e.dh(0.0).is_finite());
+        let t2 = Noise::radial(2, Profile::Tanh).unwrap();
+        assert!(t2.dh(0.0).is_finite());
     }
 
     #[test]
