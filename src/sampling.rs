@@ -205,6 +205,37 @@ pub fn transport(
     })
 }
 
+/// The paths of the rows of `x0` from `s_from` towards `s_to`, recorded at the levels
+/// `levels` (ordered from `s_from` to `s_to`, within that range) by the solver's
+/// dense output: an `n x levels.len() x d` array (NaN after a trajectory failed).
+/// For pictures of trajectories and field lines.
+pub fn trajectories(
+    mf: &MarginalField,
+    x0: ArrayView2<f64>,
+    s_from: f64,
+    s_to: f64,
+    levels: &[f64],
+    solver: &SolverOptions,
+) -> Result<ndarray::Array3<f64>> {
+    mf.check_level(s_from)?;
+    mf.check_level(s_to)?;
+    mf.check_points(x0)?;
+    for &s in levels {
+        mf.check_level(s)?;
+    }
+    let sys = FieldOde::new(mf, uses_log_time(mf), false);
+    let t_out: Vec<f64> = levels.iter().map(|&s| sys.time_of(s)).collect();
+    let sol = solve_batch(
+        &sys,
+        sys.time_of(s_from),
+        sys.time_of(s_to),
+        x0,
+        solver,
+        &t_out,
+    )?;
+    Ok(sol.dense)
+}
+
 fn totals_of(stats: &[TrajectoryStats]) -> BatchStats {
     let mut t = BatchStats::default();
     for s in stats {

@@ -620,3 +620,30 @@ fn transport_edge_cases() {
     assert!(generate_from(&mf, x.view(), 1e-4, &opts).is_err());
     assert!(transport(&mf, x.view(), 0.5, -1.0, &solver(1e-6), false).is_err());
 }
+
+/// Recorded trajectories: one data point, Poisson, straight rays at every recorded
+/// level (dense output of order 4 at rtol = atol = 1e-10; tolerance 1e-6 relative).
+#[test]
+fn recorded_trajectories_are_rays() {
+    let src = Source::points(array![[0.4, -0.3]].view(), None).unwrap();
+    let mf = MarginalField::new(FieldKind::Poisson, src).unwrap();
+    let x1 = mf.sample_marginal(10.0, 20, 4).unwrap();
+    let levels = [8.0, 3.0, 1.0, 0.1, 0.01];
+    let tr = fieldflow::sampling::trajectories(&mf, x1.view(), 10.0, 0.01, &levels, &solver(1e-10))
+        .unwrap();
+    assert_eq!(tr.dim(), (20, 5, 2));
+    let y = [0.4, -0.3];
+    for i in 0..20 {
+        for (l, &s) in levels.iter().enumerate() {
+            for j in 0..2 {
+                let want = y[j] + (s / 10.0) * (x1[[i, j]] - y[j]);
+                let scale = (x1[[i, j]] - y[j]).abs().max(1.0);
+                assert!((tr[[i, l, j]] - want).abs() < 1e-6 * scale);
+            }
+        }
+    }
+    assert!(
+        fieldflow::sampling::trajectories(&mf, x1.view(), 10.0, 0.01, &[20.0], &solver(1e-6))
+            .is_err()
+    );
+}
