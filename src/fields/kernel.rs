@@ -10,7 +10,8 @@
 //!   function). Pass two sums the weights as exact ratios to that reference term,
 //!   `(pi_i / pi_ref) nu(u_i) / nu(u_ref)`; for the power-law kernels the ratio is
 //!   `((sigma^2 + d2_ref) / (sigma^2 + d2_i))^e`, a power of a number in `(0, 1]`
-//!   (no `exp` or `log` per pair; `powi`/`sqrt` for the usual half-integer `e`), and
+//!   (`powi` and `sqrt` for half-integer `e`, i.e. PFGM and integer `D`: no `exp` or
+//!   `log` per pair; `powf` for other real exponents), and
 //!   for the Gaussian kernel it is `exp(-(d2_i - d2_ref) / (2 sigma^2))` with a
 //!   non-positive argument. The kernel part of every ratio is at most one, so nothing
 //!   overflows, and the reference term contributes exactly one, so the sum never
@@ -54,6 +55,9 @@ pub struct Out<'a> {
 }
 
 /// The fast path: empirical source, radially decreasing kernel, shared scale.
+///
+/// Preconditions (checked by [`super::MarginalField`], which picks the path): `src`
+/// is made of points and `kernel` is radial; `s` has one level per row of `x`.
 ///
 /// Dispatches once on the kernel so that the per-pair ratio is a monomorphised
 /// closure (no branch on the law, and for half-integer power-law exponents only
@@ -308,7 +312,7 @@ fn comp_scale(kind: SourceKind, sch: Schedule, s: f64, c: f64) -> (f64, f64) {
     }
 }
 
-/// The general path: per-component scales, any law, streaming log-sum-exp.
+/// The general path: per-component scales, any normalised law, streaming log-sum-exp.
 ///
 /// Component `k` at level `s` is `v_k^{-d} nu((x - alpha mu_k)/v_k)` with
 /// `v_k = sigma` (points), `sqrt(alpha^2 c_k^2 + sigma^2)` (Gaussian law and
