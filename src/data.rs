@@ -468,10 +468,29 @@ impl GaussianMixture {
     /// are not checked and give NaN.
     pub fn log_pdf(&self, x: &[f64]) -> Result<f64> {
         self.check_point(x)?;
-        let terms: Vec<f64> = (0..self.n_components())
-            .map(|k| self.log_joint(k, x))
-            .collect();
-        Ok(log_sum_exp(&terms))
+        Ok(self.log_pdf_unchecked(x))
+    }
+
+    /// One-pass (streaming) log-sum-exp over the components, without allocating.
+    fn log_pdf_unchecked(&self, x: &[f64]) -> f64 {
+        let (mut m, mut s) = (f64::NEG_INFINITY, 0.0);
+        for k in 0..self.n_components() {
+            let t = self.log_joint(k, x);
+            if t == f64::NEG_INFINITY {
+                continue;
+            }
+            if t <= m {
+                s += (t - m).exp();
+            } else {
+                s = s * (m - t).exp() + 1.0;
+                m = t;
+            }
+        }
+        if m == f64::NEG_INFINITY {
+            m
+        } else {
+            m + s.ln()
+        }
     }
 
     /// [`GaussianMixture::log_pdf`] of every row of `points` (`n x d`).
@@ -496,20 +515,32 @@ impl GaussianMixture {
     /// responsibilities `r_k(x)` computed in log space. Same errors as
     /// [`GaussianMixture::log_pdf`].
     pub fn score(&self, x: &[f64]) -> Result<Vec<f64>> {
-        self.check_point(x)?;
-        let terms: Vec<f64> = (0..self.n_components())
-            .map(|k| self.log_joint(k, x))
-            .collect();
-        let lse = log_sum_exp(&terms);
         let mut g = vec![0.0; self.dim()];
-        for (k, t) in terms.iter().enumerate() {
-            let r = (t - lse).exp();
+        self.score_into(x, &mut g)?;
+        Ok(g)
+    }
+
+    /// [`GaussianMixture::score`] written into `out` (length `dim()`), without
+    /// allocating: for use in hot loops.
+    pub fn score_into(&self, x: &[f64], out: &mut [f64]) -> Result<()> {
+        self.check_point(x)?;
+        if out.len() != self.dim() {
+            return Err(Error::DimensionMismatch {
+                what: "mixture score output",
+                expected: self.dim(),
+                got: out.len(),
+            });
+        }
+        let lse = self.log_pdf_unchecked(x);
+        out.fill(0.0);
+        for k in 0..self.n_components() {
+            let r = (self.log_joint(k, x) - lse).exp();
             let c2 = self.stds[k] * self.stds[k];
-            for (gj, (&xj, &mj)) in g.iter_mut().zip(x.iter().zip(self.means.row(k))) {
+            for (gj, (&xj, &mj)) in out.iter_mut().zip(x.iter().zip(self.means.row(k))) {
                 *gj += r * (mj - xj) / c2;
             }
         }
-        Ok(g)
+        Ok(())
     }
 
     /// The mixture convolved with `N(0, sigma^2 I)`: the same weights and means, with
@@ -528,13 +559,78 @@ impl GaussianMixture {
     }
 }
 
-/// `log sum exp(t)`, shifted by the maximum; `-inf` if all terms are `-inf`.
-fn log_sum_exp(terms: &[f64]) -> f64 {
-    let m = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if m == f64::NEG_INFINITY {
-        return m;
+impl FromStr for GaussianMixture {
+    type Err = Error;
+
+    /// Parses a mixture spec: components separated by `/`, each written
+    /// `WEIGHT@X1,...,XD~STD` (weight > 0, std >= 0, all components of the same
+    /// dimension), e.g. `1@-2,0~0.5/3@2,0~0.25`; or the name `8gaussians` for
+    /// [`GaussianMixture::eight_gaussians`]. Whitespace around numbers is ignored.
+    fn from_str(spec: &str) -> Result<Self> {
+        if spec.trim() == "8gaussians" {
+            return Ok(Self::eight_gaussians());
+        }
+        let bad = |k: usize, what: String| {
+            Error::Invalid(format!(
+                "mixture spec '{spec}': component {}: {what} (expected WEIGHT@X1,...,XD~STD, components separated by '/')",
+                k + 1
+            ))
+        };
+        let num = |k: usize, t: &str, what: &str| -> Result<f64> {
+            t.trim()
+                .parse::<f64>()
+                .map_err(|_| bad(k, format!("cannot parse {what} '{}'", t.trim())))
+        };
+        let (mut weights, mut stds, mut coords) = (Vec::new(), Vec::new(), Vec::new());
+        let mut dim = None;
+        for (k, comp) in spec.split('/').enumerate() {
+            let (w, rest) = comp
+                .split_once('@')
+                .ok_or_else(|| bad(k, "missing '@'".into()))?;
+            let (mu, c) = rest
+                .split_once('~')
+                .ok_or_else(|| bad(k, "missing '~'".into()))?;
+            weights.push(num(k, w, "weight")?);
+            stds.push(num(k, c, "std")?);
+            let mean = mu
+                .split(',')
+                .map(|t| num(k, t, "mean coordinate"))
+                .collect::<Result<Vec<f64>>>()?;
+            match dim {
+                Some(d) if d != mean.len() => {
+                    return Err(bad(k, format!("{} coordinates, expected {d}", mean.len())))
+                }
+                _ => dim = Some(mean.len()),
+            }
+            coords.extend(mean);
+        }
+        let d = dim.unwrap_or(0);
+        let means = Array2::from_shape_vec((weights.len(), d), coords)
+            .map_err(|e| Error::Invalid(format!("mixture spec '{spec}': {e}")))?;
+        Self::new(weights, means, stds)
     }
-    m + terms.iter().map(|t| (t - m).exp()).sum::<f64>().ln()
+}
+
+impl fmt::Display for GaussianMixture {
+    /// The spec accepted by [`str::parse`] (normalised weights, shortest round-trip
+    /// digits): `to_string().parse()` gives the same means and stds bit for bit and
+    /// the same weights up to the rounding of renormalisation.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for k in 0..self.n_components() {
+            if k > 0 {
+                f.write_str("/")?;
+            }
+            write!(f, "{:?}@", self.weights[k])?;
+            for (j, m) in self.means.row(k).iter().enumerate() {
+                if j > 0 {
+                    f.write_str(",")?;
+                }
+                write!(f, "{m:?}")?;
+            }
+            write!(f, "~{:?}", self.stds[k])?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -548,13 +644,5 @@ mod tests {
         assert_eq!(balanced_counts(8, 2), vec![4, 4]);
         assert_eq!(balanced_counts(3, 5), vec![0, 0, 1, 1, 1]);
         assert_eq!(balanced_counts(0, 5), vec![0; 5]);
-    }
-
-    #[test]
-    fn log_sum_exp_handles_extremes() {
-        let v = log_sum_exp(&[f64::NEG_INFINITY; 3]);
-        assert!(v.is_infinite() && v < 0.0);
-        let v = log_sum_exp(&[-1000.0, -1000.0]);
-        assert!((v - (-1000.0 + 2f64.ln())).abs() < 1e-12);
     }
 }

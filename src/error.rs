@@ -82,6 +82,9 @@ pub enum Error {
         /// The file.
         path: String,
     },
+    /// Drawing a figure failed (the plotting backend's message).
+    #[error("plotting failed: {0}")]
+    Plot(String),
     /// Any other invalid argument, described in words.
     #[error("{0}")]
     Invalid(String),

@@ -302,8 +302,9 @@ pub fn write_points(
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// Writes through `fill` into a temporary file beside `path`, then moves it in place.
-fn write_atomic(
+/// Writes through `fill` into a temporary file beside `path`, then moves it in place
+/// (replacing an existing file only if `overwrite`); no partial file is ever left.
+pub(crate) fn write_atomic(
     path: &Path,
     overwrite: bool,
     fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,

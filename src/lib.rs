@@ -18,8 +18,18 @@
 //! * [`data`]: the eight FFJORD toy data sets and isotropic Gaussian mixtures with
 //!   exact densities and scores.
 //!
+//! * [`fields`]: the force fields as generative ODEs (PFGM, PFGM++, Gaussian, linear,
+//!   radial profiles, point-source power laws): the affine family, sources, exact
+//!   marginal densities, velocities, divergences and samplers, priors, and the
+//!   validity diagnostics of the `(s, x)` field.
+//!
+//! * [`sampling`]: generation, encoding and exact likelihoods by integrating a field.
+//!
 //! * [`io`]: point files (`.csv`, `.npy`) read with line-precise errors and written
 //!   atomically.
+//!
+//! * [`plots`]: PNG + SVG figures with a bundled font (no system font libraries),
+//!   scatter plots and colour maps.
 //!
 //! The mathematics is collected in the project's `THEORY.md`; every formula the code
 //! uses is tested against a closed form, a finite difference or a published value.
@@ -28,8 +38,11 @@
 pub mod checks;
 pub mod data;
 pub mod error;
+pub mod fields;
 pub mod io;
 pub mod ode;
+pub mod plots;
 pub mod rng;
+pub mod sampling;
 
 pub use error::{Error, Result};

@@ -60,6 +60,27 @@ fn writes_the_same_points_as_the_library() {
         let bits = |a: &ndarray::Array2<f64>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&got), bits(&want), "{ext}");
     }
+    // A Gaussian mixture in 3-D.
+    let f = dir.join("mix.npy");
+    let spec = "1@0,0,5~0.5/1@1,2,3~0";
+    let out = run(&[
+        "datasets",
+        &format!("mixture:{spec}"),
+        "--n",
+        "64",
+        "--seed",
+        "3",
+        "--out",
+        s(&f),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = fieldflow::io::read_points(&f).unwrap();
+    let gm: fieldflow::data::GaussianMixture = spec.parse().unwrap();
+    assert_eq!(got, gm.sample(64, &mut fieldflow::rng::seeded(3)));
     // --force replaces an existing file.
     let f = dir.join("moons.csv");
     let out = run(&["datasets", "rings", "--n", "8", "--out", s(&f), "--force"]);
@@ -81,6 +102,14 @@ fn bad_inputs_fail_with_one_line_and_no_file() {
     assert_fails(
         &run(&["datasets", "moons", "--n", "0", "--out", fs_]),
         "--n must be at least 1",
+    );
+    assert_fails(
+        &run(&["datasets", "mixture:1@0,0~-1", "--n", "5", "--out", fs_]),
+        "invalid mixture std",
+    );
+    assert_fails(
+        &run(&["datasets", "mixture:1@0,x~1", "--n", "5", "--out", fs_]),
+        "cannot parse mean coordinate 'x'",
     );
     let txt = dir.join("x.txt");
     assert_fails(

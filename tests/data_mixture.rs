@@ -66,6 +66,25 @@ fn log_pdf_reference_values() {
         let got = gm.log_pdf(&x).unwrap();
         assert!((got - direct).abs() < 1e-13, "x = {x:?}: {got} vs {direct}");
     }
+    // Far away, where every density underflows: a two-pass log-sum-exp written out.
+    for x in [[60.0, -40.0], [-300.0, 500.0], [1e5, 1e5]] {
+        let terms: Vec<f64> = (0..3)
+            .map(|k| {
+                let r2 = (x[0] - mu[k][0]).powi(2) + (x[1] - mu[k][1]).powi(2);
+                w[k].ln() - (2.0 * PI * c[k] * c[k]).ln() - r2 / (2.0 * c[k] * c[k])
+            })
+            .collect();
+        let m = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let lse = m + terms.iter().map(|t| (t - m).exp()).sum::<f64>().ln();
+        let got = gm.log_pdf(&x).unwrap();
+        assert!(got.is_finite());
+        assert!(
+            (got - lse).abs() < 1e-12 * lse.abs(),
+            "x = {x:?}: {got} vs {lse}"
+        );
+        let g = gm.score(&x).unwrap();
+        assert!(g.iter().all(|v| v.is_finite()));
+    }
     let pts = array![[0.0, 0.0], [3.0, -2.0]];
     let rows = gm.log_pdf_rows(pts.view()).unwrap();
     assert_eq!(
@@ -132,6 +151,10 @@ fn score_matches_finite_differences() {
             assert!((g[j] - fd).abs() < 1e-7 * g[j].abs().max(1.0), "{x:?} {j}");
         }
     }
+    let mut out = [0.0; 2];
+    gm.score_into(&[0.3, 0.4], &mut out).unwrap();
+    assert_eq!(out.to_vec(), gm.score(&[0.3, 0.4]).unwrap());
+    assert!(gm.score_into(&[0.3, 0.4], &mut [0.0; 3]).is_err());
     // One Gaussian: score (mu - x) / c^2 exactly.
     let g = GaussianMixture::new(vec![1.0], array![[1.0, -2.0]], vec![0.5]).unwrap();
     assert_eq!(g.score(&[0.0, 0.0]).unwrap(), vec![4.0, -8.0]);
@@ -317,4 +340,48 @@ fn eight_gaussians_is_the_data_set() {
     assert_eq!(a, b);
     let c = GaussianMixture::eight_gaussians().sample(500, &mut fieldflow::rng::seeded(5));
     assert_eq!(a, c);
+}
+
+#[test]
+fn spec_parse_and_display() {
+    let gm: GaussianMixture = "1@-2,0~0.5 / 3@ 2, 1e-3 ~0".parse().unwrap();
+    assert_eq!(gm.weights(), &[0.25, 0.75]);
+    assert_eq!(gm.means(), array![[-2.0, 0.0], [2.0, 1e-3]]);
+    assert_eq!(gm.stds(), &[0.5, 0.0]);
+    assert_eq!(gm.to_string(), "0.25@-2.0,0.0~0.5/0.75@2.0,0.001~0.0");
+    let back: GaussianMixture = gm.to_string().parse().unwrap();
+    assert_eq!(back.to_string(), gm.to_string());
+    let three: GaussianMixture = "2@0.1,-0.2,1e-300~1".parse().unwrap();
+    assert_eq!((three.dim(), three.n_components()), (3, 1));
+    assert_eq!(three.means()[[0, 2]].to_bits(), 1e-300f64.to_bits());
+    let e: GaussianMixture = "8gaussians".parse().unwrap();
+    let e2 = GaussianMixture::eight_gaussians();
+    assert_eq!(e.means(), e2.means());
+    // The displayed spec reproduces 8gaussians' means and stds bit for bit.
+    let e3: GaussianMixture = e2.to_string().parse().unwrap();
+    assert_eq!(e3.means(), e2.means());
+    assert_eq!(e3.stds(), e2.stds());
+    for bad in [
+        "",
+        "1@0",
+        "1~0",
+        "x@0~1",
+        "1@0,y~1",
+        "1@0~z",
+        "1@0~1/1@0,0~1",
+        "0@0~1",
+        "1@0~-1",
+        "1@nan~1",
+        "1@0~1/",
+    ] {
+        assert!(bad.parse::<GaussianMixture>().is_err(), "accepted {bad:?}");
+    }
+    let msg = "1@0~1/1@0,0~1"
+        .parse::<GaussianMixture>()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("component 2: 2 coordinates, expected 1"),
+        "{msg}"
+    );
 }

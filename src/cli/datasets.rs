@@ -4,14 +4,18 @@
 //! fieldflow datasets NAME --n N --seed SEED --out FILE [--force]
 //! ```
 //!
-//! NAME is one of the eight toy data sets of `fieldflow::data::Dataset`. The output
+//! NAME is one of the eight toy data sets of `fieldflow::data::Dataset`, or
+//! `mixture:SPEC` for an isotropic Gaussian mixture in any dimension, with SPEC as
+//! parsed by `fieldflow::data::GaussianMixture` (`WEIGHT@X1,...,XD~STD` components
+//! separated by `/`, e.g. `'mixture:1@-2,0~0.5/1@2,0~0.5'`, or `mixture:8gaussians`).
+//! The output
 //! format follows the extension of FILE (`.csv` or `.npy`). An existing FILE is only
 //! replaced with `--force`; the parent directory must exist; nothing partial is ever
 //! left behind.
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use fieldflow::data::Dataset;
+use fieldflow::data::{Dataset, GaussianMixture};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -19,7 +23,8 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 pub struct Args {
     /// Data set: swissroll, circles, rings, moons, 8gaussians, pinwheel, 2spirals,
-    /// checkerboard.
+    /// checkerboard, or mixture:SPEC (components WEIGHT@X1,...,XD~STD separated by
+    /// '/', e.g. 'mixture:1@-2,0~0.5/1@2,0~0.5').
     pub name: String,
     /// Number of points (at least 1).
     #[arg(long)]
@@ -35,15 +40,33 @@ pub struct Args {
     pub force: bool,
 }
 
+/// Where the points come from.
+enum Source {
+    Toy(Dataset),
+    Mixture(GaussianMixture),
+}
+
 /// Runs `fieldflow datasets`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let set: Dataset = args.name.parse()?;
+    let (set, points_of): (String, Source) = match args.name.strip_prefix("mixture:") {
+        Some(spec) => {
+            let gm: GaussianMixture = spec.parse()?;
+            (args.name.clone(), Source::Mixture(gm))
+        }
+        None => {
+            let d: Dataset = args.name.parse()?;
+            (d.to_string(), Source::Toy(d))
+        }
+    };
     if args.n == 0 {
         bail!("--n must be at least 1");
     }
     // Check the format before doing any work.
     fieldflow::io::PointFormat::from_path(&args.out)?;
-    let points = set.sample_seeded(args.n, args.seed);
+    let points = match &points_of {
+        Source::Toy(d) => d.sample_seeded(args.n, args.seed),
+        Source::Mixture(gm) => gm.sample(args.n, &mut fieldflow::rng::seeded(args.seed)),
+    };
     match fieldflow::io::write_points(&args.out, points.view(), args.force) {
         Err(e @ fieldflow::Error::FileExists { .. }) => {
             bail!("{e}; use --force to replace it")

@@ -6,6 +6,9 @@
 
 pub mod check;
 pub mod datasets;
+pub mod field_args;
+pub mod marginal;
+pub mod sample;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -26,6 +29,10 @@ pub enum Command {
     Demo,
     /// Draw a toy data set and write it to a .csv or .npy file.
     Datasets(datasets::Args),
+    /// Exact samples of the marginal p_s of a field.
+    Marginal(marginal::Args),
+    /// Generate samples by integrating a field from the prior to the data.
+    Sample(sample::Args),
     /// Test samples against a reference sample or a known target (exit 0 pass, 1 rejected).
     Check(check::Args),
 }
@@ -35,6 +42,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Demo => crate::demo::run(),
         Command::Datasets(args) => datasets::run(args),
+        Command::Marginal(args) => marginal::run(args),
+        Command::Sample(args) => sample::run(args),
         Command::Check(args) => check::run(args),
     }
 }

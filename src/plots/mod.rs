@@ -1,0 +1,470 @@
+//! Figures: PNG and SVG from one drawing, scatter plots and colour maps.
+//!
+//! A figure is anything that implements [`Figure`]: one `draw` method, generic over the
+//! plotters backend, which [`save_figure`] runs twice, once into an in-memory RGB
+//! bitmap (encoded as PNG) and once into an SVG string, and then writes both files
+//! atomically (see [`crate::io`]). Text is rendered with the DejaVu Sans font bundled
+//! in the crate (`assets/fonts`, registered once with plotters' `ab_glyph` backend
+//! under the families `sans-serif`, `serif` and `monospace`), so no system font
+//! library is needed. Library functions return [`crate::Result`]; plotters errors
+//! become [`Error::Plot`].
+//!
+//! On top of that: [`Scatter`], a scatter plot of several point sets with a title,
+//! axis labels, optional legend and optional colouring by a scalar ([`viridis`]); and
+//! [`datasets_grid`], which draws all eight toy data sets.
+
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use ndarray::ArrayView2;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::colors::colormaps::ViridisRGB;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The bundled font (DejaVu Sans, Bitstream Vera licence in `assets/fonts`).
+static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+
+/// Registers the bundled font with plotters (once per process). Every drawing function
+/// of this module calls it; call it yourself before drawing text with plotters
+/// directly.
+pub fn register_fonts() -> Result<()> {
+    static DONE: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    DONE.get_or_init(|| {
+        for family in ["sans-serif", "serif", "monospace"] {
+            plotters::style::register_font(family, FontStyle::Normal, FONT)
+                .map_err(|_| "the bundled font is not a valid TrueType font".to_string())?;
+        }
+        Ok(())
+    })
+    .clone()
+    .map_err(Error::Plot)
+}
+
+impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for Error {
+    fn from(e: DrawingAreaErrorKind<E>) -> Self {
+        Error::Plot(e.to_string())
+    }
+}
+
+/// Something that can draw itself on any plotters drawing area.
+pub trait Figure {
+    /// Draws the figure on `root` (which is already filled white). Use `?` on plotters
+    /// results: their errors convert into [`Error::Plot`].
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>;
+}
+
+/// The two files written by [`save_figure`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FigureFiles {
+    /// The PNG file.
+    pub png: PathBuf,
+    /// The SVG file.
+    pub svg: PathBuf,
+}
+
+/// `stem` with `.ext` appended (not replacing any dot already in the name).
+fn with_suffix(stem: &Path, ext: &str) -> PathBuf {
+    let mut s = OsString::from(stem.as_os_str());
+    s.push(".");
+    s.push(ext);
+    PathBuf::from(s)
+}
+
+/// Draws `figure` at `width x height` pixels and writes `STEM.png` and `STEM.svg`
+/// (the extensions are appended to `stem`). Existing files are replaced only if
+/// `overwrite`; the directory must exist. Nothing partial is left on error.
+pub fn save_figure(
+    figure: &impl Figure,
+    stem: impl AsRef<Path>,
+    (width, height): (u32, u32),
+    overwrite: bool,
+) -> Result<FigureFiles> {
+    let stem = stem.as_ref();
+    if !(16..=20_000).contains(&width) || !(16..=20_000).contains(&height) {
+        return Err(Error::Invalid(format!(
+            "figure size {width} x {height} outside 16..=20000 pixels"
+        )));
+    }
+    register_fonts()?;
+    let files = FigureFiles {
+        png: with_suffix(stem, "png"),
+        svg: with_suffix(stem, "svg"),
+    };
+    if !overwrite {
+        for f in [&files.png, &files.svg] {
+            if std::fs::symlink_metadata(f).is_ok() {
+                return Err(Error::FileExists {
+                    path: f.display().to_string(),
+                });
+            }
+        }
+    }
+
+    let mut rgb = vec![0u8; 3 * width as usize * height as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        figure.draw(&root)?;
+        root.present()?;
+    }
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        figure.draw(&root)?;
+        root.present()?;
+    }
+    crate::io::write_atomic(&files.png, overwrite, |w| {
+        let mut enc = png::Encoder::new(w, width, height);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().map_err(std::io::Error::other)?;
+        writer
+            .write_image_data(&rgb)
+            .map_err(std::io::Error::other)?;
+        writer.finish().map_err(std::io::Error::other)
+    })?;
+    crate::io::write_atomic(&files.svg, overwrite, |w| {
+        std::io::Write::write_all(w, svg.as_bytes())
+    })?;
+    Ok(files)
+}
+
+/// The viridis colour at `t` in `[0, 1]` (clamped; NaN gives grey).
+pub fn viridis(t: f64) -> RGBColor {
+    if t.is_nan() {
+        return RGBColor(128, 128, 128);
+    }
+    ViridisRGB::get_color(t.clamp(0.0, 1.0))
+}
+
+/// A categorical colour for series `i`, cycling through matplotlib's ten "tab10"
+/// colours (blue, orange, green, red, purple, brown, pink, grey, olive, cyan), which
+/// all read well on white.
+pub fn category_color(i: usize) -> RGBColor {
+    const TAB10: [(u8, u8, u8); 10] = [
+        (0x1f, 0x77, 0xb4),
+        (0xff, 0x7f, 0x0e),
+        (0x2c, 0xa0, 0x2c),
+        (0xd6, 0x27, 0x28),
+        (0x94, 0x67, 0xbd),
+        (0x8c, 0x56, 0x4b),
+        (0xe3, 0x77, 0xc2),
+        (0x7f, 0x7f, 0x7f),
+        (0xbc, 0xbd, 0x22),
+        (0x17, 0xbe, 0xcf),
+    ];
+    let (r, g, b) = TAB10[i % TAB10.len()];
+    RGBColor(r, g, b)
+}
+
+/// Maps scalars linearly from `[min, max]` onto [`viridis`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ColorScale {
+    min: f64,
+    max: f64,
+}
+
+impl ColorScale {
+    /// A scale from `min` to `max` (finite, `min < max`).
+    pub fn new(min: f64, max: f64) -> Result<Self> {
+        if !(min.is_finite() && max.is_finite() && min < max) {
+            return Err(Error::Invalid(format!(
+                "colour scale needs finite min < max, got [{min}, {max}]"
+            )));
+        }
+        Ok(Self { min, max })
+    }
+
+    /// A scale over the finite values of `values` (a unit interval around a constant);
+    /// an error if none is finite.
+    pub fn spanning(values: &[f64]) -> Result<Self> {
+        let (lo, hi) = finite_range(values.iter().copied()).ok_or(Error::Empty {
+            what: "finite colour values",
+        })?;
+        if lo < hi {
+            Self::new(lo, hi)
+        } else {
+            Self::new(lo - 0.5, hi + 0.5)
+        }
+    }
+
+    /// The colour of `v`.
+    pub fn color(&self, v: f64) -> RGBColor {
+        viridis((v - self.min) / (self.max - self.min))
+    }
+
+    /// The scale's bounds `(min, max)`.
+    pub fn bounds(&self) -> (f64, f64) {
+        (self.min, self.max)
+    }
+}
+
+fn finite_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    values
+        .filter(|v| v.is_finite())
+        .fold(None, |acc, v| match acc {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+        })
+}
+
+/// How the points of a [`Series`] are coloured.
+#[derive(Debug, Clone)]
+pub enum PointColor {
+    /// One colour for all points.
+    Fixed(RGBColor),
+    /// Point `i` gets `scale.color(values[i])`.
+    ByValue {
+        /// One value per point.
+        values: Vec<f64>,
+        /// The colour scale.
+        scale: ColorScale,
+    },
+}
+
+/// One point set of a [`Scatter`] plot: an `n x 2` view, drawn as filled dots.
+#[derive(Debug, Clone)]
+pub struct Series<'a> {
+    points: ArrayView2<'a, f64>,
+    color: PointColor,
+    label: Option<String>,
+    radius: u32,
+}
+
+impl<'a> Series<'a> {
+    /// A series of `points` (`n x 2`) in the first categorical colour, radius 2 px.
+    pub fn new(points: ArrayView2<'a, f64>) -> Result<Self> {
+        if points.ncols() != 2 {
+            return Err(Error::DimensionMismatch {
+                what: "scatter points columns",
+                expected: 2,
+                got: points.ncols(),
+            });
+        }
+        Ok(Self {
+            points,
+            color: PointColor::Fixed(category_color(0)),
+            label: None,
+            radius: 2,
+        })
+    }
+
+    /// Draws all points in `color`.
+    pub fn color(mut self, color: RGBColor) -> Self {
+        self.color = PointColor::Fixed(color);
+        self
+    }
+
+    /// Colours point `i` by `values[i]` with viridis over `scale` (or over the range of
+    /// the values when `scale` is `None`).
+    pub fn color_by(mut self, values: Vec<f64>, scale: Option<ColorScale>) -> Result<Self> {
+        if values.len() != self.points.nrows() {
+            return Err(Error::DimensionMismatch {
+                what: "colour values vs points",
+                expected: self.points.nrows(),
+                got: values.len(),
+            });
+        }
+        let scale = match scale {
+            Some(s) => s,
+            None => ColorScale::spanning(&values)?,
+        };
+        self.color = PointColor::ByValue { values, scale };
+        Ok(self)
+    }
+
+    /// A legend entry for the series.
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Dot radius in pixels (at least 1).
+    pub fn radius(mut self, radius: u32) -> Self {
+        self.radius = radius.max(1);
+        self
+    }
+}
+
+/// A scatter plot: several [`Series`] on common axes with a title and axis labels.
+/// Points with a non-finite coordinate are skipped.
+///
+/// ```no_run
+/// use fieldflow::plots::{save_figure, Scatter, Series};
+/// let pts = fieldflow::data::Dataset::Moons.sample_seeded(500, 0);
+/// let plot = Scatter::new("moons").series(Series::new(pts.view())?.label("data"));
+/// save_figure(&plot, "moons", (600, 500), true)?;
+/// # Ok::<(), fieldflow::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Scatter<'a> {
+    title: String,
+    x_label: String,
+    y_label: String,
+    x_range: Option<(f64, f64)>,
+    y_range: Option<(f64, f64)>,
+    series: Vec<Series<'a>>,
+}
+
+impl<'a> Scatter<'a> {
+    /// An empty plot with a title.
+    pub fn new(title: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Axis labels.
+    pub fn axis_labels(mut self, x: impl Into<String>, y: impl Into<String>) -> Self {
+        self.x_label = x.into();
+        self.y_label = y.into();
+        self
+    }
+
+    /// Fixed axis ranges (otherwise the data range plus 5 % on each side).
+    pub fn ranges(mut self, x: (f64, f64), y: (f64, f64)) -> Self {
+        self.x_range = Some(x);
+        self.y_range = Some(y);
+        self
+    }
+
+    /// Adds a series (drawn in the order added).
+    pub fn series(mut self, s: Series<'a>) -> Self {
+        self.series.push(s);
+        self
+    }
+
+    fn range(&self, fixed: Option<(f64, f64)>, col: usize) -> Result<(f64, f64)> {
+        let (lo, hi) = match fixed {
+            Some(r) => r,
+            None => {
+                let (lo, hi) = finite_range(
+                    self.series
+                        .iter()
+                        .flat_map(|s| s.points.column(col).into_iter().copied()),
+                )
+                .unwrap_or((-1.0, 1.0));
+                let pad = if hi > lo { 0.05 * (hi - lo) } else { 1.0 };
+                (lo - pad, hi + pad)
+            }
+        };
+        if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+            return Err(Error::Invalid(format!(
+                "axis range needs finite lo < hi, got [{lo}, {hi}]"
+            )));
+        }
+        Ok((lo, hi))
+    }
+
+    /// Draws the plot on `area` (for grids of plots).
+    pub fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        register_fonts()?;
+        let (x0, x1) = self.range(self.x_range, 0)?;
+        let (y0, y1) = self.range(self.y_range, 1)?;
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, ("sans-serif", 20))
+            .margin(8)
+            .x_label_area_size(if self.x_label.is_empty() { 24 } else { 40 })
+            .y_label_area_size(if self.y_label.is_empty() { 36 } else { 52 })
+            .build_cartesian_2d(x0..x1, y0..y1)?;
+        chart
+            .configure_mesh()
+            .x_desc(self.x_label.as_str())
+            .y_desc(self.y_label.as_str())
+            .label_style(("sans-serif", 13))
+            .axis_desc_style(("sans-serif", 15))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        let mut any_label = false;
+        for s in &self.series {
+            let r = s.radius as i32;
+            let dots = s
+                .points
+                .rows()
+                .into_iter()
+                .enumerate()
+                .filter(|(_, p)| p[0].is_finite() && p[1].is_finite())
+                .map(|(i, p)| {
+                    let c = match &s.color {
+                        PointColor::Fixed(c) => *c,
+                        PointColor::ByValue { values, scale } => scale.color(values[i]),
+                    };
+                    Circle::new((p[0], p[1]), r, c.filled())
+                });
+            let drawn = chart.draw_series(dots)?;
+            if let Some(label) = &s.label {
+                any_label = true;
+                let legend_color = match &s.color {
+                    PointColor::Fixed(c) => *c,
+                    PointColor::ByValue { scale, .. } => scale.color(0.5 * (scale.min + scale.max)),
+                };
+                drawn
+                    .label(label.as_str())
+                    .legend(move |(x, y)| Circle::new((x, y), 4, legend_color.filled()));
+            }
+        }
+        if any_label {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .label_font(("sans-serif", 14))
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .draw()?;
+        }
+        Ok(())
+    }
+}
+
+impl Figure for Scatter<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        self.draw_on(root)
+    }
+}
+
+/// All eight toy data sets, `n` points each from seed `seed`, in a 2 x 4 grid on
+/// common axes `[-4.5, 4.5]^2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DatasetsGrid {
+    /// Points per data set.
+    pub n: usize,
+    /// Seed of every data set's stream.
+    pub seed: u64,
+}
+
+impl Figure for DatasetsGrid {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        let root = root.titled(
+            &format!(
+                "fieldflow toy data sets ({} points each, seed {})",
+                self.n, self.seed
+            ),
+            ("sans-serif", 24),
+        )?;
+        let panels = root.split_evenly((2, 4));
+        for (k, (set, panel)) in Dataset::ALL.iter().zip(&panels).enumerate() {
+            let pts = set.sample_seeded(self.n, self.seed);
+            Scatter::new(set.name())
+                .ranges((-4.5, 4.5), (-4.5, 4.5))
+                .series(Series::new(pts.view())?.color(category_color(k)).radius(1))
+                .draw_on(panel)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes `datasets.png` and `datasets.svg` (2000 points per set, seed 0) into the
+/// existing directory `out_dir`, replacing them if `overwrite`.
+pub fn datasets_grid(out_dir: impl AsRef<Path>, overwrite: bool) -> Result<FigureFiles> {
+    let grid = DatasetsGrid { n: 2000, seed: 0 };
+    save_figure(
+        &grid,
+        out_dir.as_ref().join("datasets"),
+        (1600, 850),
+        overwrite,
+    )
+}

@@ -1,0 +1,537 @@
+//! Sampling by integrating a field: generate (backward), encode (forward), exact
+//! likelihoods, and an honest count of particles that did not converge.
+//!
+//! A [`MarginalField`] becomes an ODE system ([`FieldOde`]). Ray fields (`alpha = 1`)
+//! are integrated in `tau = ln s`, `dx/dtau = s f_s(x) = x - m(x)`, which keeps the
+//! problem well scaled over many decades of `s`; the linear path is integrated in `s`
+//! on `(0, 1]`. With the likelihood switched on the state gets one more component,
+//! `l' = -div f_s(x)` (times `s` in `tau`), so that along each path
+//! `l(s_b) - l(s_a) = ln p_{s_b}(x_{s_b}) - ln p_{s_a}(x_{s_a})` with the closed-form
+//! divergence (THEORY.md, section 1): exact likelihoods without a trace estimator.
+//!
+//! [`generate`] draws the prior at `s_max` (far field or exact mixture; exact for the
+//! linear path), integrates down to `s_min`, and optionally takes the final denoising
+//! step `x <- x - s_min f_{s_min}(x)` (Euler to `s = 0`, landing on the posterior
+//! mean). [`generate_from`] starts from caller-given points at a stated level
+//! `s_start`, and [`encode`] runs forward. Heavy-tailed priors are sampled exactly,
+//! never clipped; a particle counts as *unconverged* when its trajectory failed
+//! (non-finite start, solver failure) or when it ends farther than
+//! `unconverged_factor * v_max(s_min)` from every component mean, `v_max` being the
+//! largest component scale at `s_min` (`sigma(s_min)` for data points). Under the
+//! exact `p_{s_min}` the probability of that is at most `P(|U| > factor)`, which is
+//! reported next to the count.
+//!
+//! ```
+//! use fieldflow::fields::{FieldKind, MarginalField, Source};
+//! use fieldflow::sampling::{generate, SampleOptions};
+//! use ndarray::array;
+//! let data = array![[-1.0, 0.0], [1.0, 0.5]];
+//! let mf = MarginalField::new(FieldKind::Poisson, Source::points(data.view(), None).unwrap())
+//!     .unwrap();
+//! let mut opts = SampleOptions::new(&mf); // dopri5, s 40 -> 1e-3, far-field prior
+//! opts.denoise = true;
+//! let out = generate(&mf, 200, 1, &opts).unwrap();
+//! assert_eq!(out.x.nrows(), 200);
+//! assert!(out.n_unconverged < 10);
+//! ```
+
+use crate::fields::{MarginalField, PriorKind, Schedule, SourceKind};
+use crate::ode::{solve_batch, BatchStats, OdeSystem, SolverOptions, Status, TrajectoryStats};
+use crate::{Error, Result};
+use ndarray::{Array1, Array2, ArrayView2};
+use rayon::prelude::*;
+
+/// A field as an ODE in `tau = ln s` (ray fields) or in `s` (linear path), optionally
+/// augmented with the log-density change.
+pub struct FieldOde<'a> {
+    mf: &'a MarginalField,
+    log_time: bool,
+    with_logp: bool,
+}
+
+impl<'a> FieldOde<'a> {
+    /// The ODE of `mf`; `log_time` selects `tau = ln s` as the time variable,
+    /// `with_logp` appends the component `l' = -div f`.
+    pub fn new(mf: &'a MarginalField, log_time: bool, with_logp: bool) -> Self {
+        Self {
+            mf,
+            log_time,
+            with_logp,
+        }
+    }
+
+    /// The ODE time of level `s`.
+    pub fn time_of(&self, s: f64) -> f64 {
+        if self.log_time {
+            s.ln()
+        } else {
+            s
+        }
+    }
+
+    /// The level `s` of ODE time `t`.
+    pub fn level_of(&self, t: f64) -> f64 {
+        if self.log_time {
+            t.exp()
+        } else {
+            t
+        }
+    }
+}
+
+impl OdeSystem for FieldOde<'_> {
+    fn dim(&self) -> usize {
+        self.mf.dim() + usize::from(self.with_logp)
+    }
+
+    fn eval(&self, t: f64, y: &[f64], dy: &mut [f64]) {
+        self.eval_block(&[t], y, dy);
+    }
+
+    fn eval_block(&self, t: &[f64], y: &[f64], dy: &mut [f64]) {
+        let d = self.mf.dim();
+        let w = self.dim();
+        let n = t.len();
+        let s: Vec<f64> = t.iter().map(|&ti| self.level_of(ti)).collect();
+        if self.with_logp {
+            let mut x = vec![0.0; n * d];
+            for (xr, yr) in x.chunks_exact_mut(d).zip(y.chunks_exact(w)) {
+                xr.copy_from_slice(&yr[..d]);
+            }
+            let mut f = vec![0.0; n * d];
+            let mut div = vec![0.0; n];
+            self.mf.eval_block(&s, &x, &mut f, None, Some(&mut div));
+            for i in 0..n {
+                let k = if self.log_time { s[i] } else { 1.0 };
+                let row = &mut dy[i * w..(i + 1) * w];
+                for j in 0..d {
+                    row[j] = k * f[i * d + j];
+                }
+                row[d] = -k * div[i];
+            }
+        } else {
+            self.mf.eval_block(&s, y, dy, None, None);
+            if self.log_time {
+                for (row, &si) in dy.chunks_exact_mut(d).zip(&s) {
+                    for v in row {
+                        *v *= si;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Result of [`transport`].
+#[derive(Debug, Clone)]
+pub struct Transport {
+    /// Final states, `n x d` (non-finite start rows are returned unchanged).
+    pub x: Array2<f64>,
+    /// `ln p_{s_to}(x_to) - ln p_{s_from}(x_from)` along each path, when asked.
+    pub delta_log_p: Option<Array1<f64>>,
+    /// Per-particle solver statistics (`NonFinite` for a non-finite start row).
+    pub stats: Vec<TrajectoryStats>,
+    /// Totals.
+    pub totals: BatchStats,
+}
+
+/// Whether `mf` is integrated in `tau = ln s`.
+pub fn uses_log_time(mf: &MarginalField) -> bool {
+    mf.schedule() == Schedule::Ray
+}
+
+/// Integrates the rows of `x0` from level `s_from` to `s_to` (either direction) along
+/// the field; with `likelihood` also the change of `ln p_s` along each path. Rows
+/// with a non-finite entry are not integrated (status `NonFinite`).
+pub fn transport(
+    mf: &MarginalField,
+    x0: ArrayView2<f64>,
+    s_from: f64,
+    s_to: f64,
+    solver: &SolverOptions,
+    likelihood: bool,
+) -> Result<Transport> {
+    mf.check_level(s_from)?;
+    mf.check_level(s_to)?;
+    let d = mf.dim();
+    if x0.ncols() != d {
+        return Err(Error::DimensionMismatch {
+            what: "start points",
+            expected: d,
+            got: x0.ncols(),
+        });
+    }
+    let sys = FieldOde::new(mf, uses_log_time(mf), likelihood);
+    let w = sys.dim();
+    let n = x0.nrows();
+    let finite: Vec<usize> = (0..n)
+        .filter(|&i| x0.row(i).iter().all(|v| v.is_finite()))
+        .collect();
+    let mut y0 = Array2::<f64>::zeros((finite.len(), w));
+    for (k, &i) in finite.iter().enumerate() {
+        for j in 0..d {
+            y0[[k, j]] = x0[[i, j]];
+        }
+    }
+    let (t0, t1) = (sys.time_of(s_from), sys.time_of(s_to));
+    let mut x = x0.to_owned();
+    let mut delta = likelihood.then(|| Array1::from_elem(n, f64::NAN));
+    let mut stats = vec![
+        TrajectoryStats {
+            status: Status::NonFinite { t: t0 },
+            t_final: t0,
+            ..Default::default()
+        };
+        n
+    ];
+    if !finite.is_empty() {
+        let sol = solve_batch(&sys, t0, t1, y0.view(), solver, &[])?;
+        for (k, &i) in finite.iter().enumerate() {
+            for j in 0..d {
+                x[[i, j]] = sol.y[[k, j]];
+            }
+            if let Some(dl) = delta.as_mut() {
+                dl[i] = sol.y[[k, d]];
+            }
+            stats[i] = sol.stats[k];
+        }
+    }
+    let totals = totals_of(&stats);
+    Ok(Transport {
+        x,
+        delta_log_p: delta,
+        stats,
+        totals,
+    })
+}
+
+/// The paths of the rows of `x0` from `s_from` towards `s_to`, recorded at the levels
+/// `levels` (ordered from `s_from` to `s_to`, within that range) by the solver's
+/// dense output: an `n x levels.len() x d` array (NaN after a trajectory failed).
+/// For pictures of trajectories and field lines.
+pub fn trajectories(
+    mf: &MarginalField,
+    x0: ArrayView2<f64>,
+    s_from: f64,
+    s_to: f64,
+    levels: &[f64],
+    solver: &SolverOptions,
+) -> Result<ndarray::Array3<f64>> {
+    mf.check_level(s_from)?;
+    mf.check_level(s_to)?;
+    mf.check_points(x0)?;
+    for &s in levels {
+        mf.check_level(s)?;
+    }
+    let sys = FieldOde::new(mf, uses_log_time(mf), false);
+    let t_out: Vec<f64> = levels.iter().map(|&s| sys.time_of(s)).collect();
+    let sol = solve_batch(
+        &sys,
+        sys.time_of(s_from),
+        sys.time_of(s_to),
+        x0,
+        solver,
+        &t_out,
+    )?;
+    Ok(sol.dense)
+}
+
+fn totals_of(stats: &[TrajectoryStats]) -> BatchStats {
+    let mut t = BatchStats::default();
+    for s in stats {
+        t.evals += s.evals;
+        t.steps += s.steps;
+        t.accepted += s.accepted;
+        t.rejected += s.rejected;
+        if s.status.is_success() {
+            t.succeeded += 1;
+        } else {
+            t.failed += 1;
+        }
+    }
+    t
+}
+
+/// Options of [`generate`], [`generate_from`] and [`encode`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleOptions {
+    /// The integrator and its tolerances.
+    pub solver: SolverOptions,
+    /// Top level (prior).
+    pub s_max: f64,
+    /// Bottom level (data blurred at scale `s_min`).
+    pub s_min: f64,
+    /// Which prior [`generate`] draws (ignored by the linear path, whose prior is
+    /// exact).
+    pub prior: PriorKind,
+    /// Take the final denoising step `x <- x - s_min f_{s_min}(x)`.
+    pub denoise: bool,
+    /// Integrate the log-density along each path.
+    pub likelihood: bool,
+    /// Unconverged radius in units of the largest component scale at `s_min`.
+    pub unconverged_factor: f64,
+}
+
+impl SampleOptions {
+    /// Defaults for `mf`: dopri5 with `rtol = atol = 1e-5`; `s_max = 40`,
+    /// `s_min = 1e-3` for ray fields (PFGM's settings), `s_max = 1`, `s_min = 1e-3`
+    /// for the linear path; far-field prior; no denoising, no likelihood;
+    /// unconverged factor 1000.
+    pub fn new(mf: &MarginalField) -> Self {
+        let s_max = if mf.schedule() == Schedule::Linear {
+            1.0
+        } else {
+            40.0
+        };
+        Self {
+            solver: SolverOptions::new(crate::ode::Method::Dopri5).tol(1e-5),
+            s_max,
+            s_min: 1e-3,
+            prior: PriorKind::FarField,
+            denoise: false,
+            likelihood: false,
+            unconverged_factor: 1000.0,
+        }
+    }
+
+    fn validate(&self, mf: &MarginalField) -> Result<()> {
+        mf.check_level(self.s_max)?;
+        mf.check_level(self.s_min)?;
+        if self.s_min >= self.s_max {
+            return Err(Error::Invalid(format!(
+                "need s_min < s_max, got s_min = {} and s_max = {}",
+                self.s_min, self.s_max
+            )));
+        }
+        if !(self.unconverged_factor.is_finite() && self.unconverged_factor > 0.0) {
+            return Err(Error::InvalidParameter {
+                name: "unconverged_factor",
+                value: self.unconverged_factor,
+                reason: "must be finite and > 0",
+            });
+        }
+        self.solver.validate()
+    }
+}
+
+/// Result of [`generate`] and [`generate_from`].
+#[derive(Debug, Clone)]
+pub struct Samples {
+    /// The samples, `n x d` (at `s_min`, or at `s = 0` after denoising).
+    pub x: Array2<f64>,
+    /// With the likelihood: the model's `ln p_{s_min}` at each sample before
+    /// denoising, `ln prior(x_{s_start}) + (change along the path)`.
+    pub log_p: Option<Array1<f64>>,
+    /// Which particles did not converge (see the module docs).
+    pub unconverged: Vec<bool>,
+    /// How many did not converge.
+    pub n_unconverged: usize,
+    /// The radius used by the criterion, `unconverged_factor * v_max(s_min)`.
+    pub unconverged_radius: f64,
+    /// Upper bound of the unconverged fraction under the exact `p_{s_min}`,
+    /// `P(|U| > unconverged_factor)` (NaN where not available).
+    pub expected_unconverged: f64,
+    /// Per-particle solver statistics.
+    pub stats: Vec<TrajectoryStats>,
+    /// Totals; `evals` includes the denoising evaluations.
+    pub totals: BatchStats,
+}
+
+impl Samples {
+    /// Mean right-hand-side evaluations per particle.
+    pub fn evals_per_particle(&self) -> f64 {
+        self.totals.evals as f64 / self.x.nrows().max(1) as f64
+    }
+}
+
+/// Draws `n` prior points at `opts.s_max` (stream `seed`) and integrates them down to
+/// `opts.s_min`.
+pub fn generate(mf: &MarginalField, n: usize, seed: u64, opts: &SampleOptions) -> Result<Samples> {
+    opts.validate(mf)?;
+    let x0 = mf.sample_prior(opts.s_max, n, seed, opts.prior)?;
+    let lp0 = if opts.likelihood {
+        Some(prior_log_density(mf, opts.s_max, x0.view(), opts.prior))
+    } else {
+        None
+    };
+    finish(mf, x0.view(), opts.s_max, lp0, opts)
+}
+
+/// Integrates caller-given points from level `s_start` down to `opts.s_min` (the
+/// likelihood, if asked, starts from the prior's density at `s_start`: the exact
+/// `p_{s_start}` for `PriorKind::Exact`, the far field otherwise).
+pub fn generate_from(
+    mf: &MarginalField,
+    x_start: ArrayView2<f64>,
+    s_start: f64,
+    opts: &SampleOptions,
+) -> Result<Samples> {
+    let o = SampleOptions {
+        s_max: s_start,
+        ..opts.clone()
+    };
+    if s_start.is_finite() && s_start <= opts.s_min {
+        return Err(Error::Invalid(format!(
+            "the start level s_start = {s_start} must be above s_min = {}",
+            opts.s_min
+        )));
+    }
+    o.validate(mf)?;
+    mf.check_points(x_start)?;
+    let lp0 = if o.likelihood {
+        Some(prior_log_density(mf, s_start, x_start, o.prior))
+    } else {
+        None
+    };
+    finish(mf, x_start, s_start, lp0, &o)
+}
+
+/// `ln` of the prior density at level `s`: the exact `p_s` (also for the linear path,
+/// whose prior is exact) or the far field.
+pub fn prior_log_density(
+    mf: &MarginalField,
+    s: f64,
+    x: ArrayView2<f64>,
+    prior: PriorKind,
+) -> Array1<f64> {
+    let exact = prior == PriorKind::Exact || mf.schedule() == Schedule::Linear;
+    let rows: Vec<Vec<f64>> = x.rows().into_iter().map(|r| r.to_vec()).collect();
+    let v: Vec<f64> = rows
+        .par_iter()
+        .map(|r| {
+            if exact {
+                mf.log_density(s, r)
+            } else {
+                mf.far_field_log_density(s, r)
+            }
+        })
+        .collect();
+    Array1::from(v)
+}
+
+fn finish(
+    mf: &MarginalField,
+    x0: ArrayView2<f64>,
+    s_start: f64,
+    lp0: Option<Array1<f64>>,
+    opts: &SampleOptions,
+) -> Result<Samples> {
+    let tr = transport(mf, x0, s_start, opts.s_min, &opts.solver, opts.likelihood)?;
+    let mut x = tr.x;
+    let log_p = match (lp0, tr.delta_log_p) {
+        (Some(a), Some(b)) => Some(a + b),
+        _ => None,
+    };
+    let (unconverged, radius) = unconverged_mask(mf, x.view(), opts.s_min, opts, &tr.stats);
+    let mut totals = tr.totals;
+    if opts.denoise {
+        let d = mf.dim();
+        let s = opts.s_min;
+        for mut row in x.rows_mut() {
+            if !row.iter().all(|v| v.is_finite()) {
+                continue;
+            }
+            let xr = row.to_vec();
+            let f = mf.velocity(s, &xr);
+            for j in 0..d {
+                row[j] = xr[j] - s * f[j];
+            }
+            totals.evals += 1;
+        }
+    }
+    let n_unconverged = unconverged.iter().filter(|&&u| u).count();
+    Ok(Samples {
+        x,
+        log_p,
+        n_unconverged,
+        unconverged,
+        unconverged_radius: radius,
+        expected_unconverged: mf.law().tail_prob(opts.unconverged_factor),
+        stats: tr.stats,
+        totals,
+    })
+}
+
+/// The largest component scale `v_k(s)`.
+fn max_scale(mf: &MarginalField, s: f64) -> f64 {
+    let sch = mf.schedule();
+    let (a, sg) = (sch.alpha(s), sch.sigma(s));
+    mf.source()
+        .scales()
+        .iter()
+        .map(|&c| match mf.source().kind() {
+            SourceKind::Points => sg,
+            SourceKind::Gaussian => (a * a * c * c + sg * sg).sqrt(),
+            SourceKind::Cauchy => c + sg,
+        })
+        .fold(0.0, f64::max)
+}
+
+fn unconverged_mask(
+    mf: &MarginalField,
+    x: ArrayView2<f64>,
+    s: f64,
+    opts: &SampleOptions,
+    stats: &[TrajectoryStats],
+) -> (Vec<bool>, f64) {
+    let radius = opts.unconverged_factor * max_scale(mf, s);
+    let r2 = radius * radius;
+    let a = mf.schedule().alpha(s);
+    let src = mf.source();
+    let d = mf.dim();
+    let mask = (0..x.nrows())
+        .into_par_iter()
+        .map(|i| {
+            let row = x.row(i);
+            if !stats[i].status.is_success() || !row.iter().all(|v| v.is_finite()) {
+                return true;
+            }
+            let mut best = f64::INFINITY;
+            for k in 0..src.len() {
+                let m = src.mean_of(k);
+                let mut d2 = 0.0;
+                for j in 0..d {
+                    let e = row[j] - a * m[j];
+                    d2 += e * e;
+                }
+                best = best.min(d2);
+            }
+            best > r2
+        })
+        .collect();
+    (mask, radius)
+}
+
+/// Result of [`encode`].
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    /// The codes at `s_max`, `n x d`.
+    pub z: Array2<f64>,
+    /// With the likelihood: the model's `ln p_{s_min}(x)`,
+    /// `ln prior(z) - (change of ln p_s along the path)`.
+    pub log_p: Option<Array1<f64>>,
+    /// `ln p_{s_max}(z) - ln p_{s_min}(x)` along each path.
+    pub delta_log_p: Option<Array1<f64>>,
+    /// Per-particle solver statistics.
+    pub stats: Vec<TrajectoryStats>,
+    /// Totals.
+    pub totals: BatchStats,
+}
+
+/// Integrates points at level `opts.s_min` forward to `opts.s_max`.
+pub fn encode(mf: &MarginalField, x: ArrayView2<f64>, opts: &SampleOptions) -> Result<Encoded> {
+    opts.validate(mf)?;
+    mf.check_points(x)?;
+    let tr = transport(mf, x, opts.s_min, opts.s_max, &opts.solver, opts.likelihood)?;
+    let log_p = tr.delta_log_p.as_ref().map(|dl| {
+        let lz = prior_log_density(mf, opts.s_max, tr.x.view(), opts.prior);
+        lz - dl
+    });
+    Ok(Encoded {
+        z: tr.x,
+        log_p,
+        delta_log_p: tr.delta_log_p,
+        stats: tr.stats,
+        totals: tr.totals,
+    })
+}

@@ -1,0 +1,337 @@
+//! End-to-end: `fieldflow marginal` and `fieldflow sample` as a user runs them,
+//! checked bit for bit against the library.
+
+use fieldflow::fields::{FieldKind, MarginalField, Source};
+use fieldflow::sampling::{generate, generate_from, SampleOptions};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fieldflow"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("fieldflow-sample-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&p);
+    fs::create_dir_all(&p).unwrap();
+    p
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn assert_fails(out: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(err.contains(needle), "{err} lacks {needle}");
+}
+
+fn bits(a: &ndarray::Array2<f64>) -> Vec<u64> {
+    a.iter().map(|v| v.to_bits()).collect()
+}
+
+fn setup(dir: &Path) -> (PathBuf, PathBuf, MarginalField) {
+    let data = dir.join("d.csv");
+    let w = dir.join("w.csv");
+    fs::write(&data, "x0,x1\n-1,0\n1,0.5\n0.3,-1.2\n").unwrap();
+    fs::write(&w, "0.5\n0.3\n0.2\n").unwrap();
+    let pts = ndarray::array![[-1.0, 0.0], [1.0, 0.5], [0.3, -1.2]];
+    let src = Source::points(pts.view(), Some(&[0.5, 0.3, 0.2])).unwrap();
+    let mf = MarginalField::new(FieldKind::Pfgmpp { aug_dim: 2.5 }, src).unwrap();
+    (data, w, mf)
+}
+
+#[test]
+fn marginal_and_sample_match_the_library() {
+    let dir = tmpdir("ok");
+    let (data, w, mf) = setup(&dir);
+    let m = dir.join("m.csv");
+    let out = run(&[
+        "marginal",
+        "--field",
+        "pfgmpp",
+        "--aug-dim",
+        "2.5",
+        "--data",
+        s(&data),
+        "--weights",
+        s(&w),
+        "--s",
+        "0.7",
+        "--n",
+        "300",
+        "--seed",
+        "5",
+        "--out",
+        s(&m),
+    ]);
+    assert!(ok(&out).contains("wrote 300 exact samples"));
+    let got = fieldflow::io::read_points(&m).unwrap();
+    let want = mf.sample_marginal(0.7, 300, 5).unwrap();
+    assert_eq!(bits(&got), bits(&want));
+
+    let g = dir.join("g.npy");
+    let out = run(&[
+        "sample",
+        "--field",
+        "pfgmpp",
+        "--aug-dim",
+        "2.5",
+        "--data",
+        s(&data),
+        "--weights",
+        s(&w),
+        "--n",
+        "200",
+        "--seed",
+        "8",
+        "--out",
+        s(&g),
+    ]);
+    let text = ok(&out);
+    assert!(text.contains("function evaluations"), "{text}");
+    assert!(text.contains("unconverged"), "{text}");
+    let got = fieldflow::io::read_points(&g).unwrap();
+    let want = generate(&mf, 200, 8, &SampleOptions::new(&mf)).unwrap().x;
+    assert_eq!(bits(&got), bits(&want));
+
+    // start points from a file at a stated level, --n omitted
+    let f = dir.join("f.csv");
+    let out = run(&[
+        "sample",
+        "--field",
+        "pfgmpp",
+        "--aug-dim",
+        "2.5",
+        "--data",
+        s(&data),
+        "--weights",
+        s(&w),
+        "--from",
+        s(&m),
+        "--s-start",
+        "0.7",
+        "--s-min",
+        "0.01",
+        "--rtol",
+        "1e-7",
+        "--atol",
+        "1e-7",
+        "--out",
+        s(&f),
+    ]);
+    ok(&out);
+    let got = fieldflow::io::read_points(&f).unwrap();
+    let mut opts = SampleOptions::new(&mf);
+    opts.s_min = 0.01;
+    opts.solver = opts.solver.rtol(1e-7).atol(1e-7);
+    let want = generate_from(&mf, want_start(&m).view(), 0.7, &opts)
+        .unwrap()
+        .x;
+    assert_eq!(bits(&got), bits(&want));
+}
+
+#[test]
+fn eight_gaussians_mixture_source() {
+    let dir = tmpdir("mix");
+    let o = dir.join("o.csv");
+    let out = run(&[
+        "marginal",
+        "--field",
+        "gaussian",
+        "--dataset",
+        "8gaussians",
+        "--mixture",
+        "--s",
+        "0.3",
+        "--n",
+        "100",
+        "--seed",
+        "2",
+        "--out",
+        s(&o),
+    ]);
+    ok(&out);
+    let src = Source::from_mixture(&fieldflow::data::GaussianMixture::eight_gaussians()).unwrap();
+    let mf = MarginalField::new(FieldKind::Gaussian, src).unwrap();
+    let want = mf.sample_marginal(0.3, 100, 2).unwrap();
+    assert_eq!(bits(&fieldflow::io::read_points(&o).unwrap()), bits(&want));
+    assert_fails(
+        &run(&[
+            "sample",
+            "--field",
+            "poisson",
+            "--dataset",
+            "8gaussians",
+            "--mixture",
+            "--n",
+            "5",
+            "--out",
+            s(&dir.join("p.csv")),
+        ]),
+        "no closed-form marginal",
+    );
+}
+
+fn want_start(p: &Path) -> ndarray::Array2<f64> {
+    fieldflow::io::read_points(p).unwrap()
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let dir = tmpdir("bad");
+    let (data, _, _) = setup(&dir);
+    let o = dir.join("o.csv");
+    assert_fails(
+        &run(&[
+            "sample",
+            "--field",
+            "nope",
+            "--data",
+            s(&data),
+            "--n",
+            "5",
+            "--out",
+            s(&o),
+        ]),
+        "unknown field",
+    );
+    assert_fails(
+        &run(&[
+            "sample",
+            "--field",
+            "pfgmpp",
+            "--data",
+            s(&data),
+            "--n",
+            "5",
+            "--out",
+            s(&o),
+        ]),
+        "--aug-dim",
+    );
+    assert_fails(
+        &run(&[
+            "sample",
+            "--field",
+            "linear",
+            "--data",
+            s(&data),
+            "--n",
+            "5",
+            "--s-max",
+            "2",
+            "--out",
+            s(&o),
+        ]),
+        "0 < s <= 1",
+    );
+    assert_fails(
+        &run(&[
+            "marginal",
+            "--field",
+            "poisson",
+            "--data",
+            s(&data),
+            "--s",
+            "0",
+            "--n",
+            "5",
+            "--out",
+            s(&o),
+        ]),
+        "invalid s",
+    );
+    assert_fails(
+        &run(&[
+            "sample",
+            "--field",
+            "poisson",
+            "--dataset",
+            "nosuchset",
+            "--n",
+            "5",
+            "--out",
+            s(&o),
+        ]),
+        "nosuchset",
+    );
+    assert_fails(
+        &run(&[
+            "sample",
+            "--field",
+            "poisson",
+            "--data",
+            s(&data),
+            "--out",
+            s(&o),
+        ]),
+        "--n",
+    );
+    assert!(!o.exists());
+}
+
+#[test]
+fn mixture_spec_source() {
+    let dir = tmpdir("spec");
+    let o = dir.join("o.csv");
+    let spec = "mixture:1@-2,0~0.5/3@2,0~0.25";
+    let out = run(&[
+        "marginal",
+        "--field",
+        "linear",
+        "--dataset",
+        spec,
+        "--mixture",
+        "--s",
+        "0.4",
+        "--n",
+        "50",
+        "--seed",
+        "3",
+        "--out",
+        s(&o),
+    ]);
+    ok(&out);
+    let gm: fieldflow::data::GaussianMixture = spec["mixture:".len()..].parse().unwrap();
+    let src = Source::from_mixture(&gm).unwrap();
+    let mf = MarginalField::new(
+        FieldKind::Linear {
+            prior: fieldflow::fields::LinearPrior::Normal,
+        },
+        src,
+    )
+    .unwrap();
+    let want = mf.sample_marginal(0.4, 50, 3).unwrap();
+    assert_eq!(bits(&fieldflow::io::read_points(&o).unwrap()), bits(&want));
+    assert_fails(
+        &run(&[
+            "sample",
+            "--field",
+            "gaussian",
+            "--dataset",
+            "moons",
+            "--mixture",
+            "--n",
+            "5",
+            "--out",
+            s(&dir.join("p.csv")),
+        ]),
+        "--mixture needs",
+    );
+}
