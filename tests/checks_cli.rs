@@ -276,6 +276,20 @@ fn errors_exit_with_code_2_and_one_line() {
         ]),
         "alpha",
     );
+    assert_fails(
+        &run(&[
+            "check",
+            "--samples",
+            s(&a),
+            "--reference",
+            s(&a),
+            "--tests",
+            "mmd",
+            "--bandwidths",
+            "0.1,-1",
+        ]),
+        "bandwidth",
+    );
     // neither or both of --reference and --target: a usage error (clap's exit code 2)
     assert_eq!(run(&["check", "--samples", s(&a)]).status.code(), Some(2));
     assert_eq!(

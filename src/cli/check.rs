@@ -49,6 +49,10 @@ pub struct Args {
     /// Permutations (and Monte Carlo draws) per test.
     #[arg(long, default_value_t = 999)]
     pub permutations: usize,
+    /// MMD bandwidths as multiples of the median pooled distance, comma-separated
+    /// (default 0.125,0.25,0.5,1,2; the kernel is exp(-|x-y|^2 / (2 h^2))).
+    #[arg(long, value_delimiter = ',')]
+    pub bandwidths: Option<Vec<f64>>,
     /// Comma-separated two-sample tests to run (default: all that apply).
     #[arg(long, value_delimiter = ',')]
     pub tests: Option<Vec<String>>,
@@ -63,6 +67,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut battery = Battery::new(args.alpha)?;
     battery.config.seed = args.seed;
     battery.config.permutations = args.permutations;
+    if let Some(b) = &args.bandwidths {
+        battery.config.bandwidth_factors = b.clone();
+    }
     let report = match (&args.reference, &args.target) {
         (Some(reference), None) => {
             if let Some(names) = &args.tests {
