@@ -300,6 +300,103 @@ pub fn write_points(
     })
 }
 
+/// Writes a table of numbers with named columns to `path`: `.csv` gets the header
+/// `columns` and one row per line (NaN and infinities are written as `NaN`, `inf`,
+/// `-inf`), `.npy` the bare `n x columns.len()` array. Same guarantees as
+/// [`write_points`] (atomic, no partial file, [`Error::FileExists`] unless
+/// `overwrite`), but non-finite values are allowed.
+pub fn write_table(
+    path: impl AsRef<Path>,
+    columns: &[String],
+    rows: ArrayView2<'_, f64>,
+    overwrite: bool,
+) -> Result<()> {
+    let path = path.as_ref();
+    let format = PointFormat::from_path(path)?;
+    if rows.ncols() != columns.len() {
+        return Err(Error::DimensionMismatch {
+            what: "table columns",
+            expected: columns.len(),
+            got: rows.ncols(),
+        });
+    }
+    if rows.is_empty() {
+        return Err(Error::Empty {
+            what: "table to write",
+        });
+    }
+    write_atomic(path, overwrite, |w| match format {
+        PointFormat::Csv => {
+            writeln!(w, "{}", columns.join(","))?;
+            for row in rows.rows() {
+                let fields: Vec<String> = row.iter().map(|&v| fmt_f64(v)).collect();
+                writeln!(w, "{}", fields.join(","))?;
+            }
+            Ok(())
+        }
+        PointFormat::Npy => rows
+            .as_standard_layout()
+            .write_npy(w)
+            .map_err(|e| std::io::Error::other(e.to_string())),
+    })
+}
+
+/// Writes recorded paths `paths` (`n x levels.len() x d`, as returned by
+/// [`crate::sampling::trajectories`]) to `path`. `.npy`: the 3-D array itself (C
+/// order, shape `(n, levels, d)`); `.csv`: the long format with header
+/// `particle,s,x0,...,x{d-1}` and one row per particle and level (particle-major,
+/// levels in the given order; NaN after a failed trajectory). Atomic like
+/// [`write_points`].
+pub fn write_trajectories(
+    path: impl AsRef<Path>,
+    levels: &[f64],
+    paths: ndarray::ArrayView3<'_, f64>,
+    overwrite: bool,
+) -> Result<()> {
+    let path = path.as_ref();
+    let format = PointFormat::from_path(path)?;
+    let (n, l, d) = paths.dim();
+    if l != levels.len() {
+        return Err(Error::DimensionMismatch {
+            what: "trajectory levels",
+            expected: levels.len(),
+            got: l,
+        });
+    }
+    if n == 0 || l == 0 || d == 0 {
+        return Err(Error::Empty {
+            what: "trajectories to write",
+        });
+    }
+    write_atomic(path, overwrite, |w| match format {
+        PointFormat::Csv => {
+            let mut header = vec!["particle".to_string(), "s".to_string()];
+            header.extend((0..d).map(|j| format!("x{j}")));
+            writeln!(w, "{}", header.join(","))?;
+            for i in 0..n {
+                for (k, &s) in levels.iter().enumerate() {
+                    write!(w, "{i},{}", fmt_f64(s))?;
+                    for j in 0..d {
+                        write!(w, ",{}", fmt_f64(paths[[i, k, j]]))?;
+                    }
+                    writeln!(w)?;
+                }
+            }
+            Ok(())
+        }
+        PointFormat::Npy => paths
+            .as_standard_layout()
+            .write_npy(w)
+            .map_err(|e| std::io::Error::other(e.to_string())),
+    })
+}
+
+/// Writes `text` to `path` atomically (no partial file; [`Error::FileExists`] unless
+/// `overwrite`). For reports such as JSON statistics.
+pub fn write_text(path: impl AsRef<Path>, text: &str, overwrite: bool) -> Result<()> {
+    write_atomic(path.as_ref(), overwrite, |w| w.write_all(text.as_bytes()))
+}
+
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Writes through `fill` into a temporary file beside `path`, then moves it in place

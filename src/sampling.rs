@@ -36,7 +36,10 @@
 //! ```
 
 use crate::fields::{MarginalField, PriorKind, Schedule, SourceKind};
-use crate::ode::{solve_batch, BatchStats, OdeSystem, SolverOptions, Status, TrajectoryStats};
+use crate::ode::{
+    solve_batch, solve_batch_with_progress, BatchStats, OdeSystem, SolverOptions, Status,
+    TrajectoryStats,
+};
 use crate::{Error, Result};
 use ndarray::{Array1, Array2, ArrayView2};
 use rayon::prelude::*;
@@ -151,6 +154,24 @@ pub fn transport(
     solver: &SolverOptions,
     likelihood: bool,
 ) -> Result<Transport> {
+    transport_with_progress(mf, x0, s_from, s_to, solver, likelihood, &|_| {})
+}
+
+/// A progress callback: called with the number of particles just finished (from
+/// worker threads). It only observes; results do not depend on it.
+pub type Progress<'a> = &'a (dyn Fn(usize) + Sync);
+
+/// [`transport`] that calls `progress(k)` each time `k` more particles are done
+/// (non-finite start rows, which are not integrated, are reported at once).
+pub fn transport_with_progress(
+    mf: &MarginalField,
+    x0: ArrayView2<f64>,
+    s_from: f64,
+    s_to: f64,
+    solver: &SolverOptions,
+    likelihood: bool,
+    progress: Progress,
+) -> Result<Transport> {
     mf.check_level(s_from)?;
     mf.check_level(s_to)?;
     let d = mf.dim();
@@ -184,8 +205,11 @@ pub fn transport(
         };
         n
     ];
+    if finite.len() < n {
+        progress(n - finite.len());
+    }
     if !finite.is_empty() {
-        let sol = solve_batch(&sys, t0, t1, y0.view(), solver, &[])?;
+        let sol = solve_batch_with_progress(&sys, t0, t1, y0.view(), solver, &[], progress)?;
         for (k, &i) in finite.iter().enumerate() {
             for j in 0..d {
                 x[[i, j]] = sol.y[[k, j]];
@@ -347,6 +371,17 @@ impl Samples {
 /// Draws `n` prior points at `opts.s_max` (stream `seed`) and integrates them down to
 /// `opts.s_min`.
 pub fn generate(mf: &MarginalField, n: usize, seed: u64, opts: &SampleOptions) -> Result<Samples> {
+    generate_with_progress(mf, n, seed, opts, &|_| {})
+}
+
+/// [`generate`] with a progress callback (see [`transport_with_progress`]).
+pub fn generate_with_progress(
+    mf: &MarginalField,
+    n: usize,
+    seed: u64,
+    opts: &SampleOptions,
+    progress: Progress,
+) -> Result<Samples> {
     opts.validate(mf)?;
     let x0 = mf.sample_prior(opts.s_max, n, seed, opts.prior)?;
     let lp0 = if opts.likelihood {
@@ -354,7 +389,7 @@ pub fn generate(mf: &MarginalField, n: usize, seed: u64, opts: &SampleOptions) -
     } else {
         None
     };
-    finish(mf, x0.view(), opts.s_max, lp0, opts)
+    finish(mf, x0.view(), opts.s_max, lp0, opts, progress)
 }
 
 /// Integrates caller-given points from level `s_start` down to `opts.s_min` (the
@@ -365,6 +400,17 @@ pub fn generate_from(
     x_start: ArrayView2<f64>,
     s_start: f64,
     opts: &SampleOptions,
+) -> Result<Samples> {
+    generate_from_with_progress(mf, x_start, s_start, opts, &|_| {})
+}
+
+/// [`generate_from`] with a progress callback (see [`transport_with_progress`]).
+pub fn generate_from_with_progress(
+    mf: &MarginalField,
+    x_start: ArrayView2<f64>,
+    s_start: f64,
+    opts: &SampleOptions,
+    progress: Progress,
 ) -> Result<Samples> {
     let o = SampleOptions {
         s_max: s_start,
@@ -383,7 +429,7 @@ pub fn generate_from(
     } else {
         None
     };
-    finish(mf, x_start, s_start, lp0, &o)
+    finish(mf, x_start, s_start, lp0, &o, progress)
 }
 
 /// `ln` of the prior density at level `s`: the exact `p_s` (also for the linear path,
@@ -415,8 +461,17 @@ fn finish(
     s_start: f64,
     lp0: Option<Array1<f64>>,
     opts: &SampleOptions,
+    progress: Progress,
 ) -> Result<Samples> {
-    let tr = transport(mf, x0, s_start, opts.s_min, &opts.solver, opts.likelihood)?;
+    let tr = transport_with_progress(
+        mf,
+        x0,
+        s_start,
+        opts.s_min,
+        &opts.solver,
+        opts.likelihood,
+        progress,
+    )?;
     let mut x = tr.x;
     let log_p = match (lp0, tr.delta_log_p) {
         (Some(a), Some(b)) => Some(a + b),
@@ -520,9 +575,27 @@ pub struct Encoded {
 
 /// Integrates points at level `opts.s_min` forward to `opts.s_max`.
 pub fn encode(mf: &MarginalField, x: ArrayView2<f64>, opts: &SampleOptions) -> Result<Encoded> {
+    encode_with_progress(mf, x, opts, &|_| {})
+}
+
+/// [`encode`] with a progress callback (see [`transport_with_progress`]).
+pub fn encode_with_progress(
+    mf: &MarginalField,
+    x: ArrayView2<f64>,
+    opts: &SampleOptions,
+    progress: Progress,
+) -> Result<Encoded> {
     opts.validate(mf)?;
     mf.check_points(x)?;
-    let tr = transport(mf, x, opts.s_min, opts.s_max, &opts.solver, opts.likelihood)?;
+    let tr = transport_with_progress(
+        mf,
+        x,
+        opts.s_min,
+        opts.s_max,
+        &opts.solver,
+        opts.likelihood,
+        progress,
+    )?;
     let log_p = tr.delta_log_p.as_ref().map(|dl| {
         let lz = prior_log_density(mf, opts.s_max, tr.x.view(), opts.prior);
         lz - dl

@@ -6,8 +6,10 @@
 
 pub mod check;
 pub mod datasets;
+pub mod encode;
 pub mod field_args;
 pub mod marginal;
+pub mod output;
 pub mod sample;
 
 use clap::{Parser, Subcommand};
@@ -20,19 +22,24 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// No progress bars (they are also hidden when stderr is not a terminal).
+    #[arg(long, global = true)]
+    pub quiet: bool,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// A short demonstration of what is built so far.
-    Demo,
+    /// Make a data set, sample it with PFGM, check the result, draw it (under a minute).
+    Demo(crate::demo::Args),
     /// Draw a toy data set and write it to a .csv or .npy file.
     Datasets(datasets::Args),
     /// Exact samples of the marginal p_s of a field.
     Marginal(marginal::Args),
     /// Generate samples by integrating a field from the prior to the data.
     Sample(sample::Args),
+    /// Encode points forward to the prior level, with exact log-likelihoods.
+    Encode(encode::Args),
     /// Test samples against a reference sample or a known target (exit 0 pass, 1 rejected).
     Check(check::Args),
 }
@@ -40,10 +47,11 @@ pub enum Command {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Demo => crate::demo::run(),
+        Command::Demo(args) => crate::demo::run(args, cli.quiet),
         Command::Datasets(args) => datasets::run(args),
         Command::Marginal(args) => marginal::run(args),
-        Command::Sample(args) => sample::run(args),
+        Command::Sample(args) => sample::run(args, cli.quiet),
+        Command::Encode(args) => encode::run(args, cli.quiet),
         Command::Check(args) => check::run(args),
     }
 }

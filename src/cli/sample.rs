@@ -5,6 +5,7 @@
 //!                  --n N --seed SEED [--method dopri5] [--rtol R] [--atol A] [--steps N]
 //!                  [--s-max S] [--s-min S] [--prior far|exact] [--denoise]
 //!                  [--from FILE --s-start S] --out FILE [--force]
+//!                  [--trajectories FILE [--levels K]] [--stats FILE.json]
 //! ```
 //!
 //! Without `--from` the prior is drawn at `s_max` (the far field around the data mean
@@ -13,18 +14,44 @@
 //! may be omitted. Ray fields are integrated in `tau = ln s`. The summary reports the
 //! function evaluations and the unconverged particles (trajectories that failed, or
 //! that end farther than `--unconverged-factor` kernel widths from every data point).
+//! `--trajectories` records every path at `K` log-spaced levels from the start level
+//! down to `s_min` (a second integration of the same paths, read from the solver's
+//! dense output); `--stats` writes the run's numbers as JSON. A progress bar on
+//! stderr follows the particles (hidden with `--quiet` or when stderr is not a
+//! terminal); it only observes, so the output is the same with or without it.
 
 use super::field_args::{build, write, DataOpts, FieldOpts};
+use super::output::{check_outputs, exists_hint, progress_bar, Kind};
 use anyhow::{bail, Context};
 use clap::Parser;
-use fieldflow::fields::{PriorKind, Schedule};
+use fieldflow::fields::{MarginalField, PriorKind, Schedule};
 use fieldflow::ode::{Method, Status};
-use fieldflow::sampling::{generate, generate_from, SampleOptions};
-use std::path::PathBuf;
+use fieldflow::sampling::{
+    generate_from_with_progress, generate_with_progress, trajectories, SampleOptions, Samples,
+};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
+
+const EXAMPLES: &str = "\
+Examples:
+  fieldflow sample --field poisson --dataset 8gaussians --data-n 1000 --n 2000 --seed 1 --out gen.csv
+  fieldflow sample --field pfgmpp --aug-dim 8 --data data.npy --n 500 --out gen.npy --stats run.json
+  fieldflow sample --field poisson --dataset moons --n 200 --out gen.csv --trajectories paths.csv --levels 30
+
+Files: --out has one sample per row (header x0,x1,... in CSV). --trajectories FILE:
+  .csv  long format, header particle,s,x0,...,x{d-1}: one row per particle and level,
+        particle-major, levels from the start level down to s_min (NaN after a failed path)
+  .npy  a 3-D float64 array of shape (n, K, d); the K levels are
+        s_k = s_start * (s_min / s_start)^(k / (K - 1)), k = 0..K-1 (also listed in --stats)
+--stats FILE.json: evaluations (total, per particle), steps accepted/rejected, failed,
+  non-finite and unconverged particles, seconds, threads, and the settings of the run.
+Exit code: 0 success, 2 bad input (nothing written).";
 
 /// Arguments of `fieldflow sample`.
 #[derive(Debug, Parser)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     #[command(flatten)]
     field: FieldOpts,
@@ -72,14 +99,174 @@ pub struct Args {
     /// Output file (`.csv` or `.npy`).
     #[arg(long)]
     out: PathBuf,
-    /// Replace the output file if it exists.
+    /// Replace the output files if they exist (input files are never replaced).
     #[arg(long)]
     force: bool,
+    /// Also write every path at --levels log-spaced levels (.csv long format or a 3-D
+    /// .npy; see below).
+    #[arg(long)]
+    trajectories: Option<PathBuf>,
+    /// Number of recorded levels for --trajectories (at least 2, both ends included).
+    #[arg(long, default_value_t = 20, requires = "trajectories")]
+    levels: usize,
+    /// Write the run's statistics (evaluations, steps, failures, seconds, settings) as
+    /// JSON.
+    #[arg(long)]
+    stats: Option<PathBuf>,
+}
+
+/// The settings block of `--stats`.
+#[derive(Debug, Serialize)]
+pub struct Settings {
+    /// Field name and parameters.
+    pub field: String,
+    /// Number of source components (data points or mixture components).
+    pub source_components: usize,
+    /// Dimension.
+    pub dim: usize,
+    /// Integrator.
+    pub method: String,
+    /// Relative tolerance (adaptive runs).
+    pub rtol: f64,
+    /// Absolute tolerance (adaptive runs).
+    pub atol: f64,
+    /// Fixed number of steps, if any.
+    pub fixed_steps: Option<usize>,
+    /// The level where the paths start (s_max or --s-start for sample, the data
+    /// level for encode).
+    pub s_from: f64,
+    /// The level where they end.
+    pub s_to: f64,
+    /// The prior (or "file" for --from).
+    pub prior: String,
+    /// Whether the denoising step was taken.
+    pub denoise: bool,
+    /// Seed of the prior draw (None with --from).
+    pub seed: Option<u64>,
+    /// Unconverged radius in kernel widths.
+    pub unconverged_factor: f64,
+}
+
+/// The `--stats` report of `sample` (and, with `log_likelihood`, of `encode`).
+#[derive(Debug, Serialize)]
+pub struct Stats {
+    /// `sample` or `encode`.
+    pub command: &'static str,
+    /// Particles integrated.
+    pub n: usize,
+    /// Rows written to the output file.
+    pub rows_written: usize,
+    /// Right-hand-side evaluations in total.
+    pub evaluations: u64,
+    /// Mean evaluations per particle.
+    pub evaluations_per_particle: f64,
+    /// Accepted steps in total.
+    pub steps_accepted: u64,
+    /// Rejected steps in total.
+    pub steps_rejected: u64,
+    /// Particles whose integration failed (step limit, step size underflow, non-finite).
+    pub failed: usize,
+    /// Of those, non-finite ones.
+    pub non_finite: usize,
+    /// Unconverged particles (failed, or farther than the unconverged radius from
+    /// every source component at s_min); None for encode.
+    pub unconverged: Option<usize>,
+    /// The unconverged radius.
+    pub unconverged_radius: Option<f64>,
+    /// Upper bound of the unconverged fraction under the exact p_{s_min}.
+    pub expected_unconverged_fraction: Option<f64>,
+    /// Wall-clock seconds of the integration (excluding file reading and writing and
+    /// the recording of --trajectories).
+    pub seconds: f64,
+    /// Worker threads.
+    pub threads: usize,
+    /// The recorded levels of --trajectories, if written.
+    pub trajectory_levels: Option<Vec<f64>>,
+    /// Mean log-likelihood (encode --log-likelihood).
+    pub mean_log_likelihood: Option<f64>,
+    /// Settings of the run.
+    pub settings: Settings,
+}
+
+/// `k` levels from `a` to `b`, equally spaced in `ln s`, with both ends exact.
+pub fn log_levels(a: f64, b: f64, k: usize) -> Vec<f64> {
+    let (la, lb) = (a.ln(), b.ln());
+    (0..k)
+        .map(|i| {
+            if i == 0 {
+                a
+            } else if i + 1 == k {
+                b
+            } else {
+                (la + (lb - la) * i as f64 / (k - 1) as f64).exp()
+            }
+        })
+        .collect()
+}
+
+/// Failed and non-finite particle counts.
+pub fn failures(stats: &[fieldflow::ode::TrajectoryStats]) -> (usize, usize) {
+    let failed = stats.iter().filter(|s| !s.status.is_success()).count();
+    let nonfinite = stats
+        .iter()
+        .filter(|s| matches!(s.status, Status::NonFinite { .. }))
+        .count();
+    (failed, nonfinite)
+}
+
+/// The recorded paths of `x0` (non-finite rows stay NaN).
+fn record(
+    mf: &MarginalField,
+    x0: ndarray::ArrayView2<f64>,
+    levels: &[f64],
+    opts: &SampleOptions,
+) -> anyhow::Result<ndarray::Array3<f64>> {
+    let (n, d) = x0.dim();
+    let keep: Vec<usize> = (0..n)
+        .filter(|&i| x0.row(i).iter().all(|v| v.is_finite()))
+        .collect();
+    let mut out = ndarray::Array3::from_elem((n, levels.len(), d), f64::NAN);
+    if keep.is_empty() {
+        return Ok(out);
+    }
+    let xs = x0.select(ndarray::Axis(0), &keep);
+    let (a, b) = (levels[0], levels[levels.len() - 1]);
+    let tr = trajectories(mf, xs.view(), a, b, levels, &opts.solver)?;
+    for (k, &i) in keep.iter().enumerate() {
+        out.slice_mut(ndarray::s![i, .., ..])
+            .assign(&tr.slice(ndarray::s![k, .., ..]));
+    }
+    Ok(out)
+}
+
+fn write_stats(path: &Path, stats: &Stats, force: bool) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(stats)? + "\n";
+    fieldflow::io::write_text(path, &text, force).map_err(exists_hint)
 }
 
 /// Runs `fieldflow sample`.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    fieldflow::io::PointFormat::from_path(&args.out)?;
+pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
+    let mut outputs: Vec<(&Path, &str, Kind)> = vec![(&args.out, "--out", Kind::Points)];
+    if let Some(p) = &args.trajectories {
+        outputs.push((p, "--trajectories", Kind::Points));
+        if args.levels < 2 {
+            bail!("--levels must be at least 2, got {}", args.levels);
+        }
+    }
+    if let Some(p) = &args.stats {
+        outputs.push((p, "--stats", Kind::Json));
+    }
+    let mut inputs: Vec<&Path> = Vec::new();
+    inputs.extend(args.data.data.as_deref());
+    inputs.extend(args.data.weights.as_deref());
+    inputs.extend(args.from.as_deref());
+    check_outputs(&outputs, &inputs, args.force)?;
+    if args.n == Some(0) {
+        bail!("--n must be at least 1");
+    }
+    if args.steps == Some(0) {
+        bail!("--steps must be at least 1");
+    }
     let mf = build(&args.field, &args.data)?;
     let method: Method = args.method.parse()?;
     let mut opts = SampleOptions::new(&mf);
@@ -97,7 +284,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     opts.prior = args.prior.parse::<PriorKind>()?;
     opts.denoise = args.denoise;
     opts.unconverged_factor = args.unconverged_factor;
-    let (out, s_top) = match &args.from {
+    // the start points: a file, or the prior draw that generate makes from the seed
+    let (x0, s_top) = match &args.from {
         Some(path) => {
             let x0 = fieldflow::io::read_points(path)
                 .with_context(|| format!("cannot read start points {}", path.display()))?;
@@ -111,20 +299,48 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
             }
             let s_start = args.s_start.expect("clap requires --s-start with --from");
-            (generate_from(&mf, x0.view(), s_start, &opts)?, s_start)
+            (Some(x0), s_start)
         }
         None => {
-            let Some(n) = args.n else {
+            if args.n.is_none() {
                 bail!("give --n (or start points with --from)");
-            };
-            if n == 0 {
-                bail!("--n must be at least 1");
             }
-            (generate(&mf, n, args.seed, &opts)?, opts.s_max)
+            (None, opts.s_max)
         }
+    };
+    let n_total = x0
+        .as_ref()
+        .map_or_else(|| args.n.unwrap_or(0), |x| x.nrows());
+    let bar = progress_bar(n_total, quiet, "sampling");
+    let tick = |k: usize| bar.inc(k as u64);
+    let start = Instant::now();
+    let out: Samples = match &x0 {
+        Some(x) => generate_from_with_progress(&mf, x.view(), s_top, &opts, &tick)?,
+        None => generate_with_progress(&mf, n_total, args.seed, &opts, &tick)?,
+    };
+    bar.finish_and_clear();
+    let seconds = start.elapsed().as_secs_f64();
+    let paths = match &args.trajectories {
+        Some(_) => {
+            let levels = log_levels(s_top, opts.s_min, args.levels);
+            let start_points = match &x0 {
+                Some(x) => x.clone(),
+                None => mf.sample_prior(opts.s_max, n_total, args.seed, opts.prior)?,
+            };
+            let bar = progress_bar(1, quiet, "recording paths");
+            bar.tick();
+            let p = record(&mf, start_points.view(), &levels, &opts)?;
+            bar.finish_and_clear();
+            Some((levels, p))
+        }
+        None => None,
     };
     let n = out.x.nrows();
     let dropped = write(&args.out, out.x.view(), args.force)?;
+    if let (Some(path), Some((levels, p))) = (&args.trajectories, &paths) {
+        fieldflow::io::write_trajectories(path, levels, p.view(), args.force)
+            .map_err(exists_hint)?;
+    }
     let prior = if args.from.is_some() {
         "start points from file".to_string()
     } else if mf.schedule() == Schedule::Linear {
@@ -139,6 +355,44 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(k) => format!("{method}, {k} fixed steps"),
         None => format!("{method} rtol {} atol {}", args.rtol, args.atol),
     };
+    let (failed, nonfinite) = failures(&out.stats);
+    if let Some(path) = &args.stats {
+        let t = &out.totals;
+        let stats = Stats {
+            command: "sample",
+            n,
+            rows_written: n - dropped,
+            evaluations: t.evals,
+            evaluations_per_particle: out.evals_per_particle(),
+            steps_accepted: t.accepted,
+            steps_rejected: t.rejected,
+            failed,
+            non_finite: nonfinite,
+            unconverged: Some(out.n_unconverged),
+            unconverged_radius: Some(out.unconverged_radius),
+            expected_unconverged_fraction: Some(out.expected_unconverged).filter(|v| v.is_finite()),
+            seconds,
+            threads: rayon::current_num_threads(),
+            trajectory_levels: paths.as_ref().map(|(l, _)| l.clone()),
+            mean_log_likelihood: None,
+            settings: Settings {
+                field: mf.kind().to_string(),
+                source_components: mf.source().len(),
+                dim: mf.dim(),
+                method: method.to_string(),
+                rtol: args.rtol,
+                atol: args.atol,
+                fixed_steps: args.steps,
+                s_from: s_top,
+                s_to: opts.s_min,
+                prior: prior.clone(),
+                denoise: opts.denoise,
+                seed: args.from.is_none().then_some(args.seed),
+                unconverged_factor: opts.unconverged_factor,
+            },
+        };
+        write_stats(path, &stats, args.force)?;
+    }
     println!(
         "wrote {} samples to {} (field {}, {} source components, {prior}, s {} -> {}{}, {integrator})",
         n - dropped,
@@ -151,24 +405,31 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     let t = &out.totals;
     println!(
-        "function evaluations: {} in total, {:.1} per particle ({} steps accepted, {} rejected)",
+        "function evaluations: {} in total, {:.1} per particle ({} steps accepted, {} rejected), {:.2} s",
         t.evals,
         out.evals_per_particle(),
         t.accepted,
-        t.rejected
+        t.rejected,
+        seconds
     );
-    let failed = out.stats.iter().filter(|s| !s.status.is_success()).count();
-    let nonfinite = out
-        .stats
-        .iter()
-        .filter(|s| matches!(s.status, Status::NonFinite { .. }))
-        .count();
     println!(
         "unconverged: {} of {n} (farther than {:.4} from every source component at s_min, or a failed trajectory: {failed}, non-finite: {nonfinite}); under the exact p_s_min at most {:.2e} of the particles would be that far",
         out.n_unconverged, out.unconverged_radius, out.expected_unconverged
     );
     if dropped > 0 {
         println!("left out of the file: {dropped} rows with non-finite values");
+    }
+    if let (Some(path), Some((levels, _))) = (&args.trajectories, &paths) {
+        println!(
+            "wrote the paths at {} levels (s {} -> {}) to {}",
+            levels.len(),
+            s_top,
+            opts.s_min,
+            path.display()
+        );
+    }
+    if let Some(path) = &args.stats {
+        println!("wrote the run statistics to {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,146 @@
+//! Output guards and progress bars shared by the subcommands.
+//!
+//! Every subcommand checks all of its output paths before it does any work: the
+//! extension is one we can write, the parent directory exists, the file does not
+//! exist (unless `--force`), no two outputs are the same file, and no output is one
+//! of the command's input files (refused even with `--force`: an input is never
+//! overwritten). The files themselves are written atomically by `fieldflow::io`, so
+//! a failing run leaves nothing behind.
+
+use anyhow::bail;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// What an output path will hold (decides which extensions are allowed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Points or a table: `.csv` or `.npy`.
+    Points,
+    /// A JSON report: `.json`.
+    Json,
+    /// A folder (created if missing).
+    Dir,
+}
+
+/// Whether `a` and `b` name the same existing file.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// The absolute form of a path whose file may not exist yet (its parent must).
+fn normalised(p: &Path) -> PathBuf {
+    if let Ok(c) = std::fs::canonicalize(p) {
+        return c;
+    }
+    let parent = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match (std::fs::canonicalize(parent), p.file_name()) {
+        (Ok(d), Some(name)) => d.join(name),
+        _ => p.to_path_buf(),
+    }
+}
+
+/// Checks the outputs (path, option name, kind) against each other, the inputs and
+/// the file system, before any work is done.
+pub fn check_outputs(
+    outputs: &[(&Path, &str, Kind)],
+    inputs: &[&Path],
+    force: bool,
+) -> anyhow::Result<()> {
+    for (i, &(path, opt, kind)) in outputs.iter().enumerate() {
+        match kind {
+            Kind::Points => {
+                fieldflow::io::PointFormat::from_path(path)?;
+            }
+            Kind::Json => {
+                let ok = path
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+                if !ok {
+                    bail!("{opt} {}: expected a .json file", path.display());
+                }
+            }
+            Kind::Dir => {
+                if path.exists() && !path.is_dir() {
+                    bail!("{opt} {}: exists and is not a directory", path.display());
+                }
+            }
+        }
+        for input in inputs {
+            if same_file(path, input) {
+                bail!(
+                    "{opt} {} is also an input file; refusing to overwrite an input",
+                    path.display()
+                );
+            }
+        }
+        for &(other, other_opt, _) in &outputs[..i] {
+            if normalised(path) == normalised(other) {
+                bail!(
+                    "{opt} and {other_opt} name the same file {}",
+                    path.display()
+                );
+            }
+        }
+        if kind == Kind::Dir {
+            continue;
+        }
+        if path.is_dir() {
+            bail!("{opt} {}: is a directory", path.display());
+        }
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        if !dir.is_dir() {
+            bail!(
+                "{opt} {}: directory {} does not exist",
+                path.display(),
+                dir.display()
+            );
+        }
+        if !force && std::fs::symlink_metadata(path).is_ok() {
+            bail!(
+                "{} already exists (not overwritten); use --force to replace it",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Maps a "file exists" error of `fieldflow::io` to the CLI's message.
+pub fn exists_hint(e: fieldflow::Error) -> anyhow::Error {
+    match e {
+        e @ fieldflow::Error::FileExists { .. } => {
+            anyhow::anyhow!("{e}; use --force to replace it")
+        }
+        other => other.into(),
+    }
+}
+
+/// A progress bar over `n` particles on stderr; hidden with `--quiet` or when stderr
+/// is not a terminal. Only observes: results never depend on it.
+pub fn progress_bar(n: usize, quiet: bool, what: &str) -> ProgressBar {
+    let target = if quiet || !std::io::stderr().is_terminal() {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    };
+    let bar = ProgressBar::with_draw_target(Some(n as u64), target);
+    let style = ProgressStyle::with_template(
+        "{msg} [{bar:40}] {pos}/{len} particles, {elapsed_precise} elapsed, eta {eta}",
+    )
+    .map(|s| s.progress_chars("=> "))
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_message(what.to_string());
+    bar
+}
