@@ -3,15 +3,37 @@
 mod cli;
 mod demo;
 
+use clap::error::ErrorKind;
 use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => match err.kind() {
+            // --help, --version and a bare `fieldflow`: clap's full text
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => err.exit(),
+            // a usage error: one line, exit code 2
+            _ => {
+                let text = err.to_string();
+                let first = text
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("bad command line")
+                    .trim()
+                    .trim_start_matches("error: ");
+                eprintln!("fieldflow: error: {first} (see --help)");
+                return ExitCode::from(2);
+            }
+        },
+    };
     match cli::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("fieldflow: error: {err:#}");
+            let msg = format!("{err:#}").replace('\n', " ");
+            eprintln!("fieldflow: error: {msg}");
             ExitCode::from(2)
         }
     }

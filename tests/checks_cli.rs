@@ -102,6 +102,7 @@ fn two_sample_pass_and_reject_with_json() {
         "ks,energy",
         "--json",
         s(&json),
+        "--force", // the report of the first run is replaced
     ]);
     assert_eq!(
         out.status.code(),

@@ -8,7 +8,7 @@
 //! Prints the summary table of the battery. Exit code 0 when the samples pass, 1 when
 //! they are rejected at the family-wise level, 2 on an error.
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::{ArgGroup, Parser};
 use fieldflow::checks::battery::{OneSampleTarget, TwoSampleTest, TARGET_SPEC_HELP};
 use fieldflow::checks::Battery;
@@ -28,7 +28,11 @@ use std::process::ExitCode;
      mixture:8gaussians     mode_counts (against the weights), residual_chi2\n  \
      landing:FILE[,weights=WFILE]  nearest data point counts against the weights\n\
      Verdict: rejected when some p-value <= alpha / (number of tests) (Bonferroni).\n\
-     Exit code: 0 pass, 1 rejected, 2 error."
+     Exit code: 0 pass, 1 rejected, 2 error.\n\n\
+     Examples:\n  \
+     fieldflow check --samples gen.csv --reference exact.csv --json report.json\n  \
+     fieldflow check --samples gen.csv --target mixture:8gaussians\n  \
+     fieldflow check --samples gen.csv --target landing:data.csv --permutations 1999"
 ))]
 pub struct Args {
     /// Samples to check (`.csv` or `.npy`, one point per row).
@@ -59,10 +63,39 @@ pub struct Args {
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Replace the --json file if it exists (input files are never replaced).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The files named in a target spec (`landing:FILE[,weights=WFILE]`).
+fn spec_files(spec: &str) -> Vec<PathBuf> {
+    let Some(rest) = spec.trim().strip_prefix("landing:") else {
+        return Vec::new();
+    };
+    rest.split(',')
+        .map(|p| PathBuf::from(p.trim().strip_prefix("weights=").unwrap_or(p.trim())))
+        .collect()
 }
 
 /// Runs `fieldflow check`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(json) = &args.json {
+        let mut inputs: Vec<PathBuf> = vec![args.samples.clone()];
+        inputs.extend(args.reference.clone());
+        if let Some(spec) = &args.target {
+            inputs.extend(spec_files(spec));
+        }
+        let inputs: Vec<&std::path::Path> = inputs.iter().map(|p| p.as_path()).collect();
+        super::output::check_outputs(
+            &[(json, "--json", super::output::Kind::Json)],
+            &inputs,
+            args.force,
+        )?;
+    }
+    if args.permutations == 0 {
+        bail!("--permutations must be at least 1");
+    }
     let x = fieldflow::io::read_points(&args.samples)?;
     let mut battery = Battery::new(args.alpha)?;
     battery.config.seed = args.seed;
@@ -92,6 +125,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         _ => bail!("give exactly one of --reference and --target"),
     };
+    if let Some(path) = &args.json {
+        fieldflow::io::write_text(path, &(report.to_json()? + "\n"), args.force)
+            .map_err(super::output::exists_hint)?;
+    }
     println!("{report}");
     let needed = report.tests.len() as f64 / args.alpha;
     if ((args.permutations + 1) as f64) < needed {
@@ -102,10 +139,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             report.threshold(),
             needed.ceil() as usize
         );
-    }
-    if let Some(path) = &args.json {
-        std::fs::write(path, report.to_json()? + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(if report.reject {
         ExitCode::from(1)

@@ -21,6 +21,14 @@ use std::process::ExitCode;
 
 /// Arguments of `fieldflow datasets`.
 #[derive(Debug, Parser)]
+#[command(after_help = "\
+Examples:
+  fieldflow datasets 8gaussians --n 2000 --seed 0 --out data.csv
+  fieldflow datasets moons --n 1000 --out moons.npy
+  fieldflow datasets 'mixture:1@-2,0~0.5/1@2,0~0.5' --n 500 --out two.csv
+
+CSV output has the header x0,x1,...; .npy holds an n x d float64 array.
+Exit code: 0 success, 2 bad input (nothing written).")]
 pub struct Args {
     /// Data set: swissroll, circles, rings, moons, 8gaussians, pinwheel, 2spirals,
     /// checkerboard, or mixture:SPEC (components WEIGHT@X1,...,XD~STD separated by
@@ -61,8 +69,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.n == 0 {
         bail!("--n must be at least 1");
     }
-    // Check the format before doing any work.
-    fieldflow::io::PointFormat::from_path(&args.out)?;
+    // Check the output before doing any work.
+    super::output::check_outputs(
+        &[(&args.out, "--out", super::output::Kind::Points)],
+        &[],
+        args.force,
+    )?;
     let points = match &points_of {
         Source::Toy(d) => d.sample_seeded(args.n, args.seed),
         Source::Mixture(gm) => gm.sample(args.n, &mut fieldflow::rng::seeded(args.seed)),

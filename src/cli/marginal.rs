@@ -17,6 +17,13 @@ use std::process::ExitCode;
 
 /// Arguments of `fieldflow marginal`.
 #[derive(Debug, Parser)]
+#[command(after_help = "\
+Examples:
+  fieldflow marginal --field poisson --dataset 8gaussians --data-n 1000 --s 0.5 --n 2000 --out p05.csv
+  fieldflow marginal --field gaussian --dataset 8gaussians --mixture --s 1 --n 1000 --out g1.npy
+  fieldflow marginal --field pfgmpp --aug-dim 4 --data data.csv --weights w.csv --s 2 --n 500 --out m.csv
+
+Exit code: 0 success, 2 bad input (nothing written).")]
 pub struct Args {
     #[command(flatten)]
     field: FieldOpts,
@@ -44,7 +51,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.n == 0 {
         bail!("--n must be at least 1");
     }
-    fieldflow::io::PointFormat::from_path(&args.out)?;
+    let mut inputs: Vec<&std::path::Path> = Vec::new();
+    inputs.extend(args.data.data.as_deref());
+    inputs.extend(args.data.weights.as_deref());
+    super::output::check_outputs(
+        &[(&args.out, "--out", super::output::Kind::Points)],
+        &inputs,
+        args.force,
+    )?;
     let mf = build(&args.field, &args.data)?;
     let x = mf.sample_marginal(args.s, args.n, args.seed)?;
     let dropped = write(&args.out, x.view(), args.force)?;

@@ -100,8 +100,13 @@ pub fn check_outputs(
             _ => Path::new("."),
         };
         if !dir.is_dir() {
+            let why = if dir.exists() {
+                "is not a directory"
+            } else {
+                "does not exist"
+            };
             bail!(
-                "{opt} {}: directory {} does not exist",
+                "{opt} {}: directory {} {why}",
                 path.display(),
                 dir.display()
             );
