@@ -22,7 +22,7 @@ fn main() -> anyhow::Result<()> {
     let opts = SampleOptions::new(&field);
     let samples = generate(&field, 1000, 1, &opts)?;
     println!(
-        "{} evaluations per sample, {} unconverged",
+        "{:.1} evaluations per sample, {} unconverged",
         samples.evals_per_particle(),
         samples.n_unconverged
     );
