@@ -140,11 +140,10 @@ pub fn progress_bar(n: usize, quiet: bool, what: &str) -> ProgressBar {
         ProgressDrawTarget::stderr()
     };
     let bar = ProgressBar::with_draw_target(Some(n as u64), target);
-    let style = ProgressStyle::with_template(
-        "{msg} [{bar:40}] {pos}/{len} particles, {elapsed_precise} elapsed, eta {eta}",
-    )
-    .map(|s| s.progress_chars("=> "))
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let style =
+        ProgressStyle::with_template("{msg} [{wide_bar}] {pos}/{len} ({elapsed}, eta {eta})")
+            .map(|s| s.progress_chars("=> "))
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar.set_message(what.to_string());
     bar
