@@ -23,6 +23,7 @@ use std::time::Instant;
 
 /// Arguments of `fieldflow demo`.
 #[derive(Debug, Parser)]
+#[command(allow_negative_numbers = true)]
 #[command(after_help = "\
 Example:
   cargo run --release -- demo                 # writes demo-output/

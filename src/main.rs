@@ -17,13 +17,16 @@ fn main() -> ExitCode {
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => err.exit(),
             // a usage error: one line, exit code 2
             _ => {
+                // clap's message without the usage block, on one line
                 let text = err.to_string();
-                let first = text
+                let parts: Vec<&str> = text
                     .lines()
-                    .find(|l| !l.trim().is_empty())
-                    .unwrap_or("bad command line")
-                    .trim()
-                    .trim_start_matches("error: ");
+                    .map(str::trim)
+                    .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                let first = parts.join(" ");
+                let first = first.trim_start_matches("error: ");
                 eprintln!("fieldflow: error: {first} (see --help)");
                 return ExitCode::from(2);
             }

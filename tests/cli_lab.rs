@@ -402,7 +402,7 @@ fn bad_inputs_end_with_one_line_exit_2_and_no_file() {
         ),
         (
             sv(&["datasets", "moons", "--n", "-5", "--out", o]),
-            "unexpected argument",
+            "invalid value '-5' for '--n <N>'",
         ),
         (
             sv(&["datasets", "moons", "--n", "0", "--out", o]),
@@ -473,13 +473,10 @@ fn bad_inputs_end_with_one_line_exit_2_and_no_file() {
             sv(&[
                 "sample", "--field", "poisson", "--data", d, "--n", "-2", "--out", o,
             ]),
-            "unexpected argument",
+            "invalid value '-2'",
         ),
         (sample(&["--rtol", "0", "--out", "OUT"]), "rtol"),
-        (
-            sample(&["--atol", "-1e-5", "--out", "OUT"]),
-            "unexpected argument",
-        ),
+        (sample(&["--atol", "-1e-5", "--out", "OUT"]), "invalid atol"),
         (sample(&["--atol=-1e-5", "--out", "OUT"]), "atol"),
         (
             sample(&["--steps", "0", "--method", "rk4", "--out", "OUT"]),
@@ -598,7 +595,7 @@ fn bad_inputs_end_with_one_line_exit_2_and_no_file() {
             sv(&[
                 "marginal", "--field", "poisson", "--data", d, "--s", "-1", "--n", "5", "--out", o,
             ]),
-            "unexpected argument",
+            "invalid s: -1",
         ),
         (
             sv(&[
@@ -685,6 +682,15 @@ fn bad_inputs_end_with_one_line_exit_2_and_no_file() {
         // demo
         (sv(&["demo", "--out", d]), "not a directory"),
         (sv(&["demo", "--n", "3"]), "at least 50"),
+        (sv(&["demo", "--n", "-3"]), "invalid value '-3'"),
+        (
+            sv(&[
+                "sample", "--field", "poisson", "--data", d, "--n", "5", "--out", o, "--levels",
+                "3",
+            ]),
+            "--trajectories",
+        ),
+        (sv(&["nosuchcommand"]), "unrecognized subcommand"),
     ];
     for (args, needle) in cases {
         let args: Vec<String> = args

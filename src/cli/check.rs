@@ -17,6 +17,7 @@ use std::process::ExitCode;
 
 /// Arguments of `fieldflow check`.
 #[derive(Debug, Parser)]
+#[command(allow_negative_numbers = true)]
 #[command(group(ArgGroup::new("against").required(true).args(["reference", "target"])))]
 #[command(after_help = format!(
     "Two-sample tests (--reference): ks, ad, energy, mmd, sliced_w2, w1 (1-D), ks2d (2-D).\n\

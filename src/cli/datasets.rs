@@ -21,6 +21,7 @@ use std::process::ExitCode;
 
 /// Arguments of `fieldflow datasets`.
 #[derive(Debug, Parser)]
+#[command(allow_negative_numbers = true)]
 #[command(after_help = "\
 Examples:
   fieldflow datasets 8gaussians --n 2000 --seed 0 --out data.csv

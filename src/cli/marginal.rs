@@ -17,6 +17,7 @@ use std::process::ExitCode;
 
 /// Arguments of `fieldflow marginal`.
 #[derive(Debug, Parser)]
+#[command(allow_negative_numbers = true)]
 #[command(after_help = "\
 Examples:
   fieldflow marginal --field poisson --dataset 8gaussians --data-n 1000 --s 0.5 --n 2000 --out p05.csv

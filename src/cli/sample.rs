@@ -51,6 +51,7 @@ Exit code: 0 success, 2 bad input (nothing written).";
 
 /// Arguments of `fieldflow sample`.
 #[derive(Debug, Parser)]
+#[command(allow_negative_numbers = true)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
     #[command(flatten)]
