@@ -46,7 +46,7 @@ pub struct Args {
     #[arg(long)]
     pub target: Option<String>,
     /// Family-wise level.
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 0.01)]
     pub alpha: f64,
     /// Seed of the permutations, projections and Monte Carlo draws.
     #[arg(long, default_value_t = 0)]

@@ -71,10 +71,10 @@ pub struct Args {
     #[arg(long = "log-likelihood")]
     log_likelihood: bool,
     /// Level of the input points (default 1e-3).
-    #[arg(long = "s-start")]
+    #[arg(allow_hyphen_values = true, long = "s-start")]
     s_start: Option<f64>,
     /// Level of the codes (default 40 for ray fields, 1 for linear).
-    #[arg(long = "s-max")]
+    #[arg(allow_hyphen_values = true, long = "s-max")]
     s_max: Option<f64>,
     /// Prior density for --log-likelihood: far (the far field, as `sample` draws) or
     /// exact (the mixture p_{s_max}).
@@ -84,10 +84,10 @@ pub struct Args {
     #[arg(long, default_value = "dopri5")]
     method: String,
     /// Relative tolerance.
-    #[arg(long, default_value_t = 1e-5)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 1e-5)]
     rtol: f64,
     /// Absolute tolerance.
-    #[arg(long, default_value_t = 1e-5)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 1e-5)]
     atol: f64,
     /// Fixed number of steps (no error control).
     #[arg(long)]

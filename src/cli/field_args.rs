@@ -14,10 +14,10 @@ pub struct FieldOpts {
     #[arg(long)]
     pub field: String,
     /// Extra dimensions D > 0 of `pfgmpp` (D = 1 is poisson).
-    #[arg(long = "aug-dim")]
+    #[arg(allow_hyphen_values = true, long = "aug-dim")]
     pub aug_dim: Option<f64>,
     /// Exponent K of `power` (valid only for K = d + 1).
-    #[arg(long)]
+    #[arg(allow_hyphen_values = true, long)]
     pub power: Option<f64>,
     /// Radial CDF of `radial`: tanh or exp.
     #[arg(long, default_value = "tanh")]

@@ -31,7 +31,7 @@ pub struct Args {
     #[command(flatten)]
     data: DataOpts,
     /// Level s > 0 (at most 1 for `linear`).
-    #[arg(long)]
+    #[arg(allow_hyphen_values = true, long)]
     s: f64,
     /// Number of samples.
     #[arg(long)]

@@ -68,19 +68,19 @@ pub struct Args {
     #[arg(long, default_value = "dopri5")]
     method: String,
     /// Relative tolerance.
-    #[arg(long, default_value_t = 1e-5)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 1e-5)]
     rtol: f64,
     /// Absolute tolerance.
-    #[arg(long, default_value_t = 1e-5)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 1e-5)]
     atol: f64,
     /// Fixed number of steps (no error control; needed for euler, heun, rk4).
     #[arg(long)]
     steps: Option<usize>,
     /// Top level (default 40 for ray fields, 1 for linear).
-    #[arg(long = "s-max")]
+    #[arg(allow_hyphen_values = true, long = "s-max")]
     s_max: Option<f64>,
     /// Bottom level (default 1e-3).
-    #[arg(long = "s-min")]
+    #[arg(allow_hyphen_values = true, long = "s-min")]
     s_min: Option<f64>,
     /// Prior: far (far field around the data mean) or exact (the mixture p_{s_max}).
     #[arg(long, default_value = "far")]
@@ -92,10 +92,14 @@ pub struct Args {
     #[arg(long, requires = "s_start")]
     from: Option<PathBuf>,
     /// Level of the --from points.
-    #[arg(long = "s-start", requires = "from")]
+    #[arg(allow_hyphen_values = true, long = "s-start", requires = "from")]
     s_start: Option<f64>,
     /// Unconverged radius in kernel widths at s_min.
-    #[arg(long = "unconverged-factor", default_value_t = 1000.0)]
+    #[arg(
+        allow_hyphen_values = true,
+        long = "unconverged-factor",
+        default_value_t = 1000.0
+    )]
     unconverged_factor: f64,
     /// Output file (`.csv` or `.npy`).
     #[arg(long)]
