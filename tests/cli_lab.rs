@@ -713,3 +713,29 @@ fn bad_inputs_end_with_one_line_exit_2_and_no_file() {
 fn sv(a: &[&str]) -> Vec<String> {
     a.iter().map(|x| x.to_string()).collect()
 }
+
+#[test]
+fn progress_callback_sees_every_particle_and_changes_nothing() {
+    use fieldflow::sampling::{encode_with_progress, generate_with_progress};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let pts = fieldflow::data::Dataset::Moons.sample_seeded(100, 1);
+    let mf = MarginalField::new(
+        FieldKind::Poisson,
+        Source::points(pts.view(), None).unwrap(),
+    )
+    .unwrap();
+    let opts = SampleOptions::new(&mf);
+    let seen = AtomicUsize::new(0);
+    let tick = |k: usize| {
+        seen.fetch_add(k, Ordering::Relaxed);
+    };
+    let a = generate_with_progress(&mf, 300, 4, &opts, &tick).unwrap();
+    assert_eq!(seen.load(Ordering::Relaxed), 300);
+    let b = generate(&mf, 300, 4, &opts).unwrap();
+    assert_eq!(bits(&a.x), bits(&b.x));
+    assert_eq!(a.totals, b.totals);
+    seen.store(0, Ordering::Relaxed);
+    let e = encode_with_progress(&mf, a.x.view(), &opts, &tick).unwrap();
+    assert_eq!(seen.load(Ordering::Relaxed), 300);
+    assert_eq!(bits(&e.z), bits(&encode(&mf, a.x.view(), &opts).unwrap().z));
+}
