@@ -18,6 +18,14 @@ use std::process::ExitCode;
 /// fieldflow: generative ODEs that follow force fields.
 #[derive(Debug, Parser)]
 #[command(name = "fieldflow", version, about, long_about = None)]
+#[command(after_help = "\
+Start here:
+  fieldflow demo                       # PFGM on 8gaussians: samples, checks, figures
+  fieldflow datasets moons --n 1000 --out data.csv
+  fieldflow sample --field poisson --data data.csv --n 2000 --out gen.csv
+  fieldflow SUBCOMMAND --help          # options and examples of each subcommand
+
+Exit codes: 0 success, 1 samples rejected (check, demo), 2 bad input or error.")]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

@@ -42,7 +42,8 @@ Examples:
 
 Files: --out has one sample per row (header x0,x1,... in CSV). --trajectories FILE:
   .csv  long format, header particle,s,x0,...,x{d-1}: one row per particle and level,
-        particle-major, levels from the start level down to s_min (NaN after a failed path)
+        particle-major, levels from the start level down to s_min (NaN after a failed path;
+        the paths stop at s_min, before a --denoise step)
   .npy  a 3-D float64 array of shape (n, K, d); the K levels are
         s_k = s_start * (s_min / s_start)^(k / (K - 1)), k = 0..K-1 (also listed in --stats)
 --stats FILE.json: evaluations (total, per particle), steps accepted/rejected, failed,
