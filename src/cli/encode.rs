@@ -24,7 +24,7 @@
 //! linear path the prior is exact either way.
 
 use super::field_args::{build, DataOpts, FieldOpts};
-use super::output::{check_outputs, exists_hint, progress_bar, Kind};
+use super::output::{check_outputs, exists_hint, progress_bar, write_all, Kind, WriteStep};
 use super::sample::{failures, Settings, Stats};
 use anyhow::bail;
 use clap::Parser;
@@ -157,8 +157,6 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     };
     let (failed, nonfinite) = failures(&enc.stats);
     let mean_lp = enc.log_p.as_ref().map(|lp| lp.mean().unwrap_or(f64::NAN));
-    fieldflow::io::write_table(&args.out, &columns, table.view(), args.force)
-        .map_err(exists_hint)?;
     let prior = if mf.schedule() == Schedule::Linear {
         "exact prior".to_string()
     } else {
@@ -167,7 +165,8 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             PriorKind::Exact => "exact mixture prior".to_string(),
         }
     };
-    if let Some(path) = &args.stats {
+    let mut stats_text = None;
+    if args.stats.is_some() {
         let t = &enc.totals;
         let stats = Stats {
             command: "encode",
@@ -202,9 +201,24 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
                 unconverged_factor: opts.unconverged_factor,
             },
         };
-        let text = serde_json::to_string_pretty(&stats)? + "\n";
-        fieldflow::io::write_text(path, &text, args.force).map_err(exists_hint)?;
+        stats_text = Some(serde_json::to_string_pretty(&stats)? + "\n");
     }
+    let mut steps: Vec<WriteStep> = vec![(
+        &args.out,
+        Box::new(|| {
+            fieldflow::io::write_table(&args.out, &columns, table.view(), args.force)
+                .map_err(exists_hint)
+        }),
+    )];
+    if let (Some(path), Some(text)) = (&args.stats, &stats_text) {
+        steps.push((
+            path,
+            Box::new(move || {
+                fieldflow::io::write_text(path, text, args.force).map_err(exists_hint)
+            }),
+        ));
+    }
+    write_all(steps)?;
     println!(
         "wrote {n} codes to {} (field {}, {} source components, s {} -> {}, {})",
         args.out.display(),

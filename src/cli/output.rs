@@ -121,6 +121,28 @@ pub fn check_outputs(
     Ok(())
 }
 
+/// A write of one output file.
+pub type WriteStep<'a> = (&'a Path, Box<dyn FnOnce() -> anyhow::Result<()> + 'a>);
+
+/// Runs the writes in order; if one fails, removes the files written before it that
+/// did not exist before the run, so that a failed run leaves no new file behind.
+pub fn write_all(steps: Vec<WriteStep<'_>>) -> anyhow::Result<()> {
+    let mut created: Vec<&Path> = Vec::new();
+    for (path, step) in steps {
+        let existed = std::fs::symlink_metadata(path).is_ok();
+        if let Err(e) = step() {
+            for p in created {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(e);
+        }
+        if !existed {
+            created.push(path);
+        }
+    }
+    Ok(())
+}
+
 /// Maps a "file exists" error of `fieldflow::io` to the CLI's message.
 pub fn exists_hint(e: fieldflow::Error) -> anyhow::Error {
     match e {
@@ -147,4 +169,69 @@ pub fn progress_bar(n: usize, quiet: bool, what: &str) -> ProgressBar {
     bar.set_style(style);
     bar.set_message(what.to_string());
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_removes_the_new_files_of_the_run() {
+        let dir = std::env::temp_dir().join(format!("fieldflow-write-all-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (old, new, bad) = (
+            dir.join("old.txt"),
+            dir.join("new.txt"),
+            dir.join("bad.txt"),
+        );
+        std::fs::write(&old, "before").unwrap();
+        let steps: Vec<WriteStep> = vec![
+            (&old, Box::new(|| Ok(std::fs::write(&old, "after")?))),
+            (&new, Box::new(|| Ok(std::fs::write(&new, "x")?))),
+            (&bad, Box::new(|| anyhow::bail!("disk full"))),
+        ];
+        let err = write_all(steps).unwrap_err();
+        assert_eq!(err.to_string(), "disk full");
+        assert!(!new.exists(), "the new file of the failed run is removed");
+        // a file that existed before (replaced with --force) is not deleted
+        assert_eq!(std::fs::read_to_string(&old).unwrap(), "after");
+        assert!(!bad.exists());
+        // and a run whose writes all succeed keeps them
+        let steps: Vec<WriteStep> = vec![(&new, Box::new(|| Ok(std::fs::write(&new, "y")?)))];
+        write_all(steps).unwrap();
+        assert_eq!(std::fs::read_to_string(&new).unwrap(), "y");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn outputs_are_checked_against_inputs_and_each_other() {
+        let dir = std::env::temp_dir().join(format!("fieldflow-check-out-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let input = dir.join("in.csv");
+        std::fs::write(&input, "1,2\n").unwrap();
+        // the same file under another spelling is still the input
+        let other = dir.join(".").join("in.csv");
+        let e = check_outputs(&[(&other, "--out", Kind::Points)], &[&input], true).unwrap_err();
+        assert!(e.to_string().contains("input"), "{e}");
+        let a = dir.join("a.csv");
+        let a2 = dir.join(".").join("a.csv");
+        let e = check_outputs(
+            &[
+                (&a, "--out", Kind::Points),
+                (&a2, "--trajectories", Kind::Points),
+            ],
+            &[],
+            false,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("same file"), "{e}");
+        let e = check_outputs(&[(&input, "--out", Kind::Points)], &[], false).unwrap_err();
+        assert!(e.to_string().contains("--force"), "{e}");
+        check_outputs(&[(&input, "--out", Kind::Points)], &[], true).unwrap();
+        let e = check_outputs(&[(&a, "--stats", Kind::Json)], &[], false).unwrap_err();
+        assert!(e.to_string().contains(".json"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

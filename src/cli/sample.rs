@@ -21,7 +21,7 @@
 //! terminal); it only observes, so the output is the same with or without it.
 
 use super::field_args::{build, write, DataOpts, FieldOpts};
-use super::output::{check_outputs, exists_hint, progress_bar, Kind};
+use super::output::{check_outputs, exists_hint, progress_bar, write_all, Kind, WriteStep};
 use anyhow::{bail, Context};
 use clap::Parser;
 use fieldflow::fields::{MarginalField, PriorKind, Schedule};
@@ -342,11 +342,9 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let n = out.x.nrows();
-    let dropped = write(&args.out, out.x.view(), args.force)?;
-    if let (Some(path), Some((levels, p))) = (&args.trajectories, &paths) {
-        fieldflow::io::write_trajectories(path, levels, p.view(), args.force)
-            .map_err(exists_hint)?;
-    }
+    let dropped = (0..n)
+        .filter(|&i| !out.x.row(i).iter().all(|v| v.is_finite()))
+        .count();
     let prior = if args.from.is_some() {
         "start points from file".to_string()
     } else if mf.schedule() == Schedule::Linear {
@@ -362,43 +360,58 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         None => format!("{method} rtol {} atol {}", args.rtol, args.atol),
     };
     let (failed, nonfinite) = failures(&out.stats);
-    if let Some(path) = &args.stats {
-        let t = &out.totals;
-        let stats = Stats {
-            command: "sample",
-            n,
-            rows_written: n - dropped,
-            evaluations: t.evals,
-            evaluations_per_particle: out.evals_per_particle(),
-            steps_accepted: t.accepted,
-            steps_rejected: t.rejected,
-            failed,
-            non_finite: nonfinite,
-            unconverged: Some(out.n_unconverged),
-            unconverged_radius: Some(out.unconverged_radius),
-            expected_unconverged_fraction: Some(out.expected_unconverged).filter(|v| v.is_finite()),
-            seconds,
-            threads: rayon::current_num_threads(),
-            trajectory_levels: paths.as_ref().map(|(l, _)| l.clone()),
-            mean_log_likelihood: None,
-            settings: Settings {
-                field: mf.kind().to_string(),
-                source_components: mf.source().len(),
-                dim: mf.dim(),
-                method: method.to_string(),
-                rtol: args.rtol,
-                atol: args.atol,
-                fixed_steps: args.steps,
-                s_from: s_top,
-                s_to: opts.s_min,
-                prior: prior.clone(),
-                denoise: opts.denoise,
-                seed: args.from.is_none().then_some(args.seed),
-                unconverged_factor: opts.unconverged_factor,
-            },
-        };
-        write_stats(path, &stats, args.force)?;
+    let t = &out.totals;
+    let stats = Stats {
+        command: "sample",
+        n,
+        rows_written: n - dropped,
+        evaluations: t.evals,
+        evaluations_per_particle: out.evals_per_particle(),
+        steps_accepted: t.accepted,
+        steps_rejected: t.rejected,
+        failed,
+        non_finite: nonfinite,
+        unconverged: Some(out.n_unconverged),
+        unconverged_radius: Some(out.unconverged_radius),
+        expected_unconverged_fraction: Some(out.expected_unconverged).filter(|v| v.is_finite()),
+        seconds,
+        threads: rayon::current_num_threads(),
+        trajectory_levels: paths.as_ref().map(|(l, _)| l.clone()),
+        mean_log_likelihood: None,
+        settings: Settings {
+            field: mf.kind().to_string(),
+            source_components: mf.source().len(),
+            dim: mf.dim(),
+            method: method.to_string(),
+            rtol: args.rtol,
+            atol: args.atol,
+            fixed_steps: args.steps,
+            s_from: s_top,
+            s_to: opts.s_min,
+            prior: prior.clone(),
+            denoise: opts.denoise,
+            seed: args.from.is_none().then_some(args.seed),
+            unconverged_factor: opts.unconverged_factor,
+        },
+    };
+    let mut steps: Vec<WriteStep> = vec![(
+        &args.out,
+        Box::new(|| write(&args.out, out.x.view(), args.force).map(|_| ())),
+    )];
+    if let (Some(path), Some((levels, p))) = (&args.trajectories, &paths) {
+        steps.push((
+            path,
+            Box::new(move || {
+                fieldflow::io::write_trajectories(path, levels, p.view(), args.force)
+                    .map_err(exists_hint)
+            }),
+        ));
     }
+    if let Some(path) = &args.stats {
+        let stats = &stats;
+        steps.push((path, Box::new(move || write_stats(path, stats, args.force))));
+    }
+    write_all(steps)?;
     println!(
         "wrote {} samples to {} (field {}, {} source components, {prior}, s {} -> {}{}, {integrator})",
         n - dropped,
