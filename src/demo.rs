@@ -174,6 +174,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
 
     // 3. checks: two-sample against fresh exact draws of p_{s_min}, and landing
     let t1 = Instant::now();
+    let spin = crate::cli::output::spinner(quiet, "checking (two-sample battery and landing test)");
     let reference = mf.sample_marginal(opts.s_min, args.n, seed + 2)?;
     let mut battery = Battery::new(0.01)?;
     battery.config.permutations = args.permutations;
@@ -185,10 +186,12 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     let two = battery.two_sample(gen.view(), reference.view())?;
     let landing = landing_test(gen.view(), data.view(), None, args.permutations, seed + 3)?;
     let landing_reject = landing.result.pvalue <= battery.alpha();
+    spin.finish_and_clear();
     let check_secs = t1.elapsed().as_secs_f64();
 
     // 4. files and figures
     let t2 = Instant::now();
+    let spin = crate::cli::output::spinner(quiet, "writing files and figures");
     let dir = &args.out;
     fieldflow::io::write_points(dir.join("data.csv"), data.view(), true)?;
     fieldflow::io::write_points(dir.join("generated.csv"), gen.view(), true)?;
@@ -252,6 +255,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         &(serde_json::to_string_pretty(&report)? + "\n"),
         true,
     )?;
+    spin.finish_and_clear();
     let files_secs = t2.elapsed().as_secs_f64();
 
     // 5. the table

@@ -80,7 +80,7 @@ fn spec_files(spec: &str) -> Vec<PathBuf> {
 }
 
 /// Runs `fieldflow check`.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     if let Some(json) = &args.json {
         let mut inputs: Vec<PathBuf> = vec![args.samples.clone()];
         inputs.extend(args.reference.clone());
@@ -104,6 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(b) = &args.bandwidths {
         battery.config.bandwidth_factors = b.clone();
     }
+    let spin = super::output::spinner(quiet, "running the tests");
     let report = match (&args.reference, &args.target) {
         (Some(reference), None) => {
             if let Some(names) = &args.tests {
@@ -126,6 +127,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         _ => bail!("give exactly one of --reference and --target"),
     };
+    spin.finish_and_clear();
     if let Some(path) = &args.json {
         fieldflow::io::write_text(path, &(report.to_json()? + "\n"), args.force)
             .map_err(super::output::exists_hint)?;

@@ -60,6 +60,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Marginal(args) => marginal::run(args),
         Command::Sample(args) => sample::run(args, cli.quiet),
         Command::Encode(args) => encode::run(args, cli.quiet),
-        Command::Check(args) => check::run(args),
+        Command::Check(args) => check::run(args, cli.quiet),
     }
 }

@@ -8,7 +8,7 @@
 //! a failing run leaves nothing behind.
 
 use anyhow::bail;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -161,13 +161,29 @@ pub fn progress_bar(n: usize, quiet: bool, what: &str) -> ProgressBar {
     } else {
         ProgressDrawTarget::stderr()
     };
-    let bar = ProgressBar::with_draw_target(Some(n as u64), target);
+    let bar = ProgressBar::with_draw_target(Some(n as u64), target)
+        .with_finish(ProgressFinish::AndClear);
     let style =
         ProgressStyle::with_template("{msg} [{wide_bar}] {pos}/{len} ({elapsed}, eta {eta})")
             .map(|s| s.progress_chars("=> "))
             .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar.set_message(what.to_string());
+    bar
+}
+
+/// A spinner on stderr for a phase without a particle count (checks, recording);
+/// hidden like [`progress_bar`].
+pub fn spinner(quiet: bool, what: &str) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner().with_finish(ProgressFinish::AndClear);
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar
 }
 

@@ -21,7 +21,9 @@
 //! terminal); it only observes, so the output is the same with or without it.
 
 use super::field_args::{build, write, DataOpts, FieldOpts};
-use super::output::{check_outputs, exists_hint, progress_bar, write_all, Kind, WriteStep};
+use super::output::{
+    check_outputs, exists_hint, progress_bar, spinner, write_all, Kind, WriteStep,
+};
 use anyhow::{bail, Context};
 use clap::Parser;
 use fieldflow::fields::{MarginalField, PriorKind, Schedule};
@@ -333,8 +335,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
                 Some(x) => x.clone(),
                 None => mf.sample_prior(opts.s_max, n_total, args.seed, opts.prior)?,
             };
-            let bar = progress_bar(1, quiet, "recording paths");
-            bar.tick();
+            let bar = spinner(quiet, "recording the paths");
             let p = record(&mf, start_points.view(), &levels, &opts)?;
             bar.finish_and_clear();
             Some((levels, p))
