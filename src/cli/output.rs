@@ -161,8 +161,8 @@ pub fn progress_bar(n: usize, quiet: bool, what: &str) -> ProgressBar {
     } else {
         ProgressDrawTarget::stderr()
     };
-    let bar = ProgressBar::with_draw_target(Some(n as u64), target)
-        .with_finish(ProgressFinish::AndClear);
+    let bar =
+        ProgressBar::with_draw_target(Some(n as u64), target).with_finish(ProgressFinish::AndClear);
     let style =
         ProgressStyle::with_template("{msg} [{wide_bar}] {pos}/{len} ({elapsed}, eta {eta})")
             .map(|s| s.progress_chars("=> "))
