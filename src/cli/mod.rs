@@ -6,7 +6,9 @@
 
 pub mod datasets;
 pub mod field_args;
+pub mod figures;
 pub mod marginal;
+pub mod plot;
 pub mod sample;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +34,10 @@ pub enum Command {
     Marginal(marginal::Args),
     /// Generate samples by integrating a field from the prior to the data.
     Sample(sample::Args),
+    /// Make one figure (PNG + SVG) from a fresh run.
+    Plot(plot::Args),
+    /// Make every README figure (PNG + SVG) into a folder.
+    Figures(figures::Args),
 }
 
 /// Runs the parsed command line.
@@ -41,5 +47,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Datasets(args) => datasets::run(args),
         Command::Marginal(args) => marginal::run(args),
         Command::Sample(args) => sample::run(args),
+        Command::Plot(args) => plot::run(args),
+        Command::Figures(args) => figures::run(args),
     }
 }

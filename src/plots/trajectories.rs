@@ -1,0 +1,135 @@
+//! Figure 2: PFGM trajectories from the prior to the data, coloured by `s`.
+//!
+//! For moons and 8gaussians (empirical fields of a few hundred points) a few hundred
+//! particles are drawn from the far-field prior at `s_max = 40` and integrated down
+//! to `s_min = 1e-3` ([`crate::sampling::trajectories`], dopri5 in `ln s`); the dense
+//! output records each path at log-spaced levels, and each segment is coloured by
+//! `log10 s`. Paths enter the window from far away (the prior is heavy-tailed) and
+//! end on data points.
+
+use super::{
+    axes, colorbar, colored_path, log_levels, save_figure, ColorScale, Figure, FigureFiles,
+    FigureOptions,
+};
+use crate::data::Dataset;
+use crate::fields::{FieldKind, MarginalField, PriorKind, Source};
+use crate::ode::{Method, SolverOptions};
+use crate::sampling::trajectories;
+use crate::Result;
+use ndarray::{Array2, Array3};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// Paths of one data set.
+#[derive(Debug, Clone)]
+pub struct Panel {
+    /// The data set.
+    pub set: Dataset,
+    /// Its points (the field's source), `m x 2`.
+    pub data: Array2<f64>,
+    /// Paths, `n x levels x 2`.
+    pub paths: Array3<f64>,
+    /// The levels.
+    pub levels: Vec<f64>,
+}
+
+/// The figure.
+#[derive(Debug, Clone)]
+pub struct Trajectories {
+    /// One panel per data set.
+    pub panels: Vec<Panel>,
+    /// Top level.
+    pub s_max: f64,
+    /// Bottom level.
+    pub s_min: f64,
+}
+
+/// PFGM paths of `n_paths` far-field prior draws for `set` (an empirical field of
+/// `m` points), recorded at `levels` log-spaced levels from `s_max` to `s_min`.
+pub fn compute_panel(
+    set: Dataset,
+    m: usize,
+    n_paths: usize,
+    levels: usize,
+    (s_max, s_min): (f64, f64),
+    seed: u64,
+) -> Result<Panel> {
+    let data = set.sample_seeded(m, seed);
+    let mf = MarginalField::new(FieldKind::Poisson, Source::points(data.view(), None)?)?;
+    let x0 = mf.sample_prior(s_max, n_paths, seed + 1, PriorKind::FarField)?;
+    let lv = log_levels(s_max, s_min, levels);
+    let solver = SolverOptions::new(Method::Dopri5).tol(1e-6);
+    let paths = trajectories(&mf, x0.view(), s_max, s_min, &lv, &solver)?;
+    Ok(Panel {
+        set,
+        data,
+        paths,
+        levels: lv,
+    })
+}
+
+impl Figure for Trajectories {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        let n = self.panels.first().map(|p| p.paths.dim().0).unwrap_or(0);
+        let root = root.titled(
+            &format!(
+                "PFGM trajectories: {n} particles from the far-field prior at s = {} to s = {} (empirical fields), coloured by log10 s",
+                self.s_max, self.s_min
+            ),
+            ("sans-serif", 20),
+        )?;
+        let w = root.dim_in_pixel().0;
+        let (left, bar) = root.split_horizontally(w - 110);
+        let panels = left.split_evenly((1, self.panels.len()));
+        let scale = ColorScale::new(self.s_min.log10(), self.s_max.log10())?;
+        for (p, area) in self.panels.iter().zip(&panels) {
+            let box_ = ((-4.5, 4.5), (-4.5, 4.5));
+            let mut chart = axes(
+                area,
+                &format!("{} ({} data points, grey)", p.set.name(), p.data.nrows()),
+                box_.0 .0..box_.0 .1,
+                box_.1 .0..box_.1 .1,
+                ("x1", "x2"),
+            )?;
+            chart.draw_series(
+                p.data
+                    .rows()
+                    .into_iter()
+                    .map(|r| Circle::new((r[0], r[1]), 2, RGBColor(170, 170, 170).filled())),
+            )?;
+            let vals: Vec<f64> = p.levels.iter().map(|s| s.log10()).collect();
+            let (np, nl, _) = p.paths.dim();
+            for i in 0..np {
+                let pts: Vec<(f64, f64)> = (0..nl)
+                    .map(|k| (p.paths[[i, k, 0]], p.paths[[i, k, 1]]))
+                    .collect();
+                colored_path(&mut chart, &pts, &vals, Some(&scale), BLACK, 24, 1, box_)?;
+            }
+            chart.draw_series((0..np).filter_map(|i| {
+                let (x, y) = (p.paths[[i, nl - 1, 0]], p.paths[[i, nl - 1, 1]]);
+                (x.abs() < 4.5 && y.abs() < 4.5).then(|| Circle::new((x, y), 2, RED.filled()))
+            }))?;
+        }
+        colorbar(&bar, &scale, "log10 s", &|v| format!("{v:.1}"))?;
+        Ok(())
+    }
+}
+
+/// Makes `trajectories.png` and `.svg` in `out_dir`.
+pub fn make(out_dir: &Path, opts: &FigureOptions) -> Result<FigureFiles> {
+    let (s_max, s_min) = (40.0, 1e-3);
+    let n = opts.size.pick(200, 40);
+    let levels = opts.size.pick(160, 50);
+    let panels = [Dataset::Moons, Dataset::EightGaussians]
+        .into_iter()
+        .enumerate()
+        .map(|(k, set)| compute_panel(set, 500, n, levels, (s_max, s_min), opts.seed + 10 * k as u64))
+        .collect::<Result<Vec<_>>>()?;
+    let fig = Trajectories {
+        panels,
+        s_max,
+        s_min,
+    };
+    save_figure(&fig, out_dir.join("trajectories"), (1500, 760), opts.overwrite)
+}
