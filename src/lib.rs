@@ -11,6 +11,9 @@
 //! * [`ode`]: exact explicit Runge-Kutta integrators (fixed and adaptive) for batches
 //!   of independent particles, each with its own step size, run in parallel and
 //!   bit-identical for any thread count.
+//! * [`checks`]: two-sample and one-sample statistical tests (KS, Anderson-Darling,
+//!   energy, MMD, sliced Wasserstein, ...) with calibrated p-values, and a battery
+//!   that decides whether samples match their target.
 //!
 //! * [`data`]: the eight FFJORD toy data sets and isotropic Gaussian mixtures with
 //!   exact densities and scores.
@@ -32,6 +35,7 @@
 //! uses is tested against a closed form, a finite difference or a published value.
 #![deny(missing_docs)]
 
+pub mod checks;
 pub mod data;
 pub mod error;
 pub mod fields;

@@ -4,6 +4,7 @@
 //! `run(args) -> anyhow::Result<ExitCode>` function. Errors end the process with a
 //! one-line message on stderr and exit code 2.
 
+pub mod check;
 pub mod datasets;
 pub mod field_args;
 pub mod figures;
@@ -34,6 +35,8 @@ pub enum Command {
     Marginal(marginal::Args),
     /// Generate samples by integrating a field from the prior to the data.
     Sample(sample::Args),
+    /// Test samples against a reference sample or a known target (exit 0 pass, 1 rejected).
+    Check(check::Args),
     /// Make one figure (PNG + SVG) from a fresh run.
     Plot(plot::Args),
     /// Make every README figure (PNG + SVG) into a folder.
@@ -47,6 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Datasets(args) => datasets::run(args),
         Command::Marginal(args) => marginal::run(args),
         Command::Sample(args) => sample::run(args),
+        Command::Check(args) => check::run(args),
         Command::Plot(args) => plot::run(args),
         Command::Figures(args) => figures::run(args),
     }
