@@ -22,7 +22,9 @@ pub const MARKER: &str = ".fieldflow-figures";
 
 /// Arguments of `fieldflow figures`.
 #[derive(Debug, Parser)]
-#[command(after_help = "Example:\n  fieldflow figures --out plots/\n  fieldflow figures --out /tmp/figs --quick")]
+#[command(
+    after_help = "Example:\n  fieldflow figures --out plots/\n  fieldflow figures --out /tmp/figs --quick"
+)]
 pub struct Args {
     /// Output directory (created if missing).
     #[arg(long)]

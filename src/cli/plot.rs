@@ -17,7 +17,9 @@ use std::process::ExitCode;
 
 /// Arguments of `fieldflow plot`.
 #[derive(Debug, Parser)]
-#[command(after_help = "Example:\n  fieldflow plot field-lines --out plots/\n  fieldflow plot work-precision --out /tmp/figs --quick --force")]
+#[command(
+    after_help = "Example:\n  fieldflow plot field-lines --out plots/\n  fieldflow plot work-precision --out /tmp/figs --quick --force"
+)]
 pub struct Args {
     /// Figure: field-lines, trajectories, velocity, density, compare, su1d,
     /// force-laws, work-precision, pfgmpp, datasets.

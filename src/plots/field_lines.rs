@@ -9,8 +9,7 @@
 //! grows (the legend shows both).
 
 use super::{
-    axes, category_color, log_levels, save_figure, text_lines, Figure, FigureFiles,
-    FigureOptions,
+    axes, category_color, log_levels, save_figure, text_lines, Figure, FigureFiles, FigureOptions,
 };
 use crate::fields::{FieldKind, MarginalField, Source};
 use crate::ode::{Method, SolverOptions};
@@ -204,5 +203,10 @@ impl Figure for FieldLines {
 pub fn make(out_dir: &Path, opts: &FigureOptions) -> Result<FigureFiles> {
     let n = opts.size.pick(72, 16);
     let fl = trace(&POINTS, &WEIGHTS, 6.0, n, opts.size.pick(200, 60), 1e-3)?;
-    save_figure(&fl, out_dir.join("field_lines"), (1400, 860), opts.overwrite)
+    save_figure(
+        &fl,
+        out_dir.join("field_lines"),
+        (1400, 860),
+        opts.overwrite,
+    )
 }

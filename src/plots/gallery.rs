@@ -115,15 +115,23 @@ impl FigureKind {
     /// One line on what the figure shows.
     pub fn describe(self) -> &'static str {
         match self {
-            FigureKind::FieldLines => "field lines of the Poisson field in the (x, s) plane, 1-D data",
-            FigureKind::Trajectories => "PFGM trajectories prior -> data (moons, 8gaussians), coloured by s",
+            FigureKind::FieldLines => {
+                "field lines of the Poisson field in the (x, s) plane, 1-D data"
+            }
+            FigureKind::Trajectories => {
+                "PFGM trajectories prior -> data (moons, 8gaussians), coloured by s"
+            }
             FigureKind::Velocity => "PFGM velocity field on 8gaussians at several s",
             FigureKind::Density => "marginal density p_s of PFGM on moons across s",
             FigureKind::Compare => "generated against target with the checks' p-values",
             FigureKind::Su1d => "Su's 1-D demo: linear path, uniform prior on [0, 2]",
-            FigureKind::ForceLaws => "force laws K = d, d + 1, d + 2: pushforward against the exact marginal",
+            FigureKind::ForceLaws => {
+                "force laws K = d, d + 1, d + 2: pushforward against the exact marginal"
+            }
             FigureKind::WorkPrecision => "error against function evaluations for every solver",
-            FigureKind::Pfgmpp => "PFGM++ from D = 1 to the Gaussian limit: trajectories and samples",
+            FigureKind::Pfgmpp => {
+                "PFGM++ from D = 1 to the Gaussian limit: trajectories and samples"
+            }
             FigureKind::Datasets => "the eight toy data sets",
         }
     }
@@ -180,7 +188,12 @@ pub fn make_figure(kind: FigureKind, out_dir: &Path, opts: &FigureOptions) -> Re
                 n: opts.size.pick(2000, 300),
                 seed: opts.seed,
             };
-            super::save_figure(&grid, out_dir.join(kind.stem()), (1600, 850), opts.overwrite)
+            super::save_figure(
+                &grid,
+                out_dir.join(kind.stem()),
+                (1600, 850),
+                opts.overwrite,
+            )
         }
     }?;
     Ok(MadeFigure {

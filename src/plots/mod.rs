@@ -506,14 +506,36 @@ pub fn axes<'a, DB, X, Y>(
     title: &str,
     x: X,
     y: Y,
-    (x_label, y_label): (&str, &str),
+    labels: (&str, &str),
 ) -> Result<ChartContext<'a, DB, Cartesian2d<X::CoordDescType, Y::CoordDescType>>>
 where
     DB: DrawingBackend,
-    X: AsRangedCoord,
-    Y: AsRangedCoord,
-    X::CoordDescType: ValueFormatter<<X::CoordDescType as Ranged>::ValueType>,
-    Y::CoordDescType: ValueFormatter<<Y::CoordDescType as Ranged>::ValueType>,
+    X: AsRangedCoord<Value = f64>,
+    Y: AsRangedCoord<Value = f64>,
+    X::CoordDescType: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y::CoordDescType: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    axes_fmt(area, title, x, y, labels, (None, None))
+}
+
+/// [`axes`] with tick formatters for `x` and `y` (e.g. [`fmt_log_tick`]).
+pub fn axes_fmt<'a, DB, X, Y>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    x: X,
+    y: Y,
+    (x_label, y_label): (&str, &str),
+    (fx, fy): (
+        Option<&dyn Fn(&f64) -> String>,
+        Option<&dyn Fn(&f64) -> String>,
+    ),
+) -> Result<ChartContext<'a, DB, Cartesian2d<X::CoordDescType, Y::CoordDescType>>>
+where
+    DB: DrawingBackend,
+    X: AsRangedCoord<Value = f64>,
+    Y: AsRangedCoord<Value = f64>,
+    X::CoordDescType: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y::CoordDescType: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
     register_fonts()?;
     let mut chart = ChartBuilder::on(area)
@@ -522,18 +544,37 @@ where
         .x_label_area_size(if x_label.is_empty() { 26 } else { 42 })
         .y_label_area_size(if y_label.is_empty() { 40 } else { 58 })
         .build_cartesian_2d(x, y)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(x_label)
         .y_desc(y_label)
         .x_labels(7)
         .y_labels(7)
         .label_style(("sans-serif", 13))
         .axis_desc_style(("sans-serif", 15))
         .light_line_style(WHITE.mix(0.0))
-        .bold_line_style(BLACK.mix(0.08))
-        .draw()?;
+        .bold_line_style(BLACK.mix(0.08));
+    if let Some(f) = fx {
+        mesh.x_label_formatter(f);
+    }
+    if let Some(f) = fy {
+        mesh.y_label_formatter(f);
+    }
+    mesh.draw()?;
     Ok(chart)
+}
+
+/// Tick label for a logarithmic axis: `0.01`, `1`, `1000`, `1e-6`, `1e5`.
+pub fn fmt_log_tick(v: &f64) -> String {
+    let k = v.log10().round();
+    if (v / 10f64.powf(k) - 1.0).abs() < 1e-6 {
+        if (-2.0..=4.0).contains(&k) {
+            format!("{}", 10f64.powf(k))
+        } else {
+            format!("1e{k}")
+        }
+    } else {
+        format!("{v:.2e}")
+    }
 }
 
 /// A vertical colour bar for `scale` on `area` (a narrow strip), labelled `label`;
@@ -554,9 +595,15 @@ pub fn colorbar<DB: DrawingBackend>(
         let y0 = bottom - (bottom - top) * k / n;
         let y1 = bottom - (bottom - top) * (k + 1) / n;
         let v = lo + (hi - lo) * (k as f64 + 0.5) / n as f64;
-        area.draw(&Rectangle::new([(left, y1), (right, y0)], scale.color(v).filled()))?;
+        area.draw(&Rectangle::new(
+            [(left, y1), (right, y0)],
+            scale.color(v).filled(),
+        ))?;
     }
-    area.draw(&Rectangle::new([(left, top), (right, bottom)], BLACK.stroke_width(1)))?;
+    area.draw(&Rectangle::new(
+        [(left, top), (right, bottom)],
+        BLACK.stroke_width(1),
+    ))?;
     let style = TextStyle::from(("sans-serif", 12).into_font()).color(&BLACK);
     let ticks = 6;
     for k in 0..=ticks {
@@ -589,8 +636,9 @@ pub fn heatmap<DB: DrawingBackend>(
     let levels = levels.max(2);
     let (lo, hi) = scale.bounds();
     let level = |v: f64| -> Option<usize> {
-        v.is_finite()
-            .then(|| (((v - lo) / (hi - lo)) * levels as f64).clamp(0.0, levels as f64 - 1.0) as usize)
+        v.is_finite().then(|| {
+            (((v - lo) / (hi - lo)) * levels as f64).clamp(0.0, levels as f64 - 1.0) as usize
+        })
     };
     let dx = (x.1 - x.0) / nx as f64;
     let dy = (y.1 - y.0) / ny as f64;
@@ -756,7 +804,10 @@ pub fn arrow<DB: DrawingBackend>(
     };
     let root = area.strip_coord_spec();
     root.draw(&PathElement::new(vec![(fx, fy), (tx, ty)], style))?;
-    root.draw(&Polygon::new(vec![(tx, ty), wing(1.0), wing(-1.0)], style.filled()))?;
+    root.draw(&Polygon::new(
+        vec![(tx, ty), wing(1.0), wing(-1.0)],
+        style.filled(),
+    ))?;
     Ok(())
 }
 

@@ -124,12 +124,26 @@ pub fn make(out_dir: &Path, opts: &FigureOptions) -> Result<FigureFiles> {
     let panels = [Dataset::Moons, Dataset::EightGaussians]
         .into_iter()
         .enumerate()
-        .map(|(k, set)| compute_panel(set, 500, n, levels, (s_max, s_min), opts.seed + 10 * k as u64))
+        .map(|(k, set)| {
+            compute_panel(
+                set,
+                500,
+                n,
+                levels,
+                (s_max, s_min),
+                opts.seed + 10 * k as u64,
+            )
+        })
         .collect::<Result<Vec<_>>>()?;
     let fig = Trajectories {
         panels,
         s_max,
         s_min,
     };
-    save_figure(&fig, out_dir.join("trajectories"), (1500, 760), opts.overwrite)
+    save_figure(
+        &fig,
+        out_dir.join("trajectories"),
+        (1500, 760),
+        opts.overwrite,
+    )
 }

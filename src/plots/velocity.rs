@@ -6,9 +6,7 @@
 //! grid cell) and coloured by the length of `m(x) - x`. At large `s` the field points
 //! to the centre of the data, at small `s` to the nearest data points.
 
-use super::{
-    arrow, axes, colorbar, save_figure, ColorScale, Figure, FigureFiles, FigureOptions,
-};
+use super::{arrow, axes, colorbar, save_figure, ColorScale, Figure, FigureFiles, FigureOptions};
 use crate::data::Dataset;
 use crate::fields::{FieldKind, MarginalField, Source};
 use crate::Result;
@@ -73,7 +71,12 @@ impl Figure for Velocity {
         let lengths: Vec<f64> = self
             .arrows
             .iter()
-            .flat_map(|a| a.rows().into_iter().map(|r| r[0].hypot(r[1])).collect::<Vec<_>>())
+            .flat_map(|a| {
+                a.rows()
+                    .into_iter()
+                    .map(|r| r[0].hypot(r[1]))
+                    .collect::<Vec<_>>()
+            })
             .collect();
         let scale = ColorScale::spanning(&lengths)?;
         for ((s, a), area) in self.levels.iter().zip(&self.arrows).zip(&panels) {
@@ -109,6 +112,12 @@ impl Figure for Velocity {
 /// Makes `velocity.png` and `.svg` in `out_dir`.
 pub fn make(out_dir: &Path, opts: &FigureOptions) -> Result<FigureFiles> {
     let n = opts.size.pick(19, 9);
-    let fig = compute(Dataset::EightGaussians, 500, &[3.0, 1.0, 0.3, 0.1], n, opts.seed)?;
+    let fig = compute(
+        Dataset::EightGaussians,
+        500,
+        &[3.0, 1.0, 0.3, 0.1],
+        n,
+        opts.seed,
+    )?;
     save_figure(&fig, out_dir.join("velocity"), (1800, 520), opts.overwrite)
 }
