@@ -126,10 +126,12 @@ impl Figure for Compare {
                     ("x1", "x2"),
                 )?;
                 let color = super::category_color(k);
-                chart.draw_series(pts.rows().into_iter().filter_map(|r| {
-                    (r[0].abs() < lim && r[1].abs() < lim)
-                        .then(|| Circle::new((r[0], r[1]), 1, color.mix(0.6).filled()))
-                }))?;
+                chart.draw_series(
+                    pts.rows()
+                        .into_iter()
+                        .filter(|r| r[0].abs() < lim && r[1].abs() < lim)
+                        .map(|r| Circle::new((r[0], r[1]), 1, color.mix(0.6).filled())),
+                )?;
             }
             let lines = vec![
                 format!(

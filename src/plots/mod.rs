@@ -495,6 +495,16 @@ pub fn datasets_grid(out_dir: impl AsRef<Path>, overwrite: bool) -> Result<Figur
     )
 }
 
+/// A tick-label formatter.
+pub type TickFmt<'f> = Option<&'f dyn Fn(&f64) -> String>;
+
+/// The chart [`axes`] returns for coordinate specs `X` and `Y`.
+pub type ChartOf<'a, DB, X, Y> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<<X as AsRangedCoord>::CoordDescType, <Y as AsRangedCoord>::CoordDescType>,
+>;
+
 /// A chart with `f64` coordinates on both axes.
 pub type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
@@ -507,7 +517,7 @@ pub fn axes<'a, DB, X, Y>(
     x: X,
     y: Y,
     labels: (&str, &str),
-) -> Result<ChartContext<'a, DB, Cartesian2d<X::CoordDescType, Y::CoordDescType>>>
+) -> Result<ChartOf<'a, DB, X, Y>>
 where
     DB: DrawingBackend,
     X: AsRangedCoord<Value = f64>,
@@ -525,11 +535,8 @@ pub fn axes_fmt<'a, DB, X, Y>(
     x: X,
     y: Y,
     (x_label, y_label): (&str, &str),
-    (fx, fy): (
-        Option<&dyn Fn(&f64) -> String>,
-        Option<&dyn Fn(&f64) -> String>,
-    ),
-) -> Result<ChartContext<'a, DB, Cartesian2d<X::CoordDescType, Y::CoordDescType>>>
+    (fx, fy): (TickFmt<'_>, TickFmt<'_>),
+) -> Result<ChartOf<'a, DB, X, Y>>
 where
     DB: DrawingBackend,
     X: AsRangedCoord<Value = f64>,
@@ -698,7 +705,7 @@ pub fn clip_segment(
             }
         }
     }
-    (t0 <= t1).then(|| {
+    (t0 <= t1).then_some({
         (
             (a.0 + t0 * dx, a.1 + t0 * dy),
             (a.0 + t1 * dx, a.1 + t1 * dy),

@@ -204,10 +204,13 @@ impl Figure for Pfgmpp {
                     .into_iter()
                     .map(|r| Circle::new((r[0], r[1]), 1, RGBColor(185, 185, 185).filled())),
             )?;
-            chart.draw_series(col.samples.rows().into_iter().filter_map(|r| {
-                (r[0].abs() < HALF && r[1].abs() < HALF)
-                    .then(|| Circle::new((r[0], r[1]), 1, category_color(0).filled()))
-            }))?;
+            chart.draw_series(
+                col.samples
+                    .rows()
+                    .into_iter()
+                    .filter(|r| r[0].abs() < HALF && r[1].abs() < HALF)
+                    .map(|r| Circle::new((r[0], r[1]), 1, category_color(0).filled())),
+            )?;
         }
         Ok(())
     }
