@@ -352,3 +352,12 @@ fn work_precision_orders() {
         );
     }
 }
+
+#[test]
+fn nice_ticks_are_round() {
+    use fieldflow::plots::nice_ticks;
+    assert_eq!(nice_ticks(-3.0, 1.6, 6), vec![-3.0, -2.0, -1.0, 0.0, 1.0]);
+    assert_eq!(nice_ticks(0.0, 4.7, 6), vec![0.0, 1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(nice_ticks(-4.1, -0.1, 6), vec![-4.0, -3.0, -2.0, -1.0]);
+    assert!(nice_ticks(1.0, 1.0, 6).is_empty());
+}

@@ -612,10 +612,8 @@ pub fn colorbar<DB: DrawingBackend>(
         BLACK.stroke_width(1),
     ))?;
     let style = TextStyle::from(("sans-serif", 12).into_font()).color(&BLACK);
-    let ticks = 6;
-    for k in 0..=ticks {
-        let v = lo + (hi - lo) * k as f64 / ticks as f64;
-        let y = bottom - (bottom - top) * k / ticks;
+    for v in nice_ticks(lo, hi, 6) {
+        let y = bottom - ((bottom - top) as f64 * (v - lo) / (hi - lo)).round() as i32;
         area.draw(&PathElement::new(vec![(right, y), (right + 4, y)], BLACK))?;
         area.draw_text(&fmt(&v), &style, (right + 6, y - 6))?;
     }
@@ -625,6 +623,24 @@ pub fn colorbar<DB: DrawingBackend>(
         (2, 18),
     )?;
     Ok(())
+}
+
+/// Round tick values in `[lo, hi]`: multiples of a step `1, 2, 2.5 or 5 x 10^k`
+/// chosen so that there are at most `max` ticks.
+pub fn nice_ticks(lo: f64, hi: f64, max: usize) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite() && hi > lo) || max == 0 {
+        return Vec::new();
+    }
+    let raw = (hi - lo) / max as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|&st| (hi - lo) / st <= max as f64)
+        .unwrap_or(10.0 * mag);
+    let first = (lo / step - 1e-9).ceil() as i64;
+    let last = (hi / step + 1e-9).floor() as i64;
+    (first..=last).map(|k| k as f64 * step).collect()
 }
 
 /// Draws `values` (`ny x nx`, row `0` at the bottom) as cells of the box `x` by `y`,

@@ -135,7 +135,7 @@ impl Figure for Pfgmpp {
         )?;
         let rows = root.split_evenly((2, 1));
         let top = rows[0].titled(
-            "1-D paths on 3 weighted points (-1, 0.4, 1.5; weights 0.5, 0.3, 0.2) from the same starts at sigma = 4; grey: the Gaussian paths",
+            "1-D paths on 3 weighted points (-1, 0.4, 1.5; weights 0.5, 0.3, 0.2) from the same starts at sigma = 4, coloured by landing point; grey underneath: the Gaussian paths",
             ("sans-serif", 15),
         )?;
         let (smax, smin) = self.sample_levels;
@@ -153,9 +153,24 @@ impl Figure for Pfgmpp {
         let s_lo = self.sigmas[nl - 1];
         let s_hi = self.sigmas[0];
         for (col, (ta, ba)) in self.columns.iter().zip(tops.iter().zip(&bottoms)) {
+            let dev = col
+                .paths
+                .iter()
+                .zip(gauss.iter())
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            let title = if col.aug.is_some() {
+                if dev >= 0.1 {
+                    format!("{}: max |x - x_Gauss| = {dev:.2}", name(col.aug))
+                } else {
+                    format!("{}: max |x - x_Gauss| = {dev:.1e}", name(col.aug))
+                }
+            } else {
+                name(col.aug)
+            };
             let mut chart = axes_fmt(
                 ta,
-                &name(col.aug),
+                &title,
                 (s_lo..s_hi).log_scale(),
                 -4.2..4.2,
                 ("sigma = r / sqrt(D)", "x"),

@@ -87,17 +87,20 @@ impl Figure for Trajectories {
             let box_ = ((-4.5, 4.5), (-4.5, 4.5));
             let mut chart = axes(
                 area,
-                &format!("{} ({} data points, grey)", p.set.name(), p.data.nrows()),
+                &format!(
+                    "{}: {} data points (grey), end points at s_min (red)",
+                    p.set.name(),
+                    p.data.nrows()
+                ),
                 box_.0 .0..box_.0 .1,
                 box_.1 .0..box_.1 .1,
                 ("x1", "x2"),
             )?;
-            chart.draw_series(
-                p.data
-                    .rows()
-                    .into_iter()
-                    .map(|r| Circle::new((r[0], r[1]), 2, RGBColor(170, 170, 170).filled())),
-            )?;
+            let data_dots = p
+                .data
+                .rows()
+                .into_iter()
+                .map(|r| Circle::new((r[0], r[1]), 2, RGBColor(150, 150, 150).filled()));
             let vals: Vec<f64> = p.levels.iter().map(|s| s.log10()).collect();
             let (np, nl, _) = p.paths.dim();
             for i in 0..np {
@@ -106,6 +109,7 @@ impl Figure for Trajectories {
                     .collect();
                 colored_path(&mut chart, &pts, &vals, Some(&scale), BLACK, 24, 1, box_)?;
             }
+            chart.draw_series(data_dots)?;
             chart.draw_series((0..np).filter_map(|i| {
                 let (x, y) = (p.paths[[i, nl - 1, 0]], p.paths[[i, nl - 1, 1]]);
                 (x.abs() < 4.5 && y.abs() < 4.5).then(|| Circle::new((x, y), 2, RED.filled()))
