@@ -72,6 +72,7 @@ fn quick_figures_through_the_library() {
         size: Size::Quick,
         seed: 0,
         overwrite: false,
+        data: None,
     };
     let mut seen = Vec::new();
     let made = make_all(&dir, &opts, |m| seen.push(m.kind)).unwrap();
@@ -360,4 +361,49 @@ fn nice_ticks_are_round() {
     assert_eq!(nice_ticks(0.0, 4.7, 6), vec![0.0, 1.0, 2.0, 3.0, 4.0]);
     assert_eq!(nice_ticks(-4.1, -0.1, 6), vec![-4.0, -3.0, -2.0, -1.0]);
     assert!(nice_ticks(1.0, 1.0, 6).is_empty());
+}
+
+#[test]
+fn plot_from_a_data_file() {
+    let dir = tmpdir("data");
+    fs::create_dir_all(&dir).unwrap();
+    let pts = fieldflow::data::Dataset::Pinwheel.sample_seeded(200, 5);
+    let file = dir.join("pts.csv");
+    fieldflow::io::write_points(&file, pts.view(), false).unwrap();
+    let (d, f) = (dir.to_str().unwrap(), file.to_str().unwrap());
+    let out = fieldflow(&["plot", "velocity", "--data", f, "--out", d, "--quick"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check_png(&dir.join("velocity.png"));
+    check_svg(&dir.join("velocity.svg"));
+    assert!(fs::read_to_string(dir.join("velocity.svg"))
+        .unwrap()
+        .contains("pts.csv"));
+    // 3-D points: one line, exit 2, no figure
+    let bad = dir.join("bad.csv");
+    fs::write(&bad, "x0,x1,x2\n1,2,3\n4,5,6\n").unwrap();
+    let out = fieldflow(&[
+        "plot",
+        "density",
+        "--data",
+        bad.to_str().unwrap(),
+        "--out",
+        d,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+    assert!(!dir.join("density.png").exists());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn window_is_a_padded_square() {
+    let pts = ndarray::array![[0.0, 0.0], [4.0, 1.0]];
+    let ((x0, x1), (y0, y1)) = fieldflow::plots::window(pts.view(), 0.25);
+    // larger side 4, grown by 2 x 0.25 x 4 = 2 -> half-width 3 around (2, 0.5)
+    assert!((x0 + 1.0).abs() < 1e-15 && (x1 - 5.0).abs() < 1e-15);
+    assert!((y0 + 2.5).abs() < 1e-15 && (y1 - 3.5).abs() < 1e-15);
 }

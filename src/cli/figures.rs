@@ -74,6 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         size: if args.quick { Size::Quick } else { Size::Full },
         seed: args.seed,
         overwrite: true,
+        data: None,
     };
     let start = Instant::now();
     let quiet = args.quiet;

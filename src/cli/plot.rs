@@ -8,10 +8,14 @@
 //! `su1d`, `force-laws`, `work-precision`, `pfgmpp`, `datasets`. The figure is written
 //! as `DIR/STEM.png` and `DIR/STEM.svg` (the directory is created if needed); an
 //! existing file is only replaced with `--force`.
+//!
+//! `--data FILE` (`.csv` or `.npy`, 2 columns) draws `trajectories`, `velocity` and
+//! `density` for the PFGM field of the file's points instead of the built-in toy sets
+//! (the window and the levels `s` follow the data's extent).
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use fieldflow::plots::{make_figure, FigureKind, FigureOptions, Size};
+use fieldflow::plots::{make_figure, FigureKind, FigureOptions, Size, UserData};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -36,6 +40,10 @@ pub struct Args {
     /// Replace existing figure files.
     #[arg(long)]
     pub force: bool,
+    /// 2-D points (.csv or .npy) for trajectories, velocity and density (the PFGM
+    /// field of these points instead of the built-in toy sets).
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
 }
 
 /// Runs `fieldflow plot`.
@@ -44,10 +52,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.out.exists() && !args.out.is_dir() {
         bail!("{} exists and is not a directory", args.out.display());
     }
+    let data = match &args.data {
+        Some(path) => {
+            if !matches!(
+                kind,
+                FigureKind::Trajectories | FigureKind::Velocity | FigureKind::Density
+            ) {
+                bail!("--data applies to trajectories, velocity and density, not {kind}");
+            }
+            let points = fieldflow::io::read_points(path)?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "data".into());
+            Some(UserData::new(name, points).with_context(|| path.display().to_string())?)
+        }
+        None => None,
+    };
     let opts = FigureOptions {
         size: if args.quick { Size::Quick } else { Size::Full },
         seed: args.seed,
         overwrite: args.force,
+        data,
     };
     // refuse before computing anything
     if !args.force {

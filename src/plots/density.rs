@@ -14,31 +14,37 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
 
-/// The window.
-const X: (f64, f64) = (-4.0, 4.0);
-/// The window.
-const Y: (f64, f64) = (-3.0, 3.0);
-
 /// The figure: `log10 p_s` on a grid per level.
 #[derive(Debug, Clone)]
 pub struct Density {
+    /// The data's name.
+    pub name: String,
     /// Data points.
     pub m: usize,
+    /// The window `(x range, y range)`.
+    pub window: ((f64, f64), (f64, f64)),
     /// Levels.
     pub levels: Vec<f64>,
     /// `log10 p_s`, `ny x nx` per level (row 0 at the bottom).
     pub log10_p: Vec<Array2<f64>>,
 }
 
-/// `log10 p_s` of PFGM on `m` moons points on an `nx x ny` grid of cell centres.
-pub fn compute(m: usize, levels: &[f64], (nx, ny): (usize, usize), seed: u64) -> Result<Density> {
-    let data = Dataset::Moons.sample_seeded(m, seed);
+/// `log10 p_s` of PFGM on the points `data` on an `nx x ny` grid of cell centres
+/// over `window`.
+pub fn compute(
+    name: &str,
+    data: &Array2<f64>,
+    window: ((f64, f64), (f64, f64)),
+    levels: &[f64],
+    (nx, ny): (usize, usize),
+) -> Result<Density> {
+    let (wx, wy) = window;
     let mf = MarginalField::new(FieldKind::Poisson, Source::points(data.view(), None)?)?;
     let grid = Array2::from_shape_fn((nx * ny, 2), |(i, j)| {
         if j == 0 {
-            X.0 + ((i % nx) as f64 + 0.5) * (X.1 - X.0) / nx as f64
+            wx.0 + ((i % nx) as f64 + 0.5) * (wx.1 - wx.0) / nx as f64
         } else {
-            Y.0 + ((i / nx) as f64 + 0.5) * (Y.1 - Y.0) / ny as f64
+            wy.0 + ((i / nx) as f64 + 0.5) * (wy.1 - wy.0) / ny as f64
         }
     });
     let log10_p = levels
@@ -51,7 +57,9 @@ pub fn compute(m: usize, levels: &[f64], (nx, ny): (usize, usize), seed: u64) ->
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Density {
-        m,
+        name: name.to_string(),
+        m: data.nrows(),
+        window,
         levels: levels.to_vec(),
         log10_p,
     })
@@ -61,8 +69,8 @@ impl Figure for Density {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         let root = root.titled(
             &format!(
-                "PFGM marginal density p_s on moons ({} points): exact log10 p_s (Poisson kernel superposed over the data) across s",
-                self.m
+                "PFGM marginal density p_s on {} ({} points): exact log10 p_s (Poisson kernel superposed over the data) across s",
+                self.name, self.m
             ),
             ("sans-serif", 19),
         )?;
@@ -76,9 +84,16 @@ impl Figure for Density {
             .filter(|v| v.is_finite())
             .fold(f64::NEG_INFINITY, f64::max);
         let scale = ColorScale::new(top - 4.0, top)?;
+        let (wx, wy) = self.window;
         for ((s, lp), area) in self.levels.iter().zip(&self.log10_p).zip(&panels) {
-            let mut chart = axes(area, &format!("s = {s}"), X.0..X.1, Y.0..Y.1, ("x1", "x2"))?;
-            heatmap(&mut chart, X, Y, lp, &scale, 48)?;
+            let mut chart = axes(
+                area,
+                &format!("s = {s}"),
+                wx.0..wx.1,
+                wy.0..wy.1,
+                ("x1", "x2"),
+            )?;
+            heatmap(&mut chart, wx, wy, lp, &scale, 48)?;
         }
         colorbar(&bar, &scale, "log10 p_s", &|v| format!("{v:.1}"))?;
         Ok(())
@@ -88,6 +103,25 @@ impl Figure for Density {
 /// Makes `density.png` and `.svg` in `out_dir`.
 pub fn make(out_dir: &Path, opts: &FigureOptions) -> Result<FigureFiles> {
     let n = opts.size.pick((128, 96), (40, 30));
-    let fig = compute(500, &[0.03, 0.1, 0.3, 1.0, 3.0], n, opts.seed)?;
+    let (name, data, win) = match &opts.data {
+        Some(u) => (
+            u.name.clone(),
+            u.points.clone(),
+            super::window(u.points.view(), 0.1),
+        ),
+        None => (
+            Dataset::Moons.name().to_string(),
+            Dataset::Moons.sample_seeded(500, opts.seed),
+            ((-4.0, 4.0), (-3.0, 3.0)),
+        ),
+    };
+    let scale = 10f64.powf(((win.0 .1 - win.0 .0) / 8.0).log10().round());
+    let levels: Vec<f64> = [0.03, 0.1, 0.3, 1.0, 3.0]
+        .iter()
+        .map(|l| l * scale)
+        .collect();
+    // square user windows get a square grid
+    let n = if opts.data.is_some() { (n.0, n.0) } else { n };
+    let fig = compute(&name, &data, win, &levels, n)?;
     save_figure(&fig, out_dir.join("density"), (1800, 400), opts.overwrite)
 }

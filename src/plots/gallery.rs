@@ -29,8 +29,47 @@ impl Size {
     }
 }
 
+/// A user's 2-D data set for the figures that draw a field of data
+/// (`trajectories`, `velocity`, `density`), instead of their built-in toy sets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserData {
+    /// A name for titles (e.g. the file name).
+    pub name: String,
+    /// The points, `m x 2`, finite.
+    pub points: ndarray::Array2<f64>,
+}
+
+impl UserData {
+    /// Checks that `points` is a non-empty finite `m x 2` array.
+    pub fn new(name: impl Into<String>, points: ndarray::Array2<f64>) -> Result<Self> {
+        if points.nrows() == 0 {
+            return Err(Error::Empty {
+                what: "data points",
+            });
+        }
+        if points.ncols() != 2 {
+            return Err(Error::DimensionMismatch {
+                what: "figure data columns (the figures are 2-D)",
+                expected: 2,
+                got: points.ncols(),
+            });
+        }
+        if let Some(((r, c), _)) = points.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                what: "data points",
+                row: r,
+                col: c,
+            });
+        }
+        Ok(Self {
+            name: name.into(),
+            points,
+        })
+    }
+}
+
 /// Options every figure takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FigureOptions {
     /// Full or quick.
     pub size: Size,
@@ -38,6 +77,9 @@ pub struct FigureOptions {
     pub seed: u64,
     /// Replace existing files.
     pub overwrite: bool,
+    /// A user's data set for `trajectories`, `velocity` and `density` (the other
+    /// figures ignore it).
+    pub data: Option<UserData>,
 }
 
 /// The figures, by the names the command line uses.

@@ -35,7 +35,7 @@ pub mod trajectories;
 pub mod velocity;
 pub mod work_precision;
 
-pub use gallery::{make_all, make_figure, FigureKind, FigureOptions, MadeFigure, Size};
+pub use gallery::{make_all, make_figure, FigureKind, FigureOptions, MadeFigure, Size, UserData};
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -847,6 +847,19 @@ pub fn text_lines<DB: DrawingBackend>(
         area.draw_text(line, &style, (x, y + k as i32 * (size as i32 * 5 / 4)))?;
     }
     Ok(())
+}
+
+/// A plot window `(x range, y range)`.
+pub type Window = ((f64, f64), (f64, f64));
+
+/// A plot window around 2-D points: the bounding box grown by `pad` times its
+/// larger side on every side, made square around its centre, as `(x range, y range)`.
+pub fn window(points: ArrayView2<f64>, pad: f64) -> Window {
+    let (x0, x1) = finite_range(points.column(0).iter().copied()).unwrap_or((-1.0, 1.0));
+    let (y0, y1) = finite_range(points.column(1).iter().copied()).unwrap_or((-1.0, 1.0));
+    let half = 0.5 * (x1 - x0).max(y1 - y0).max(1e-9) * (1.0 + 2.0 * pad);
+    let (cx, cy) = (0.5 * (x0 + x1), 0.5 * (y0 + y1));
+    ((cx - half, cx + half), (cy - half, cy + half))
 }
 
 /// Formats a p-value for a caption: `0.42`, `3.1e-5`, `< 1e-300`.

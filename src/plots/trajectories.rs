@@ -24,8 +24,10 @@ use std::path::Path;
 /// Paths of one data set.
 #[derive(Debug, Clone)]
 pub struct Panel {
-    /// The data set.
-    pub set: Dataset,
+    /// The data set's name.
+    pub name: String,
+    /// The plot window `(x range, y range)`.
+    pub window: ((f64, f64), (f64, f64)),
     /// Its points (the field's source), `m x 2`.
     pub data: Array2<f64>,
     /// Paths, `n x levels x 2`.
@@ -45,24 +47,25 @@ pub struct Trajectories {
     pub s_min: f64,
 }
 
-/// PFGM paths of `n_paths` far-field prior draws for `set` (an empirical field of
-/// `m` points), recorded at `levels` log-spaced levels from `s_max` to `s_min`.
+/// PFGM paths of `n_paths` far-field prior draws for the empirical field of `data`
+/// (`m x 2`), recorded at `levels` log-spaced levels from `s_max` to `s_min`.
 pub fn compute_panel(
-    set: Dataset,
-    m: usize,
+    name: &str,
+    data: Array2<f64>,
+    window: ((f64, f64), (f64, f64)),
     n_paths: usize,
     levels: usize,
     (s_max, s_min): (f64, f64),
     seed: u64,
 ) -> Result<Panel> {
-    let data = set.sample_seeded(m, seed);
     let mf = MarginalField::new(FieldKind::Poisson, Source::points(data.view(), None)?)?;
     let x0 = mf.sample_prior(s_max, n_paths, seed + 1, PriorKind::FarField)?;
     let lv = log_levels(s_max, s_min, levels);
     let solver = SolverOptions::new(Method::Dopri5).tol(1e-6);
     let paths = trajectories(&mf, x0.view(), s_max, s_min, &lv, &solver)?;
     Ok(Panel {
-        set,
+        name: name.to_string(),
+        window,
         data,
         paths,
         levels: lv,
@@ -74,7 +77,7 @@ impl Figure for Trajectories {
         let n = self.panels.first().map(|p| p.paths.dim().0).unwrap_or(0);
         let root = root.titled(
             &format!(
-                "PFGM trajectories: {n} particles from the far-field prior at s = {} to s = {} (empirical fields), coloured by log10 s",
+                "PFGM trajectories: {n} particles from the far-field prior, s = {} -> {} (empirical fields), coloured by log10 s",
                 self.s_max, self.s_min
             ),
             ("sans-serif", 20),
@@ -84,12 +87,12 @@ impl Figure for Trajectories {
         let panels = left.split_evenly((1, self.panels.len()));
         let scale = ColorScale::new(self.s_min.log10(), self.s_max.log10())?;
         for (p, area) in self.panels.iter().zip(&panels) {
-            let box_ = ((-4.5, 4.5), (-4.5, 4.5));
+            let box_ = p.window;
             let mut chart = axes(
                 area,
                 &format!(
                     "{}: {} data points (grey), end points at s_min (red)",
-                    p.set.name(),
+                    p.name,
                     p.data.nrows()
                 ),
                 box_.0 .0..box_.0 .1,
@@ -112,7 +115,8 @@ impl Figure for Trajectories {
             chart.draw_series(data_dots)?;
             chart.draw_series((0..np).filter_map(|i| {
                 let (x, y) = (p.paths[[i, nl - 1, 0]], p.paths[[i, nl - 1, 1]]);
-                (x.abs() < 4.5 && y.abs() < 4.5).then(|| Circle::new((x, y), 2, RED.filled()))
+                let inside = x > box_.0 .0 && x < box_.0 .1 && y > box_.1 .0 && y < box_.1 .1;
+                inside.then(|| Circle::new((x, y), 2, RED.filled()))
             }))?;
         }
         colorbar(&bar, &scale, "log10 s", &|v| format!("{v:.1}"))?;
@@ -125,18 +129,27 @@ pub fn make(out_dir: &Path, opts: &FigureOptions) -> Result<FigureFiles> {
     let (s_max, s_min) = (40.0, 1e-3);
     let n = opts.size.pick(200, 40);
     let levels = opts.size.pick(160, 50);
-    let panels = [Dataset::Moons, Dataset::EightGaussians]
+    let sets: Vec<(String, Array2<f64>, super::Window)> = match &opts.data {
+        Some(u) => vec![(
+            u.name.clone(),
+            u.points.clone(),
+            super::window(u.points.view(), 0.25),
+        )],
+        None => [Dataset::Moons, Dataset::EightGaussians]
+            .into_iter()
+            .enumerate()
+            .map(|(k, set)| {
+                let data = set.sample_seeded(500, opts.seed + 10 * k as u64);
+                (set.name().to_string(), data, ((-4.5, 4.5), (-4.5, 4.5)))
+            })
+            .collect(),
+    };
+    let panels = sets
         .into_iter()
         .enumerate()
-        .map(|(k, set)| {
-            compute_panel(
-                set,
-                500,
-                n,
-                levels,
-                (s_max, s_min),
-                opts.seed + 10 * k as u64,
-            )
+        .map(|(k, (name, data, win))| {
+            let seed = opts.seed + 10 * k as u64;
+            compute_panel(&name, data, win, n, levels, (s_max, s_min), seed + 1)
         })
         .collect::<Result<Vec<_>>>()?;
     let fig = Trajectories {
@@ -144,10 +157,11 @@ pub fn make(out_dir: &Path, opts: &FigureOptions) -> Result<FigureFiles> {
         s_max,
         s_min,
     };
+    let width = if fig.panels.len() == 1 { 1000 } else { 1500 };
     save_figure(
         &fig,
         out_dir.join("trajectories"),
-        (1500, 760),
+        (width, 760),
         opts.overwrite,
     )
 }

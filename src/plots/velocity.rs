@@ -15,14 +15,15 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
 
-/// The half-width of the window.
-const HALF: f64 = 4.5;
-
 /// The figure: the data, the grid and `m(x) - x` at each level.
 #[derive(Debug, Clone)]
 pub struct Velocity {
+    /// The data's name.
+    pub name: String,
     /// The data (`m x 2`).
     pub data: Array2<f64>,
+    /// The plot window.
+    pub window: ((f64, f64), (f64, f64)),
     /// Grid points, `g x 2`.
     pub grid: Array2<f64>,
     /// Levels.
@@ -33,21 +34,32 @@ pub struct Velocity {
     pub cell: f64,
 }
 
-/// `-s f_s(x)` of PFGM on `m` points of `set` at `levels`, on an `n x n` grid over
-/// `[-4.5, 4.5]^2`.
-pub fn compute(set: Dataset, m: usize, levels: &[f64], n: usize, seed: u64) -> Result<Velocity> {
-    let data = set.sample_seeded(m, seed);
+/// `-s f_s(x)` of PFGM on the points `data` at `levels`, on an `n x n` grid of cell
+/// centres over the square `window`.
+pub fn compute(
+    name: &str,
+    data: Array2<f64>,
+    window: ((f64, f64), (f64, f64)),
+    levels: &[f64],
+    n: usize,
+) -> Result<Velocity> {
     let mf = MarginalField::new(FieldKind::Poisson, Source::points(data.view(), None)?)?;
-    let cell = 2.0 * HALF / n as f64;
+    let cell = (window.0 .1 - window.0 .0) / n as f64;
     let grid = Array2::from_shape_fn((n * n, 2), |(i, j)| {
-        let k = if j == 0 { i % n } else { i / n };
-        -HALF + (k as f64 + 0.5) * cell
+        let (k, lo) = if j == 0 {
+            (i % n, window.0 .0)
+        } else {
+            (i / n, window.1 .0)
+        };
+        lo + (k as f64 + 0.5) * cell
     });
     let arrows = levels
         .iter()
         .map(|&s| Ok(mf.evaluate(s, grid.view())?.f * (-s)))
         .collect::<Result<Vec<_>>>()?;
     Ok(Velocity {
+        name: name.to_string(),
+        window,
         data,
         grid,
         levels: levels.to_vec(),
@@ -60,7 +72,8 @@ impl Figure for Velocity {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         let root = root.titled(
             &format!(
-                "PFGM velocity on 8gaussians ({} data points, grey): arrows along the generation direction -s f_s(x) = m(x) - x, colour = its length",
+                "PFGM velocity on {} ({} data points, grey): arrows along the generation direction -s f_s(x) = m(x) - x, colour = its length",
+                self.name,
                 self.data.nrows()
             ),
             ("sans-serif", 19),
@@ -83,8 +96,8 @@ impl Figure for Velocity {
             let mut chart = axes(
                 area,
                 &format!("s = {s}"),
-                -HALF..HALF,
-                -HALF..HALF,
+                self.window.0 .0..self.window.0 .1,
+                self.window.1 .0..self.window.1 .1,
                 ("x1", "x2"),
             )?;
             chart.draw_series(
@@ -112,12 +125,21 @@ impl Figure for Velocity {
 /// Makes `velocity.png` and `.svg` in `out_dir`.
 pub fn make(out_dir: &Path, opts: &FigureOptions) -> Result<FigureFiles> {
     let n = opts.size.pick(19, 9);
-    let fig = compute(
-        Dataset::EightGaussians,
-        500,
-        &[3.0, 1.0, 0.3, 0.1],
-        n,
-        opts.seed,
-    )?;
+    let (name, data, win) = match &opts.data {
+        Some(u) => (
+            u.name.clone(),
+            u.points.clone(),
+            super::window(u.points.view(), 0.15),
+        ),
+        None => (
+            Dataset::EightGaussians.name().to_string(),
+            Dataset::EightGaussians.sample_seeded(500, opts.seed),
+            ((-4.5, 4.5), (-4.5, 4.5)),
+        ),
+    };
+    // levels relative to the window (the built-in window is 9 wide), a power of 10
+    let scale = 10f64.powf(((win.0 .1 - win.0 .0) / 9.0).log10().round());
+    let levels: Vec<f64> = [3.0, 1.0, 0.3, 0.1].iter().map(|l| l * scale).collect();
+    let fig = compute(&name, data, win, &levels, n)?;
     save_figure(&fig, out_dir.join("velocity"), (1800, 520), opts.overwrite)
 }
