@@ -22,7 +22,7 @@ use std::process::ExitCode;
 /// Arguments of `fieldflow plot`.
 #[derive(Debug, Parser)]
 #[command(
-    after_help = "Example:\n  fieldflow plot field-lines --out plots/\n  fieldflow plot work-precision --out /tmp/figs --quick --force"
+    after_help = "Example:\n  fieldflow plot field-lines --out plots/\n  fieldflow plot work-precision --out /tmp/figs --quick --force\n  fieldflow plot trajectories --data points.csv --out /tmp/figs"
 )]
 pub struct Args {
     /// Figure: field-lines, trajectories, velocity, density, compare, su1d,
