@@ -4,7 +4,7 @@
 //! PFGM (the Poisson field of the empirical data, far-field prior at `s = 40`, dopri5
 //! down to `s = 1e-3`), check the pushforward against fresh exact draws of the
 //! field's `p_{s_min}` (two-sample battery) and with the landing test (how often each
-//! data point is the nearest, against the data weights), write the points and two
+//! data point is the nearest, against the data weights), write the points and three
 //! figures, and print a table. Every number printed is computed in the run.
 
 use crate::cli::output::progress_bar;
@@ -30,7 +30,8 @@ Example:
   fieldflow demo --out /tmp/demo --n 500      # smaller and elsewhere
 
 The folder is created if needed; the demo's own files in it (data.csv, generated.csv,
-reference.csv, demo_samples.{png,svg}, demo_paths.{png,svg}, demo_checks.json) are
+reference.csv, demo_samples.{png,svg}, demo_paths.{png,svg}, density.{png,svg},
+demo_checks.json) are
 replaced on every run. Exit code: 0 when the checks pass, 1 when they reject, 2 on an
 error.")]
 pub struct Args {
@@ -241,6 +242,17 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         (800, 760),
         true,
     )?;
+    // the figures module's density picture, for the demo's data: exact log10 p_s
+    let density = fieldflow::plots::make_figure(
+        fieldflow::plots::FigureKind::Density,
+        dir,
+        &fieldflow::plots::FigureOptions {
+            size: fieldflow::plots::Size::Full,
+            seed,
+            overwrite: true,
+            data: Some(fieldflow::plots::UserData::new("8gaussians", data.clone())?),
+        },
+    )?;
     let report = serde_json::json!({
         "two_sample": two,
         "landing": { "test": landing.result, "alpha": battery.alpha(), "reject": landing_reject },
@@ -318,9 +330,10 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         dir.display()
     );
     println!(
-        "      {}, {} and the .svg twins ({files_secs:.2} s)",
+        "      {}, {}, {} and the .svg twins ({files_secs:.2} s)",
         fig1.png.display(),
-        fig2.png.display()
+        fig2.png.display(),
+        density.files.png.display()
     );
     let reject = two.reject || landing_reject;
     println!(

@@ -302,6 +302,8 @@ fn demo_runs_small_and_writes_its_files() {
         "demo_samples.svg",
         "demo_paths.png",
         "demo_paths.svg",
+        "density.png",
+        "density.svg",
         "demo_checks.json",
     ] {
         assert!(out_dir.join(f).is_file(), "{f} missing");
@@ -334,7 +336,9 @@ fn demo_runs_small_and_writes_its_files() {
 
 #[test]
 fn every_subcommand_has_help_with_an_example() {
-    for sub in ["datasets", "sample", "encode", "marginal", "check", "demo"] {
+    for sub in [
+        "datasets", "sample", "encode", "marginal", "check", "demo", "plot", "figures",
+    ] {
         let out = run(&[sub, "--help"]);
         let text = ok(&out);
         assert!(text.contains("Example"), "{sub} --help has no example");
@@ -682,6 +686,33 @@ fn bad_inputs_end_with_one_line_exit_2_and_no_file() {
         // demo
         (sv(&["demo", "--out", d]), "not a directory"),
         (sv(&["demo", "--n", "3"]), "at least 50"),
+        // plot and figures
+        (
+            sv(&["plot", "nosuchkind", "--out", "FIGS"]),
+            "unknown figure",
+        ),
+        (
+            sv(&["plot", "trajectories", "--data", miss, "--out", "FIGS"]),
+            "missing.csv",
+        ),
+        (
+            sv(&["plot", "trajectories", "--data", n, "--out", "FIGS"]),
+            "line 3",
+        ),
+        (
+            sv(&["plot", "trajectories", "--data", t, "--out", "FIGS"]),
+            "dimension",
+        ),
+        (
+            sv(&["plot", "su1d", "--data", d, "--out", "FIGS"]),
+            "--data applies",
+        ),
+        (sv(&["plot", "trajectories", "--out", d]), "not a directory"),
+        (
+            sv(&["plot", "datasets", "--out", "FIGS", "--seed", "-1"]),
+            "invalid value '-1'",
+        ),
+        (sv(&["figures", "--out", d]), "not a directory"),
         (sv(&["demo", "--n", "-3"]), "invalid value '-3'"),
         (
             sv(&[
@@ -699,6 +730,7 @@ fn bad_inputs_end_with_one_line_exit_2_and_no_file() {
                 "OUT" => o.to_string(),
                 "TRAJ" => dir.join("t.csv").to_string_lossy().into_owned(),
                 "STATS_NOT_JSON" => dir.join("st.csv").to_string_lossy().into_owned(),
+                "FIGS" => dir.join("figs").to_string_lossy().into_owned(),
                 _ => a,
             })
             .collect();

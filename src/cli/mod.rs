@@ -8,8 +8,10 @@ pub mod check;
 pub mod datasets;
 pub mod encode;
 pub mod field_args;
+pub mod figures;
 pub mod marginal;
 pub mod output;
+pub mod plot;
 pub mod sample;
 
 use clap::{Parser, Subcommand};
@@ -50,6 +52,10 @@ pub enum Command {
     Encode(encode::Args),
     /// Test samples against a reference sample or a known target (exit 0 pass, 1 rejected).
     Check(check::Args),
+    /// Make one figure (PNG + SVG) from a fresh run.
+    Plot(plot::Args),
+    /// Make every README figure (PNG + SVG) into a folder.
+    Figures(figures::Args),
 }
 
 /// Runs the parsed command line.
@@ -61,5 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sample(args) => sample::run(args, cli.quiet),
         Command::Encode(args) => encode::run(args, cli.quiet),
         Command::Check(args) => check::run(args, cli.quiet),
+        Command::Plot(args) => plot::run(args),
+        Command::Figures(args) => figures::run(args, cli.quiet),
     }
 }

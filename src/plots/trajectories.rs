@@ -1,0 +1,167 @@
+//! Figure 2: PFGM trajectories from the prior to the data, coloured by `s`.
+//!
+//! For moons and 8gaussians (empirical fields of a few hundred points) a few hundred
+//! particles are drawn from the far-field prior at `s_max = 40` and integrated down
+//! to `s_min = 1e-3` ([`crate::sampling::trajectories`], dopri5 in `ln s`); the dense
+//! output records each path at log-spaced levels, and each segment is coloured by
+//! `log10 s`. Paths enter the window from far away (the prior is heavy-tailed) and
+//! end on data points.
+
+use super::{
+    axes, colorbar, colored_path, log_levels, save_figure, ColorScale, Figure, FigureFiles,
+    FigureOptions,
+};
+use crate::data::Dataset;
+use crate::fields::{FieldKind, MarginalField, PriorKind, Source};
+use crate::ode::{Method, SolverOptions};
+use crate::sampling::trajectories;
+use crate::Result;
+use ndarray::{Array2, Array3};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// Paths of one data set.
+#[derive(Debug, Clone)]
+pub struct Panel {
+    /// The data set's name.
+    pub name: String,
+    /// The plot window `(x range, y range)`.
+    pub window: ((f64, f64), (f64, f64)),
+    /// Its points (the field's source), `m x 2`.
+    pub data: Array2<f64>,
+    /// Paths, `n x levels x 2`.
+    pub paths: Array3<f64>,
+    /// The levels.
+    pub levels: Vec<f64>,
+}
+
+/// The figure.
+#[derive(Debug, Clone)]
+pub struct Trajectories {
+    /// One panel per data set.
+    pub panels: Vec<Panel>,
+    /// Top level.
+    pub s_max: f64,
+    /// Bottom level.
+    pub s_min: f64,
+}
+
+/// PFGM paths of `n_paths` far-field prior draws for the empirical field of `data`
+/// (`m x 2`), recorded at `levels` log-spaced levels from `s_max` to `s_min`.
+pub fn compute_panel(
+    name: &str,
+    data: Array2<f64>,
+    window: ((f64, f64), (f64, f64)),
+    n_paths: usize,
+    levels: usize,
+    (s_max, s_min): (f64, f64),
+    seed: u64,
+) -> Result<Panel> {
+    let mf = MarginalField::new(FieldKind::Poisson, Source::points(data.view(), None)?)?;
+    let x0 = mf.sample_prior(s_max, n_paths, seed + 1, PriorKind::FarField)?;
+    let lv = log_levels(s_max, s_min, levels);
+    let solver = SolverOptions::new(Method::Dopri5).tol(1e-6);
+    let paths = trajectories(&mf, x0.view(), s_max, s_min, &lv, &solver)?;
+    Ok(Panel {
+        name: name.to_string(),
+        window,
+        data,
+        paths,
+        levels: lv,
+    })
+}
+
+impl Figure for Trajectories {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        let n = self.panels.first().map(|p| p.paths.dim().0).unwrap_or(0);
+        let root = root.titled(
+            &format!(
+                "PFGM trajectories: {n} particles from the far-field prior, s = {} -> {} (empirical fields), coloured by log10 s",
+                self.s_max, self.s_min
+            ),
+            ("sans-serif", 20),
+        )?;
+        let w = root.dim_in_pixel().0;
+        let (left, bar) = root.split_horizontally(w - 110);
+        let panels = left.split_evenly((1, self.panels.len()));
+        let scale = ColorScale::new(self.s_min.log10(), self.s_max.log10())?;
+        for (p, area) in self.panels.iter().zip(&panels) {
+            let box_ = p.window;
+            let mut chart = axes(
+                area,
+                &format!(
+                    "{}: {} data points (grey), end points at s_min (red)",
+                    p.name,
+                    p.data.nrows()
+                ),
+                box_.0 .0..box_.0 .1,
+                box_.1 .0..box_.1 .1,
+                ("x1", "x2"),
+            )?;
+            let data_dots = p
+                .data
+                .rows()
+                .into_iter()
+                .map(|r| Circle::new((r[0], r[1]), 2, RGBColor(150, 150, 150).filled()));
+            let vals: Vec<f64> = p.levels.iter().map(|s| s.log10()).collect();
+            let (np, nl, _) = p.paths.dim();
+            for i in 0..np {
+                let pts: Vec<(f64, f64)> = (0..nl)
+                    .map(|k| (p.paths[[i, k, 0]], p.paths[[i, k, 1]]))
+                    .collect();
+                colored_path(&mut chart, &pts, &vals, Some(&scale), BLACK, 24, 1, box_)?;
+            }
+            chart.draw_series(data_dots)?;
+            chart.draw_series((0..np).filter_map(|i| {
+                let (x, y) = (p.paths[[i, nl - 1, 0]], p.paths[[i, nl - 1, 1]]);
+                let inside = x > box_.0 .0 && x < box_.0 .1 && y > box_.1 .0 && y < box_.1 .1;
+                inside.then(|| Circle::new((x, y), 2, RED.filled()))
+            }))?;
+        }
+        colorbar(&bar, &scale, "log10 s", &|v| format!("{v:.1}"))?;
+        Ok(())
+    }
+}
+
+/// Makes `trajectories.png` and `.svg` in `out_dir`.
+pub fn make(out_dir: &Path, opts: &FigureOptions) -> Result<FigureFiles> {
+    let (s_max, s_min) = (40.0, 1e-3);
+    let n = opts.size.pick(200, 40);
+    let levels = opts.size.pick(160, 50);
+    let sets: Vec<(String, Array2<f64>, super::Window)> = match &opts.data {
+        Some(u) => vec![(
+            u.name.clone(),
+            u.points.clone(),
+            super::window(u.points.view(), 0.25),
+        )],
+        None => [Dataset::Moons, Dataset::EightGaussians]
+            .into_iter()
+            .enumerate()
+            .map(|(k, set)| {
+                let data = set.sample_seeded(500, opts.seed + 10 * k as u64);
+                (set.name().to_string(), data, ((-4.5, 4.5), (-4.5, 4.5)))
+            })
+            .collect(),
+    };
+    let panels = sets
+        .into_iter()
+        .enumerate()
+        .map(|(k, (name, data, win))| {
+            let seed = opts.seed + 10 * k as u64;
+            compute_panel(&name, data, win, n, levels, (s_max, s_min), seed + 1)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let fig = Trajectories {
+        panels,
+        s_max,
+        s_min,
+    };
+    let width = if fig.panels.len() == 1 { 1000 } else { 1500 };
+    save_figure(
+        &fig,
+        out_dir.join("trajectories"),
+        (width, 760),
+        opts.overwrite,
+    )
+}
