@@ -23,14 +23,13 @@
 //! `ln p_{s_start}(x)` of the field (printed next to it for comparison). For the
 //! linear path the prior is exact either way.
 
-use super::field_args::{build, DataOpts, FieldOpts};
+use super::field_args::{build, DataOpts, FieldOpts, SolverArgs};
 use super::output::{check_outputs, exists_hint, progress_bar, write_all, Kind, WriteStep};
 use super::sample::{failures, Settings, Stats};
 use anyhow::bail;
 use clap::Parser;
 use fieldflow::fields::{PriorKind, Schedule};
-use fieldflow::ode::Method;
-use fieldflow::sampling::{encode_with_progress, SampleOptions};
+use fieldflow::sampling::encode_with_progress;
 use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -73,25 +72,10 @@ pub struct Args {
     /// Level of the input points (default 1e-3).
     #[arg(allow_hyphen_values = true, long = "s-start")]
     s_start: Option<f64>,
-    /// Level of the codes (default 40 for ray fields, 1 for linear).
-    #[arg(allow_hyphen_values = true, long = "s-max")]
-    s_max: Option<f64>,
-    /// Prior density for --log-likelihood: far (the far field, as `sample` draws) or
-    /// exact (the mixture p_{s_max}).
-    #[arg(long, default_value = "far")]
-    prior: String,
-    /// Integrator: euler, heun, rk4, bs3, dopri5, tsit5.
-    #[arg(long, default_value = "dopri5")]
-    method: String,
-    /// Relative tolerance.
-    #[arg(allow_hyphen_values = true, long, default_value_t = 1e-5)]
-    rtol: f64,
-    /// Absolute tolerance.
-    #[arg(allow_hyphen_values = true, long, default_value_t = 1e-5)]
-    atol: f64,
-    /// Fixed number of steps (no error control).
-    #[arg(long)]
-    steps: Option<usize>,
+    /// The integrator, the level of the codes (--s-max) and the prior density used by
+    /// --log-likelihood (--prior).
+    #[command(flatten)]
+    solver: SolverArgs,
     /// Write the run's statistics as JSON.
     #[arg(long)]
     stats: Option<PathBuf>,
@@ -110,9 +94,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     inputs.extend(args.data.data.as_deref());
     inputs.extend(args.data.weights.as_deref());
     check_outputs(&outputs, &inputs, args.force)?;
-    if args.steps == Some(0) {
-        bail!("--steps must be at least 1");
-    }
+    args.solver.check()?;
     let mf = build(&args.field, &args.data)?;
     let x = fieldflow::io::read_points(&args.points)?;
     if x.ncols() != mf.dim() {
@@ -123,20 +105,10 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             mf.dim()
         );
     }
-    let method: Method = args.method.parse()?;
-    let mut opts = SampleOptions::new(&mf);
-    opts.solver = opts.solver.rtol(args.rtol).atol(args.atol);
-    opts.solver.method = method;
-    if let Some(n) = args.steps {
-        opts.solver = opts.solver.fixed_steps(n);
-    }
-    if let Some(s) = args.s_max {
-        opts.s_max = s;
-    }
+    let mut opts = args.solver.options(&mf)?;
     if let Some(s) = args.s_start {
         opts.s_min = s;
     }
-    opts.prior = args.prior.parse::<PriorKind>()?;
     opts.likelihood = args.log_likelihood;
     let n = x.nrows();
     let bar = progress_bar(n, quiet, "encoding");
@@ -189,10 +161,10 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
                 field: mf.kind().to_string(),
                 source_components: mf.source().len(),
                 dim: d,
-                method: method.to_string(),
-                rtol: args.rtol,
-                atol: args.atol,
-                fixed_steps: args.steps,
+                method: opts.solver.method.to_string(),
+                rtol: args.solver.rtol,
+                atol: args.solver.atol,
+                fixed_steps: args.solver.steps,
                 s_from: opts.s_min,
                 s_to: opts.s_max,
                 prior: prior.clone(),
@@ -226,10 +198,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         mf.source().len(),
         opts.s_min,
         opts.s_max,
-        match args.steps {
-            Some(k) => format!("{method}, {k} fixed steps"),
-            None => format!("{method} rtol {} atol {}", args.rtol, args.atol),
-        }
+        args.solver.describe()
     );
     let t = &enc.totals;
     println!(

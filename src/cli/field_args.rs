@@ -1,10 +1,13 @@
-//! Options shared by `fieldflow marginal` and `fieldflow sample`: which field, and
-//! which data (a point file with optional weights, or a toy data set by name).
+//! Options shared by `fieldflow marginal`, `sample` and `encode`: which field, which
+//! data (a point file with optional weights, or a toy data set by name), and how to
+//! integrate (method, tolerances, top level, prior).
 
 use anyhow::{bail, Context};
 use clap::Args;
 use fieldflow::data::{Dataset, GaussianMixture};
-use fieldflow::fields::{FieldKind, FieldParams, LinearPrior, MarginalField, Source};
+use fieldflow::fields::{FieldKind, FieldParams, LinearPrior, MarginalField, PriorKind, Source};
+use fieldflow::ode::Method;
+use fieldflow::sampling::SampleOptions;
 use std::path::PathBuf;
 
 /// The field and its parameters.
@@ -51,6 +54,65 @@ pub struct DataOpts {
     /// `linear` only).
     #[arg(long, requires = "dataset")]
     pub mixture: bool,
+}
+
+/// The integrator, the top level and the prior (shared by `sample` and `encode`).
+#[derive(Debug, Args)]
+pub struct SolverArgs {
+    /// Integrator: euler, heun, rk4, bs3, dopri5, tsit5.
+    #[arg(long, default_value = "dopri5")]
+    pub method: String,
+    /// Relative tolerance.
+    #[arg(allow_hyphen_values = true, long, default_value_t = 1e-5)]
+    pub rtol: f64,
+    /// Absolute tolerance.
+    #[arg(allow_hyphen_values = true, long, default_value_t = 1e-5)]
+    pub atol: f64,
+    /// Fixed number of steps (no error control; needed for euler, heun, rk4).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Top level (default 40 for ray fields, 1 for linear).
+    #[arg(allow_hyphen_values = true, long = "s-max")]
+    pub s_max: Option<f64>,
+    /// Prior: far (the far field around the data mean, what `sample` draws) or exact
+    /// (the mixture p_{s_max}).
+    #[arg(long, default_value = "far")]
+    pub prior: String,
+}
+
+impl SolverArgs {
+    /// Checks the options that need no field (`--steps 0`).
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.steps == Some(0) {
+            bail!("--steps must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// Sampling options for `mf` with these settings (tolerances are validated by the
+    /// solver when it starts).
+    pub fn options(&self, mf: &MarginalField) -> anyhow::Result<SampleOptions> {
+        self.check()?;
+        let mut opts = SampleOptions::new(mf);
+        opts.solver = opts.solver.rtol(self.rtol).atol(self.atol);
+        opts.solver.method = self.method.parse::<Method>()?;
+        if let Some(n) = self.steps {
+            opts.solver = opts.solver.fixed_steps(n);
+        }
+        if let Some(s) = self.s_max {
+            opts.s_max = s;
+        }
+        opts.prior = self.prior.parse::<PriorKind>()?;
+        Ok(opts)
+    }
+
+    /// One line naming the integrator and its settings.
+    pub fn describe(&self) -> String {
+        match self.steps {
+            Some(n) => format!("{}, {n} fixed steps", self.method),
+            None => format!("{} rtol {} atol {}", self.method, self.rtol, self.atol),
+        }
+    }
 }
 
 fn parse_box(s: &str) -> anyhow::Result<LinearPrior> {

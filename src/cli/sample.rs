@@ -20,14 +20,14 @@
 //! stderr follows the particles (hidden with `--quiet` or when stderr is not a
 //! terminal); it only observes, so the output is the same with or without it.
 
-use super::field_args::{build, write, DataOpts, FieldOpts};
+use super::field_args::{build, write, DataOpts, FieldOpts, SolverArgs};
 use super::output::{
     check_outputs, exists_hint, progress_bar, spinner, write_all, Kind, WriteStep,
 };
 use anyhow::{bail, Context};
 use clap::Parser;
 use fieldflow::fields::{MarginalField, PriorKind, Schedule};
-use fieldflow::ode::{Method, Status};
+use fieldflow::ode::Status;
 use fieldflow::sampling::{
     generate_from_with_progress, generate_with_progress, trajectories, SampleOptions, Samples,
 };
@@ -67,27 +67,11 @@ pub struct Args {
     /// Seed of the prior draw.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Integrator: euler, heun, rk4, bs3, dopri5, tsit5.
-    #[arg(long, default_value = "dopri5")]
-    method: String,
-    /// Relative tolerance.
-    #[arg(allow_hyphen_values = true, long, default_value_t = 1e-5)]
-    rtol: f64,
-    /// Absolute tolerance.
-    #[arg(allow_hyphen_values = true, long, default_value_t = 1e-5)]
-    atol: f64,
-    /// Fixed number of steps (no error control; needed for euler, heun, rk4).
-    #[arg(long)]
-    steps: Option<usize>,
-    /// Top level (default 40 for ray fields, 1 for linear).
-    #[arg(allow_hyphen_values = true, long = "s-max")]
-    s_max: Option<f64>,
+    #[command(flatten)]
+    solver: SolverArgs,
     /// Bottom level (default 1e-3).
     #[arg(allow_hyphen_values = true, long = "s-min")]
     s_min: Option<f64>,
-    /// Prior: far (far field around the data mean) or exact (the mixture p_{s_max}).
-    #[arg(long, default_value = "far")]
-    prior: String,
     /// Final denoising step x <- x - s_min f(x) (Euler to s = 0).
     #[arg(long)]
     denoise: bool,
@@ -272,24 +256,12 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     if args.n == Some(0) {
         bail!("--n must be at least 1");
     }
-    if args.steps == Some(0) {
-        bail!("--steps must be at least 1");
-    }
+    args.solver.check()?;
     let mf = build(&args.field, &args.data)?;
-    let method: Method = args.method.parse()?;
-    let mut opts = SampleOptions::new(&mf);
-    opts.solver = opts.solver.rtol(args.rtol).atol(args.atol);
-    opts.solver.method = method;
-    if let Some(n) = args.steps {
-        opts.solver = opts.solver.fixed_steps(n);
-    }
-    if let Some(s) = args.s_max {
-        opts.s_max = s;
-    }
+    let mut opts = args.solver.options(&mf)?;
     if let Some(s) = args.s_min {
         opts.s_min = s;
     }
-    opts.prior = args.prior.parse::<PriorKind>()?;
     opts.denoise = args.denoise;
     opts.unconverged_factor = args.unconverged_factor;
     // the start points: a file, or the prior draw that generate makes from the seed
@@ -356,10 +328,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             PriorKind::Exact => "exact mixture prior".to_string(),
         }
     };
-    let integrator = match args.steps {
-        Some(k) => format!("{method}, {k} fixed steps"),
-        None => format!("{method} rtol {} atol {}", args.rtol, args.atol),
-    };
+    let integrator = args.solver.describe();
     let (failed, nonfinite) = failures(&out.stats);
     let t = &out.totals;
     let stats = Stats {
@@ -383,10 +352,10 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             field: mf.kind().to_string(),
             source_components: mf.source().len(),
             dim: mf.dim(),
-            method: method.to_string(),
-            rtol: args.rtol,
-            atol: args.atol,
-            fixed_steps: args.steps,
+            method: opts.solver.method.to_string(),
+            rtol: args.solver.rtol,
+            atol: args.solver.atol,
+            fixed_steps: args.solver.steps,
             s_from: s_top,
             s_to: opts.s_min,
             prior: prior.clone(),
