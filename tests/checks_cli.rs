@@ -5,36 +5,15 @@ use fieldflow::data::{Dataset, GaussianMixture};
 use ndarray::Array2;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fieldflow"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
-
-fn tmpdir(name: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("fieldflow-check-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&p);
-    fs::create_dir_all(&p).unwrap();
-    p
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{assert_fails, run, s, tmpdir};
 
 fn write(dir: &Path, name: &str, x: &Array2<f64>) -> PathBuf {
     let f = dir.join(name);
     fieldflow::io::write_points(&f, x.view(), true).unwrap();
     f
-}
-
-fn assert_fails(out: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
-    assert!(err.contains(needle), "{err} lacks {needle}");
 }
 
 #[test]

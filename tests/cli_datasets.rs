@@ -2,36 +2,10 @@
 
 use fieldflow::data::Dataset;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fieldflow"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
-
-fn tmpdir(name: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("fieldflow-cli-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&p);
-    fs::create_dir_all(&p).unwrap();
-    p
-}
-
-/// Exit code 2, a single line on stderr starting with `fieldflow: error:` and
-/// containing `needle`.
-fn assert_fails(out: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
-    assert!(err.starts_with("fieldflow: error:"), "{err}");
-    assert!(err.contains(needle), "{err} lacks {needle}");
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{assert_fails, run, s, tmpdir};
 
 #[test]
 fn writes_the_same_points_as_the_library() {

@@ -8,44 +8,16 @@ use fieldflow::sampling::{encode, generate, trajectories, SampleOptions};
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fieldflow"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
-
-fn tmpdir(name: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("fieldflow-lab-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&p);
-    fs::create_dir_all(&p).unwrap();
-    p
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{bits, ok, run, s, tmpdir};
 
 fn listing(dir: &Path) -> BTreeSet<String> {
     fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect()
-}
-
-fn bits(a: &ndarray::Array2<f64>) -> Vec<u64> {
-    a.iter().map(|v| v.to_bits()).collect()
 }
 
 /// 200 moons points written to `dir/data.csv`, and the PFGM field of them.

@@ -5,45 +5,10 @@ use fieldflow::fields::{FieldKind, MarginalField, Source};
 use fieldflow::sampling::{generate, generate_from, SampleOptions};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fieldflow"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
-
-fn tmpdir(name: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("fieldflow-sample-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&p);
-    fs::create_dir_all(&p).unwrap();
-    p
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn assert_fails(out: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
-    assert!(err.contains(needle), "{err} lacks {needle}");
-}
-
-fn bits(a: &ndarray::Array2<f64>) -> Vec<u64> {
-    a.iter().map(|v| v.to_bits()).collect()
-}
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{assert_fails, bits, ok, run, s, tmpdir};
 
 fn setup(dir: &Path) -> (PathBuf, PathBuf, MarginalField) {
     let data = dir.join("d.csv");
