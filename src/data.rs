@@ -323,13 +323,7 @@ impl GaussianMixture {
                 });
             }
         }
-        if let Some(((row, col), _)) = means.indexed_iter().find(|(_, v)| !v.is_finite()) {
-            return Err(Error::NonFinite {
-                what: "mixture means",
-                row,
-                col,
-            });
-        }
+        crate::error::ensure_finite("mixture means", means.view())?;
         let total: f64 = weights.iter().sum();
         if !total.is_finite() {
             return Err(Error::Invalid(

@@ -5,6 +5,7 @@
 //! was wrong; they are never used for control flow inside the numerical loops, where
 //! a failing particle gets a [`crate::ode::Status`] instead.
 
+use ndarray::ArrayView2;
 use thiserror::Error;
 
 /// Everything that can go wrong in fieldflow.
@@ -92,3 +93,24 @@ pub enum Error {
 
 /// `Result` with the library's [`Error`](enum@Error).
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// `Err(NonFinite)` naming the first NaN or infinity of `a` (in row-major order).
+pub fn ensure_finite(what: &'static str, a: ArrayView2<f64>) -> Result<()> {
+    match a.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        Some(((row, col), _)) => Err(Error::NonFinite { what, row, col }),
+        None => Ok(()),
+    }
+}
+
+/// `Err(DimensionMismatch)` unless `a` has `cols` columns.
+pub fn ensure_cols(what: &'static str, a: ArrayView2<f64>, cols: usize) -> Result<()> {
+    if a.ncols() == cols {
+        Ok(())
+    } else {
+        Err(Error::DimensionMismatch {
+            what,
+            expected: cols,
+            got: a.ncols(),
+        })
+    }
+}

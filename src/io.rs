@@ -276,13 +276,7 @@ pub fn write_points(
             what: "points to write",
         });
     }
-    if let Some(((row, col), _)) = points.indexed_iter().find(|(_, v)| !v.is_finite()) {
-        return Err(Error::NonFinite {
-            what: "points to write",
-            row,
-            col,
-        });
-    }
+    crate::error::ensure_finite("points to write", points)?;
     write_atomic(path, overwrite, |w| match format {
         PointFormat::Csv => {
             let header: Vec<String> = (0..points.ncols()).map(|j| format!("x{j}")).collect();

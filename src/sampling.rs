@@ -35,6 +35,7 @@
 //! assert!(out.n_unconverged < 10);
 //! ```
 
+use crate::error::ensure_cols;
 use crate::fields::{MarginalField, PriorKind, Schedule, SourceKind};
 use crate::ode::{
     solve_batch, solve_batch_with_progress, BatchStats, OdeSystem, SolverOptions, Status,
@@ -175,13 +176,7 @@ pub fn transport_with_progress(
     mf.check_level(s_from)?;
     mf.check_level(s_to)?;
     let d = mf.dim();
-    if x0.ncols() != d {
-        return Err(Error::DimensionMismatch {
-            what: "start points",
-            expected: d,
-            got: x0.ncols(),
-        });
-    }
+    ensure_cols("start points", x0, d)?;
     let sys = FieldOde::new(mf, uses_log_time(mf), likelihood);
     let w = sys.dim();
     let n = x0.nrows();

@@ -100,28 +100,14 @@ pub(crate) fn validate_sample(x: ArrayView2<f64>, what: &'static str) -> Result<
             got: 0,
         });
     }
-    for (row, r) in x.outer_iter().enumerate() {
-        for (col, v) in r.iter().enumerate() {
-            if !v.is_finite() {
-                return Err(Error::NonFinite { what, row, col });
-            }
-        }
-    }
-    Ok(())
+    crate::error::ensure_finite(what, x)
 }
 
 /// Checks two samples for a two-sample test: each valid, same dimension.
 pub(crate) fn validate_pair(x: ArrayView2<f64>, y: ArrayView2<f64>) -> Result<()> {
     validate_sample(x, "samples")?;
     validate_sample(y, "reference")?;
-    if x.ncols() != y.ncols() {
-        return Err(Error::DimensionMismatch {
-            what: "reference sample dimension",
-            expected: x.ncols(),
-            got: y.ncols(),
-        });
-    }
-    Ok(())
+    crate::error::ensure_cols("reference sample dimension", y, x.ncols())
 }
 
 /// Checks a 1-D sample: non-empty and finite.

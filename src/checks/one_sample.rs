@@ -33,6 +33,7 @@ use super::contingency::{chi2_gof, multinomial_gof_mc};
 use super::kolmogorov::kolmogorov_sf;
 use super::{validate_sample, validate_slice, TestResult};
 use crate::data::GaussianMixture;
+use crate::error::ensure_cols;
 use crate::{Error, Result};
 use ndarray::{Array2, ArrayView2};
 use rand::Rng as _;
@@ -204,13 +205,7 @@ impl PfgmPrior {
     /// Bad samples or a dimension other than `d`.
     pub fn tests(&self, x: ArrayView2<f64>) -> Result<Vec<TestResult>> {
         validate_sample(x, "samples")?;
-        if x.ncols() != self.d {
-            return Err(Error::DimensionMismatch {
-                what: "sample dimension for the prior",
-                expected: self.d,
-                got: x.ncols(),
-            });
-        }
+        ensure_cols("sample dimension for the prior", x, self.d)?;
         let beta = Beta::new(self.d as f64 / 2.0, self.big_d / 2.0)
             .map_err(|e| Error::Invalid(format!("beta law: {e}")))?;
         let s2 = self.s_max * self.s_max;
@@ -357,13 +352,7 @@ impl GaussianTarget {
     pub fn tests(&self, x: ArrayView2<f64>) -> Result<Vec<TestResult>> {
         validate_sample(x, "samples")?;
         let d = self.dim();
-        if x.ncols() != d {
-            return Err(Error::DimensionMismatch {
-                what: "sample dimension for the Gaussian target",
-                expected: d,
-                got: x.ncols(),
-            });
-        }
+        ensure_cols("sample dimension for the Gaussian target", x, d)?;
         let z = self.whiten(x);
         let r2: Vec<f64> = z.iter().map(|v| v.iter().map(|a| a * a).sum()).collect();
         let chi2 = ChiSquared::new(d as f64).map_err(|e| Error::Invalid(format!("chi2: {e}")))?;
@@ -421,13 +410,7 @@ pub fn mixture_tests(
 ) -> Result<Vec<TestResult>> {
     validate_sample(x, "samples")?;
     let d = mix.dim();
-    if x.ncols() != d {
-        return Err(Error::DimensionMismatch {
-            what: "sample dimension for the mixture",
-            expected: d,
-            got: x.ncols(),
-        });
-    }
+    ensure_cols("sample dimension for the mixture", x, d)?;
     if mix.has_point_masses() {
         return Err(Error::Invalid(
             "mixture has a point mass (std 0): use the landing test".into(),

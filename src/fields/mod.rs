@@ -485,22 +485,8 @@ impl MarginalField {
     /// Checks that `x` has `d` columns and finite entries; returns `d`.
     pub fn check_points(&self, x: ArrayView2<f64>) -> Result<usize> {
         let d = self.dim();
-        if x.ncols() != d {
-            return Err(Error::DimensionMismatch {
-                what: "points",
-                expected: d,
-                got: x.ncols(),
-            });
-        }
-        for ((r, c), v) in x.indexed_iter() {
-            if !v.is_finite() {
-                return Err(Error::NonFinite {
-                    what: "points",
-                    row: r,
-                    col: c,
-                });
-            }
-        }
+        crate::error::ensure_cols("points", x, d)?;
+        crate::error::ensure_finite("points", x)?;
         Ok(d)
     }
 

@@ -2,7 +2,7 @@
 
 use super::system::OdeSystem;
 use super::tableau::{Method, Tableau};
-use crate::error::{Error, Result};
+use crate::error::{ensure_cols, ensure_finite, Error, Result};
 use ndarray::{Array2, Array3, ArrayView2};
 use rayon::prelude::*;
 
@@ -373,13 +373,7 @@ pub fn solve_batch_with_progress<S: OdeSystem + ?Sized>(
 ) -> Result<BatchSolution> {
     opts.validate()?;
     let dim = sys.dim();
-    if y0.ncols() != dim {
-        return Err(Error::DimensionMismatch {
-            what: "initial states (columns) vs system dimension",
-            expected: dim,
-            got: y0.ncols(),
-        });
-    }
+    ensure_cols("initial states (columns) vs system dimension", y0, dim)?;
     if dim == 0 {
         return Err(Error::Invalid("the system has dimension 0".into()));
     }
@@ -388,13 +382,7 @@ pub fn solve_batch_with_progress<S: OdeSystem + ?Sized>(
             "time interval [{t0}, {t1}] is not finite"
         )));
     }
-    if let Some((row, col)) = first_non_finite(y0) {
-        return Err(Error::NonFinite {
-            what: "initial states",
-            row,
-            col,
-        });
-    }
+    ensure_finite("initial states", y0)?;
     let dir = if t1 >= t0 { 1.0 } else { -1.0 };
     for (i, &t) in t_out.iter().enumerate() {
         if !t.is_finite() || (t - t0) * dir < 0.0 || (t - t1) * dir > 0.0 {
@@ -458,12 +446,6 @@ pub fn solve_batch_with_progress<S: OdeSystem + ?Sized>(
         stats,
         totals,
     })
-}
-
-fn first_non_finite(a: ArrayView2<f64>) -> Option<(usize, usize)> {
-    a.indexed_iter()
-        .find(|(_, v)| !v.is_finite())
-        .map(|(idx, _)| idx)
 }
 
 struct Context<'a, S: ?Sized> {
