@@ -564,31 +564,31 @@ fn eval_power(n2: u32, src: &Source, rows: Rows) {
             return;
         }
     }
-    power_rows(p, soa, d, rows);
+    power_rows::<false>(p, soa, d, rows);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn power_avx512(p: HalfPow, soa: &Soa, d: usize, rows: Rows) {
-    power_rows(p, soa, d, rows);
+    power_rows::<true>(p, soa, d, rows);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn power_avx2(p: HalfPow, soa: &Soa, d: usize, rows: Rows) {
-    power_rows(p, soa, d, rows);
+    power_rows::<false>(p, soa, d, rows);
 }
 
 #[inline(always)]
-fn power_rows(p: HalfPow, soa: &Soa, d: usize, rows: Rows) {
+fn power_rows<const R: bool>(p: HalfPow, soa: &Soa, d: usize, rows: Rows) {
     let dv = rows.div.is_some();
     macro_rules! small {
         ($d:literal) => {
             match (soa.uniform, dv) {
-                (true, false) => power_small::<$d, false, false>(p, soa, rows),
-                (false, false) => power_small::<$d, true, false>(p, soa, rows),
-                (true, true) => power_small::<$d, false, true>(p, soa, rows),
-                (false, true) => power_small::<$d, true, true>(p, soa, rows),
+                (true, false) => power_small::<$d, false, false, R>(p, soa, rows),
+                (false, false) => power_small::<$d, true, false, R>(p, soa, rows),
+                (true, true) => power_small::<$d, false, true, R>(p, soa, rows),
+                (false, true) => power_small::<$d, true, true, R>(p, soa, rows),
             }
         };
     }
@@ -598,23 +598,26 @@ fn power_rows(p: HalfPow, soa: &Soa, d: usize, rows: Rows) {
         3 => small!(3),
         4 => small!(4),
         _ => match (soa.uniform, dv) {
-            (true, false) => power_general::<false, false>(p, soa, d, rows),
-            (false, false) => power_general::<true, false>(p, soa, d, rows),
-            (true, true) => power_general::<false, true>(p, soa, d, rows),
-            (false, true) => power_general::<true, true>(p, soa, d, rows),
+            (true, false) => power_general::<false, false, R>(p, soa, d, rows),
+            (false, false) => power_general::<true, false, R>(p, soa, d, rows),
+            (true, true) => power_general::<false, true, R>(p, soa, d, rows),
+            (false, true) => power_general::<true, true, R>(p, soa, d, rows),
         },
     }
 }
 
-/// `q^(n2/2)` lane by lane.
+/// `q^(n2/2)` lane by lane (`sq = sqrt(q)`, used when `n2` is odd).
 #[inline(always)]
-fn half_pow(p: HalfPow, q: V) -> V {
-    let mut acc = [1.0; LANES];
-    if p.odd {
+fn half_pow(p: HalfPow, q: V, sq: &V) -> V {
+    if p.half == 1 && p.odd {
+        // PFGM in d = 2 (and PFGM++ with d + D = 3)
+        let mut w = [0.0; LANES];
         for l in 0..LANES {
-            acc[l] = q[l].sqrt();
+            w[l] = q[l] * sq[l];
         }
+        return w;
     }
+    let mut acc = if p.odd { *sq } else { [1.0; LANES] };
     let mut base = q;
     let mut e = p.half;
     while e > 0 {
@@ -728,7 +731,7 @@ fn lane_argmin(best: &V, ib: &[usize; LANES]) -> (f64, usize) {
 /// The ratios `q_i = c / t_i` and weights `(pi_i / pi_ref) q_i^e` of one chunk;
 /// lanes at or past `valid` get weight zero.
 #[inline(always)]
-fn chunk_weights<const W: bool>(
+fn chunk_weights<const W: bool, const R: bool>(
     p: HalfPow,
     t: &V,
     c: f64,
@@ -737,10 +740,36 @@ fn chunk_weights<const W: bool>(
     valid: usize,
 ) -> (V, V) {
     let mut q = [0.0; LANES];
-    for l in 0..LANES {
-        q[l] = c / t[l];
-    }
-    let mut w = half_pow(p, q);
+    let mut w = if R {
+        // y = 1/sqrt(t): hardware estimate refined by two Newton steps, then
+        // q = (c y) y and sqrt(q) = sqrt(c) y (no division, no square root per pair)
+        let mut y = rsqrt_estimate(t);
+        for _ in 0..2 {
+            for l in 0..LANES {
+                let h = t[l] * y[l];
+                let r = (-h).mul_add(y[l], 1.0);
+                y[l] = (0.5 * y[l]).mul_add(r, y[l]);
+            }
+        }
+        let sc = c.sqrt();
+        let mut sq = [0.0; LANES];
+        for l in 0..LANES {
+            q[l] = (c * y[l]) * y[l];
+            sq[l] = sc * y[l];
+        }
+        half_pow(p, q, &sq)
+    } else {
+        let mut sq = [0.0; LANES];
+        for l in 0..LANES {
+            q[l] = c / t[l];
+        }
+        if p.odd {
+            for l in 0..LANES {
+                sq[l] = q[l].sqrt();
+            }
+        }
+        half_pow(p, q, &sq)
+    };
     if W {
         for l in 0..LANES {
             w[l] *= pi[l] * inv_pi_ref;
@@ -752,6 +781,43 @@ fn chunk_weights<const W: bool>(
         }
     }
     (q, w)
+}
+
+/// A 14-bit estimate of `1/sqrt(t)` lane by lane (AVX-512 `vrsqrt14pd`).
+#[inline(always)]
+fn rsqrt_estimate(t: &V) -> V {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm512_loadu_pd, _mm512_rsqrt14_pd, _mm512_storeu_pd};
+        let mut out = [0.0; LANES];
+        // SAFETY: instantiated only in the AVX-512 path (`R = true`, reached from
+        // `power_avx512` after the CPU was checked for AVX-512F); the pointers are
+        // those of two arrays of exactly 8 `f64`.
+        unsafe {
+            let r = _mm512_rsqrt14_pd(_mm512_loadu_pd(t.as_ptr()));
+            _mm512_storeu_pd(out.as_mut_ptr(), r);
+        }
+        out
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let mut out = [0.0; LANES];
+        for l in 0..LANES {
+            out[l] = 1.0 / t[l].sqrt();
+        }
+        out
+    }
+}
+
+/// Whether a row may use `c = s^2` as its reference (weights `(s^2 / t_i)^e <= 1`,
+/// one pass): true when even the first data point, at `t_probe = s^2 + d2_0`, has a
+/// kernel value `(s^2 / t_probe)^e >= e^{-600}`. The largest term is at least that
+/// (the nearest point is at most as far), so the sum neither overflows (every term is
+/// at most 1) nor loses its leading terms to underflow. Rows that fail (far rows in
+/// high dimension) find their nearest data point first (pass 1).
+#[inline(always)]
+fn reference_is_level(p: HalfPow, s2: f64, t_probe: f64) -> bool {
+    p.exponent() * (t_probe / s2).ln() < 600.0
 }
 
 /// Lane sums of one row.
@@ -795,18 +861,29 @@ fn finish_row(p: HalfPow, d: usize, r: usize, c: f64, pi_ref: f64, sums: RowSums
     }
 }
 
-/// Accumulators of one row in the small-`d` kernel.
-struct SmallAcc<'a, const D: usize> {
-    w: &'a mut V,
-    m: &'a mut [V; D],
-    g: &'a mut [V; D],
-    fg: &'a mut V,
+/// Accumulators of one row in the small-`d` kernel (passed by value so that they
+/// stay in registers).
+#[derive(Clone, Copy)]
+struct SmallAcc<const D: usize> {
+    w: V,
+    m: [V; D],
+    g: [V; D],
+    fg: V,
+}
+
+impl<const D: usize> SmallAcc<D> {
+    const ZERO: Self = Self {
+        w: [0.0; LANES],
+        m: [[0.0; LANES]; D],
+        g: [[0.0; LANES]; D],
+        fg: [0.0; LANES],
+    };
 }
 
 /// Pass two of the small-`d` kernel over the `LANES` points starting at `k`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn small_chunk<const D: usize, const W: bool, const DV: bool>(
+fn small_chunk<const D: usize, const W: bool, const DV: bool, const R: bool>(
     p: HalfPow,
     xr: &[f64; D],
     s2: f64,
@@ -816,11 +893,11 @@ fn small_chunk<const D: usize, const W: bool, const DV: bool>(
     pi: &[f64],
     k: usize,
     valid: usize,
-    acc: SmallAcc<D>,
-) {
+    mut acc: SmallAcc<D>,
+) -> SmallAcc<D> {
     let d2 = d2_small::<D>(xr, ys, k);
     let t = plus(s2, &d2);
-    let (q, w) = chunk_weights::<W>(p, &t, c, &pi[k..k + LANES], inv_pi_ref, valid);
+    let (q, w) = chunk_weights::<W, R>(p, &t, c, &pi[k..k + LANES], inv_pi_ref, valid);
     for l in 0..LANES {
         acc.w[l] += w[l];
     }
@@ -843,11 +920,12 @@ fn small_chunk<const D: usize, const W: bool, const DV: bool>(
             }
         }
     }
+    acc
 }
 
 /// The vectorised kernel for `d <= 4`: all of a row's sums stay in registers.
 #[inline(always)]
-fn power_small<const D: usize, const W: bool, const DV: bool>(
+fn power_small<const D: usize, const W: bool, const DV: bool, const R: bool>(
     p: HalfPow,
     soa: &Soa,
     mut rows: Rows,
@@ -864,10 +942,7 @@ fn power_small<const D: usize, const W: bool, const DV: bool>(
     let mut cref = [0.0; ROWS];
     let mut inv_pi_ref = [1.0; ROWS];
     let mut pi_ref = [0.0; ROWS];
-    let mut aw = [[0.0; LANES]; ROWS];
-    let mut am = [[[0.0; LANES]; D]; ROWS];
-    let mut ag = [[[0.0; LANES]; D]; ROWS];
-    let mut afg = [[0.0; LANES]; ROWS];
+    let mut accs = [SmallAcc::<D>::ZERO; ROWS];
     for r0 in (0..n).step_by(ROWS) {
         let nb = ROWS.min(n - r0);
         for b in 0..nb {
@@ -876,15 +951,21 @@ fn power_small<const D: usize, const W: bool, const DV: bool>(
             s2[b] = rows.s[r] * rows.s[r];
             best[b] = [f64::INFINITY; LANES];
             ib[b] = [0; LANES];
-            aw[b] = [0.0; LANES];
-            am[b] = [[0.0; LANES]; D];
-            ag[b] = [[0.0; LANES]; D];
-            afg[b] = [0.0; LANES];
+            accs[b] = SmallAcc::ZERO;
         }
-        // pass 1: the nearest data point of every row (smallest t = s^2 + d2)
+        // the reference of every row: s^2 when that is safe, else pass 1
+        let mut skip = [false; ROWS];
+        for b in 0..nb {
+            let t = plus(s2[b], &d2_small::<D>(&xs[b], &ys, 0));
+            skip[b] = reference_is_level(p, s2[b], t[0]);
+        }
+        // pass 1: the nearest data point of the other rows (smallest t = s^2 + d2)
         for t0 in (0..m_full).step_by(tile) {
             let t1 = (t0 + tile).min(m_full);
             for b in 0..nb {
+                if skip[b] {
+                    continue;
+                }
                 let (mut bb, mut ii) = (best[b], ib[b]);
                 for k in (t0..t1).step_by(LANES) {
                     let t = plus(s2[b], &d2_small::<D>(&xs[b], &ys, k));
@@ -895,6 +976,10 @@ fn power_small<const D: usize, const W: bool, const DV: bool>(
             }
         }
         for b in 0..nb {
+            if skip[b] {
+                (cref[b], pi_ref[b], inv_pi_ref[b]) = (s2[b], soa.pi[0], 1.0 / soa.pi[0]);
+                continue;
+            }
             if m_full < m {
                 let t = plus(s2[b], &d2_small::<D>(&xs[b], &ys, m_full));
                 lane_min::<W>(&t, m_full, m - m_full, &mut best[b], &mut ib[b]);
@@ -906,15 +991,9 @@ fn power_small<const D: usize, const W: bool, const DV: bool>(
         }
         // pass 2: the ratio-weighted sums
         macro_rules! run {
-            ($b:expr, $k:expr, $valid:expr) => {{
+            ($b:expr, $k:expr, $valid:expr, $acc:expr) => {{
                 let b = $b;
-                let acc = SmallAcc {
-                    w: &mut aw[b],
-                    m: &mut am[b],
-                    g: &mut ag[b],
-                    fg: &mut afg[b],
-                };
-                small_chunk::<D, W, DV>(
+                small_chunk::<D, W, DV, R>(
                     p,
                     &xs[b],
                     s2[b],
@@ -924,29 +1003,31 @@ fn power_small<const D: usize, const W: bool, const DV: bool>(
                     &soa.pi,
                     $k,
                     $valid,
-                    acc,
-                );
+                    $acc,
+                )
             }};
         }
         for t0 in (0..m_full).step_by(tile) {
             let t1 = (t0 + tile).min(m_full);
             for b in 0..nb {
+                let mut acc = accs[b];
                 for k in (t0..t1).step_by(LANES) {
-                    run!(b, k, LANES);
+                    acc = run!(b, k, LANES, acc);
                 }
+                accs[b] = acc;
             }
         }
         if m_full < m {
             for b in 0..nb {
-                run!(b, m_full, m - m_full);
+                accs[b] = run!(b, m_full, m - m_full, accs[b]);
             }
         }
         for b in 0..nb {
             let sums = RowSums {
-                w: &aw[b],
-                m: &am[b],
-                g: &ag[b],
-                fg: &afg[b],
+                w: &accs[b].w,
+                m: &accs[b].m,
+                g: &accs[b].g,
+                fg: &accs[b].fg,
             };
             finish_row(p, D, r0 + b, cref[b], pi_ref[b], sums, &mut rows);
         }
@@ -967,7 +1048,7 @@ struct GeneralAcc<'a> {
 /// `valid_last` real points).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn general_tile<const W: bool, const DV: bool>(
+fn general_tile<const W: bool, const DV: bool, const R: bool>(
     p: HalfPow,
     xr: &[f64],
     s2: f64,
@@ -985,7 +1066,7 @@ fn general_tile<const W: bool, const DV: bool>(
         let valid = if k + LANES == t1 { valid_last } else { LANES };
         let d2 = d2_dyn(xr, coords, stride, k);
         let t = plus(s2, &d2);
-        let (q, w) = chunk_weights::<W>(p, &t, c, &soa.pi[k..k + LANES], inv_pi_ref, valid);
+        let (q, w) = chunk_weights::<W, R>(p, &t, c, &soa.pi[k..k + LANES], inv_pi_ref, valid);
         for l in 0..LANES {
             acc.w[l] += w[l];
         }
@@ -1028,7 +1109,12 @@ fn general_tile<const W: bool, const DV: bool>(
 /// The vectorised kernel for any `d`: the weights of a tile go to a buffer, then
 /// each coordinate's weighted sums run over it.
 #[inline(always)]
-fn power_general<const W: bool, const DV: bool>(p: HalfPow, soa: &Soa, d: usize, mut rows: Rows) {
+fn power_general<const W: bool, const DV: bool, const R: bool>(
+    p: HalfPow,
+    soa: &Soa,
+    d: usize,
+    mut rows: Rows,
+) {
     let n = rows.s.len();
     let (m, stride) = (soa.m, soa.stride);
     let coords = &soa.coords[..];
@@ -1059,10 +1145,19 @@ fn power_general<const W: bool, const DV: bool>(p: HalfPow, soa: &Soa, d: usize,
         }
         am.fill([0.0; LANES]);
         ag.fill([0.0; LANES]);
-        // pass 1
+        // the reference of every row: s^2 when that is safe, else pass 1
+        let mut skip = [false; ROWS];
+        for b in 0..nb {
+            let t = plus(s2[b], &d2_dyn(&xb[b * d..(b + 1) * d], coords, stride, 0));
+            skip[b] = reference_is_level(p, s2[b], t[0]);
+        }
+        // pass 1: the nearest data point of the other rows
         for t0 in (0..m_full).step_by(tile) {
             let t1 = (t0 + tile).min(m_full);
             for b in 0..nb {
+                if skip[b] {
+                    continue;
+                }
                 let xr = &xb[b * d..(b + 1) * d];
                 let (mut bb, mut ii) = (best[b], ib[b]);
                 for k in (t0..t1).step_by(LANES) {
@@ -1074,6 +1169,10 @@ fn power_general<const W: bool, const DV: bool>(p: HalfPow, soa: &Soa, d: usize,
             }
         }
         for b in 0..nb {
+            if skip[b] {
+                (cref[b], pi_ref[b], inv_pi_ref[b]) = (s2[b], soa.pi[0], 1.0 / soa.pi[0]);
+                continue;
+            }
             if m_full < m {
                 let xr = &xb[b * d..(b + 1) * d];
                 let t = plus(s2[b], &d2_dyn(xr, coords, stride, m_full));
@@ -1101,7 +1200,7 @@ fn power_general<const W: bool, const DV: bool>(p: HalfPow, soa: &Soa, d: usize,
                     wqbuf: &mut wqbuf,
                 };
                 let xr = &xb[b * d..(b + 1) * d];
-                general_tile::<W, DV>(
+                general_tile::<W, DV, R>(
                     p,
                     xr,
                     s2[b],
@@ -1151,7 +1250,9 @@ mod tests {
         div: Vec<f64>,
     }
 
-    fn run(kernel: &Noise, src: &Source, s: &[f64], x: &[f64], scalar: bool) -> Eval {
+    /// `mode`: 0 the dispatched path, 1 the scalar reference path, 2 the portable
+    /// vectorised path (what CPUs without AVX-512 run).
+    fn run(kernel: &Noise, src: &Source, s: &[f64], x: &[f64], mode: u8) -> Eval {
         let (n, d) = (s.len(), src.dim());
         let mut e = Eval {
             f: vec![0.0; n * d],
@@ -1163,11 +1264,28 @@ mod tests {
             log_p: Some(&mut e.lp),
             div: Some(&mut e.div),
         };
-        if scalar {
-            let ratio = |r2: f64, r2_ref: f64| kernel.ratio(r2, r2_ref);
-            eval_points_with(kernel, ratio, Schedule::Ray, src, s, x, out);
-        } else {
-            eval_points(kernel, Schedule::Ray, src, s, x, out);
+        match mode {
+            0 => eval_points(kernel, Schedule::Ray, src, s, x, out),
+            1 => {
+                let ratio = |r2: f64, r2_ref: f64| kernel.ratio(r2, r2_ref);
+                eval_points_with(kernel, ratio, Schedule::Ray, src, s, x, out);
+            }
+            _ => {
+                let n2 = fast_power_exponent(kernel, Schedule::Ray).unwrap();
+                let p = HalfPow {
+                    half: n2 / 2,
+                    odd: n2 % 2 == 1,
+                };
+                let rows = Rows {
+                    s,
+                    x,
+                    f: out.f,
+                    log_p: out.log_p,
+                    div: out.div,
+                    log_norm: kernel.log_norm(),
+                };
+                power_rows::<false>(p, src.soa(), d, rows);
+            }
         }
         e
     }
@@ -1196,7 +1314,8 @@ mod tests {
                 for weighted in [false, true] {
                     let w = weighted.then_some(&wts[..]);
                     let src = Source::points(data.view(), w).unwrap();
-                    for aug in [1.0, 2.0, 5.0] {
+                    // D = 200: high exponents make far rows take the two-pass reference
+                    for aug in [1.0, 2.0, 5.0, 200.0] {
                         let kernel = Noise::pfgmpp(d, aug).unwrap();
                         let n = 45;
                         let s: Vec<f64> = (0..n)
@@ -1209,8 +1328,9 @@ mod tests {
                         }
                         // one row exactly on a data point
                         x[..d].copy_from_slice(&data.as_slice().unwrap()[..d]);
-                        let a = run(&kernel, &src, &s, &x, false);
-                        let b = run(&kernel, &src, &s, &x, true);
+                        let a = run(&kernel, &src, &s, &x, 0);
+                        let b = run(&kernel, &src, &s, &x, 1);
+                        let c = run(&kernel, &src, &s, &x, 2);
                         let ctx = format!("d={d} m={m} weighted={weighted} D={aug}");
                         // tolerances on the scale of the terms that cancel:
                         // |x| + |y| over s for f, (d + 4e)/s for div f
@@ -1232,6 +1352,18 @@ mod tests {
                             assert!(
                                 (u - v).abs() <= 1e-12 * v.abs().max(1.0),
                                 "{ctx} row {r}: ln p {u} vs {v}"
+                            );
+                            for j in 0..d {
+                                let (u, v) = (c.f[r * d + j], b.f[r * d + j]);
+                                assert!(
+                                    (u - v).abs() <= 1e-12 * fs,
+                                    "{ctx} row {r}: portable f {u} vs {v}"
+                                );
+                            }
+                            let (u, v) = (c.div[r], b.div[r]);
+                            assert!(
+                                (u - v).abs() <= 1e-11 * ds,
+                                "{ctx} row {r}: portable div {u} vs {v}"
                             );
                         }
                         let mut f = vec![0.0; n * d];
