@@ -1100,29 +1100,49 @@ fn general_tile<const W: bool, const DV: bool, const R: bool>(
     }
     for (j, &xj) in xr.iter().enumerate() {
         let yj = &coords[j * stride + t0..j * stride + t1];
-        let mut a = acc.m[j];
-        for (wc, yc) in acc.wbuf[..len]
-            .chunks_exact(LANES)
-            .zip(yj.chunks_exact(LANES))
-        {
-            for l in 0..LANES {
-                a[l] += wc[l] * yc[l];
-            }
+        let m = dot4(&acc.wbuf[..len], yj, |y| y);
+        for l in 0..LANES {
+            acc.m[j][l] += m[l];
         }
-        acc.m[j] = a;
         if DV {
-            let mut g = acc.g[j];
-            for (wc, yc) in acc.wqbuf[..len]
-                .chunks_exact(LANES)
-                .zip(yj.chunks_exact(LANES))
-            {
-                for l in 0..LANES {
-                    g[l] += wc[l] * (xj - yc[l]);
-                }
+            let g = dot4(&acc.wqbuf[..len], yj, |y| xj - y);
+            for l in 0..LANES {
+                acc.g[j][l] += g[l];
             }
-            acc.g[j] = g;
         }
     }
+}
+
+/// Lane sums `sum_i w_i map(y_i)` over a tile (length a multiple of [`LANES`]) with
+/// four independent accumulators (they break the chain of dependent additions),
+/// combined in a fixed order.
+#[inline(always)]
+fn dot4(w: &[f64], y: &[f64], map: impl Fn(f64) -> f64) -> V {
+    let mut a = [[0.0; LANES]; 4];
+    let wq = w.chunks_exact(4 * LANES);
+    let yq = y.chunks_exact(4 * LANES);
+    let (wr, yr) = (wq.remainder(), yq.remainder());
+    for (wc, yc) in wq.zip(yq) {
+        for u in 0..4 {
+            for l in 0..LANES {
+                a[u][l] += wc[u * LANES + l] * map(yc[u * LANES + l]);
+            }
+        }
+    }
+    for (u, (wc, yc)) in wr
+        .chunks_exact(LANES)
+        .zip(yr.chunks_exact(LANES))
+        .enumerate()
+    {
+        for l in 0..LANES {
+            a[u][l] += wc[l] * map(yc[l]);
+        }
+    }
+    let mut out = [0.0; LANES];
+    for l in 0..LANES {
+        out[l] = (a[0][l] + a[1][l]) + (a[2][l] + a[3][l]);
+    }
+    out
 }
 
 /// The vectorised kernel for any `d`: the weights of a tile go to a buffer, then
@@ -1138,7 +1158,7 @@ fn power_general<const W: bool, const DV: bool, const R: bool>(
     let (m, stride) = (soa.m, soa.stride);
     let coords = &soa.coords[..];
     let m_full = m / LANES * LANES;
-    let tile = ((TILE_BYTES / (8 * d)) / LANES * LANES).max(LANES);
+    let tile = ((4 * TILE_BYTES / (8 * d)) / LANES * LANES).max(LANES);
     let mut s2 = [0.0; ROWS];
     let mut best = [[0.0; LANES]; ROWS];
     let mut ib = [[0usize; LANES]; ROWS];
