@@ -39,6 +39,8 @@ pub struct Source {
     weights: Vec<f64>,
     /// Cumulative weights for sampling.
     cumulative: Vec<f64>,
+    /// Coordinate-major copy of the means for the vectorised field kernel.
+    soa: super::kernel::Soa,
 }
 
 fn check_means(means: ArrayView2<f64>) -> Result<()> {
@@ -113,13 +115,17 @@ impl Source {
             acc += w;
             cumulative.push(acc);
         }
+        let d = means.ncols();
+        let means: Vec<f64> = means.iter().copied().collect();
+        let soa = super::kernel::Soa::new(&means, d, &weights);
         Ok(Self {
             kind,
-            d: means.ncols(),
-            means: means.iter().copied().collect(),
+            d,
+            means,
             scales,
             weights,
             cumulative,
+            soa,
         })
     }
 
@@ -208,6 +214,11 @@ impl Source {
     /// The normalised weights `pi_k`.
     pub fn weights(&self) -> &[f64] {
         &self.weights
+    }
+
+    /// The coordinate-major copy of the means used by the vectorised kernel.
+    pub(crate) fn soa(&self) -> &super::kernel::Soa {
+        &self.soa
     }
 
     /// The weighted mean of the component means (the centre of the far-field prior).

@@ -1,0 +1,64 @@
+"""Output quality and the comparison table of benches/compare/run.sh.
+
+Usage: python3 quality.py DATA.csv N RESULTS.json
+
+RESULTS.json lists the runs: [{"impl": NAME, "file": CSV, "seconds": [..],
+"evals": EVALUATIONS PER PARTICLE}, ...]. For each run the script reads the samples
+and computes, against the data set, the median distance to the nearest data point
+and the fractions of samples farther than 1e-2 and 1e-3 from every data point
+(rows missing from the file, e.g. non-finite ones, count as far). It prints a
+Markdown table with the median wall time and the time ratio to the first run.
+"""
+
+import json
+import sys
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+
+def read_points(path):
+    with open(path) as fh:
+        first = fh.readline().split(",")[0].strip()
+    try:
+        float(first)
+        skip = 0
+    except ValueError:
+        skip = 1
+    return np.loadtxt(path, delimiter=",", skiprows=skip, ndmin=2)
+
+
+def quality(data, samples, n):
+    finite = np.all(np.isfinite(samples), axis=1)
+    dist = np.full(n, np.inf)
+    x = samples[finite]
+    if len(x):
+        dist[: len(x)] = cKDTree(data).query(x)[0]
+    return {
+        "median_dist": float(np.median(dist)),
+        "far_1e-2": float(np.mean(dist > 1e-2)),
+        "far_1e-3": float(np.mean(dist > 1e-3)),
+        "rows": int(len(x)),
+    }
+
+
+def main():
+    data = read_points(sys.argv[1])
+    n = int(sys.argv[2])
+    runs = json.load(open(sys.argv[3]))
+    base = None
+    print("| implementation | wall time (median) | evaluations per particle "
+          "| time / fieldflow | median distance to data | farther than 1e-2 | farther than 1e-3 |")
+    print("|---|---|---|---|---|---|---|")
+    for run in runs:
+        q = quality(data, read_points(run["file"]), n)
+        t = float(np.median(run["seconds"]))
+        base = base or t
+        ratio = t / base
+        print(f"| {run['impl']} | {t:.3f} s | {run['evals']:.1f} | {ratio:.1f}x "
+              f"| {q['median_dist']:.2e} | {100 * q['far_1e-2']:.2f}% "
+              f"| {100 * q['far_1e-3']:.2f}% |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+#![allow(missing_docs)] // criterion_group! generates undocumented functions
+//! Field evaluations per second: the PFGM (Poisson) velocity of `N` particles against
+//! `M` data points in `d` dimensions, the way the sampler calls it (blocks of 64 rows,
+//! in parallel with rayon). Throughput is reported in particle-data pairs.
+//!
+//! `cargo bench --bench field` (all cases), or a filter such as
+//! `cargo bench --bench field -- d2/` for one dimension.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use fieldflow::fields::{FieldKind, MarginalField, Source};
+use ndarray::Array2;
+use rand::Rng as _;
+use rand_distr::StandardNormal;
+use rayon::prelude::*;
+use std::hint::black_box;
+use std::time::Duration;
+
+/// Rows per block, as in the sampler's default chunk.
+const BLOCK: usize = 64;
+
+fn gaussian_points(n: usize, d: usize, seed: u64) -> Array2<f64> {
+    let mut rng = fieldflow::rng::seeded(seed);
+    Array2::from_shape_fn((n, d), |_| rng.sample(StandardNormal))
+}
+
+/// Particles for `M` data points in `d` dimensions: enough that one evaluation is
+/// about `4e8` coordinate-pairs of work, between 256 (four blocks, so that both
+/// cores of a 2-core machine have work) and 4096.
+fn particles_for(m: usize, d: usize) -> usize {
+    (4e8 / (m as f64 * d as f64)).clamp(256.0, 4096.0) as usize
+}
+
+fn bench_field(c: &mut Criterion) {
+    for d in [2usize, 16, 64] {
+        let mut group = c.benchmark_group(format!("field/d{d}"));
+        group
+            .sample_size(10)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(3));
+        for m in [1_000usize, 10_000, 100_000] {
+            let data = gaussian_points(m, d, 1);
+            let src = Source::points(data.view(), None).unwrap();
+            let mf = MarginalField::new(FieldKind::Poisson, src).unwrap();
+            let n = particles_for(m, d);
+            // particles drawn from the exact marginal at s = 0.5: realistic distances
+            let s = 0.5;
+            let x = mf.sample_marginal(s, n, 2).unwrap();
+            let xs: Vec<f64> = x.iter().copied().collect();
+            let levels = vec![s; BLOCK];
+            let mut f = vec![0.0; n * d];
+            group.throughput(Throughput::Elements((n * m) as u64));
+            group.bench_function(BenchmarkId::new("M", m), |b| {
+                b.iter(|| {
+                    f.par_chunks_mut(BLOCK * d)
+                        .zip(xs.par_chunks(BLOCK * d))
+                        .for_each(|(fb, xb)| {
+                            let rows = xb.len() / d;
+                            mf.eval_block(&levels[..rows], xb, fb, None, None);
+                        });
+                    black_box(&f);
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench_field);
+criterion_main!(benches);
