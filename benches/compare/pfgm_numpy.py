@@ -11,9 +11,14 @@ It follows the public PFGM recipe for an empirical data set:
 * integration in tau = ln s with scipy's solve_ivp(RK45) over the flattened batch,
   one shared step size for all particles.
 
+With --blas the squared distances come from the expansion |x|^2 + |y|^2 - 2 x.y (one
+BLAS matrix product instead of an N x M x d difference tensor): the tuned way, about
+four times faster here, at the price of cancellation when a particle is very close to a
+data point (clamped at 0 before s^2 is added).
+
 Usage: python3 pfgm_numpy.py DATA.csv N SEED OUT.csv [--s-max 40] [--s-min 1e-3]
-       [--tol 1e-4]. Prints one JSON line with the wall time and the number of field
-evaluations.
+       [--tol 1e-4] [--blas]. Prints one JSON line with the wall time and the number of
+field evaluations.
 """
 
 import argparse
@@ -44,8 +49,20 @@ def prior(n, d, s_max, center, rng):
     return center + radius[:, None] * g
 
 
-def make_rhs(data, d):
+def make_rhs(data, d, blas=False):
     counter = {"nfev": 0}
+    yy = np.sum(data * data, axis=1)
+
+    def rhs_blas(tau, flat):
+        counter["nfev"] += 1
+        s = np.exp(tau)
+        x = flat.reshape(-1, d)
+        dist2 = np.sum(x * x, axis=1)[:, None] + yy[None, :] - 2.0 * (x @ data.T)
+        np.maximum(dist2, 0.0, out=dist2)
+        dist2 += s * s
+        w = dist2 ** (-(d + 1) / 2.0)
+        w /= np.sum(w, axis=1, keepdims=True)
+        return (x - w @ data).ravel()
 
     def rhs(tau, flat):
         counter["nfev"] += 1
@@ -58,7 +75,7 @@ def make_rhs(data, d):
         mean = w @ data  # posterior mean m(x)
         return (x - mean).ravel()
 
-    return rhs, counter
+    return (rhs_blas if blas else rhs), counter
 
 
 def main():
@@ -70,13 +87,14 @@ def main():
     ap.add_argument("--s-max", type=float, default=40.0)
     ap.add_argument("--s-min", type=float, default=1e-3)
     ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--blas", action="store_true", help="distances by the BLAS expansion")
     args = ap.parse_args()
 
     data = read_points(args.data)
     d = data.shape[1]
     rng = np.random.default_rng(args.seed)
     x0 = prior(args.n, d, args.s_max, data.mean(axis=0), rng)
-    rhs, counter = make_rhs(data, d)
+    rhs, counter = make_rhs(data, d, args.blas)
     start = time.perf_counter()
     sol = solve_ivp(
         rhs,
@@ -90,7 +108,8 @@ def main():
     x = sol.y[:, -1].reshape(-1, d)
     header = ",".join(f"x{j}" for j in range(d))
     np.savetxt(args.out, x, delimiter=",", header=header, comments="", fmt="%.17g")
-    print(json.dumps({"impl": "numpy+scipy RK45", "seconds": seconds, "nfev": counter["nfev"],
+    impl = "numpy+scipy RK45" + (" (BLAS distances)" if args.blas else "")
+    print(json.dumps({"impl": impl, "seconds": seconds, "nfev": counter["nfev"],
                       "status": int(sol.status), "n": args.n, "m": int(data.shape[0])}))
 
 

@@ -25,7 +25,6 @@ BIN=target/release/fieldflow
 
 "$BIN" datasets moons --n "$N" --seed "$SEED" --out "$OUT/moons.csv" --force >/dev/null
 
-now() { python3 -c 'import time; print(time.perf_counter())'; }
 ff_times=()
 for _ in $(seq "$REPEATS"); do
     t0=$(date +%s.%N)
@@ -37,21 +36,33 @@ for _ in $(seq "$REPEATS"); do
 done
 ff_evals=$(sed -n 's/.*in total, \([0-9.]*\) per particle.*/\1/p' "$OUT/fieldflow.log")
 
-np_times=()
-np_evals=0
-for _ in $(seq "$REPEATS"); do
-    line=$(python3 benches/compare/pfgm_numpy.py "$OUT/moons.csv" "$N" "$SEED" "$OUT/numpy.csv" \
-        --s-max 40 --s-min 1e-3 --tol "$TOL")
-    np_times+=("$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['seconds'])" "$line")")
-    np_evals=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['nfev'])" "$line")
-done
+# The reference as the PFGM code writes it (difference tensor), then tuned (BLAS).
+reference() {  # $1 = output file, further arguments go to pfgm_numpy.py
+    local out=$1
+    shift
+    times=()
+    for _ in $(seq "$REPEATS"); do
+        line=$(python3 benches/compare/pfgm_numpy.py "$OUT/moons.csv" "$N" "$SEED" "$out" \
+            --s-max 40 --s-min 1e-3 --tol "$TOL" "$@")
+        times+=("$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['seconds'])" "$line")")
+        evals=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['nfev'])" "$line")
+    done
+}
+reference "$OUT/numpy.csv"
+np_times=("${times[@]}")
+np_evals=$evals
+reference "$OUT/numpy_blas.csv" --blas
+blas_times=("${times[@]}")
+blas_evals=$evals
 
 join() { local IFS=,; echo "$*"; }
 cat >"$OUT/runs.json" <<JSON
 [{"impl": "fieldflow (dopri5, per-particle steps)", "file": "$OUT/fieldflow.csv",
   "seconds": [$(join "${ff_times[@]}")], "evals": $ff_evals},
  {"impl": "NumPy + SciPy RK45 (flattened batch)", "file": "$OUT/numpy.csv",
-  "seconds": [$(join "${np_times[@]}")], "evals": $np_evals}]
+  "seconds": [$(join "${np_times[@]}")], "evals": $np_evals},
+ {"impl": "NumPy (BLAS distances) + SciPy RK45", "file": "$OUT/numpy_blas.csv",
+  "seconds": [$(join "${blas_times[@]}")], "evals": $blas_evals}]
 JSON
 echo "moons, N = M = $N, seed $SEED, rtol = atol = $TOL, s 40 -> 1e-3, $REPEATS runs each, $(nproc) cores"
 python3 benches/compare/quality.py "$OUT/moons.csv" "$N" "$OUT/runs.json"
