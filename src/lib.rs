@@ -14,25 +14,23 @@
 //! * [`checks`]: two-sample and one-sample statistical tests (KS, Anderson-Darling,
 //!   energy, MMD, sliced Wasserstein, ...) with calibrated p-values, and a battery
 //!   that decides whether samples match their target.
-//!
 //! * [`data`]: the eight FFJORD toy data sets and isotropic Gaussian mixtures with
 //!   exact densities and scores.
-//!
 //! * [`fields`]: the force fields as generative ODEs (PFGM, PFGM++, Gaussian, linear,
 //!   radial profiles, point-source power laws): the affine family, sources, exact
 //!   marginal densities, velocities, divergences and samplers, priors, and the
 //!   validity diagnostics of the `(s, x)` field.
-//!
 //! * [`sampling`]: generation, encoding and exact likelihoods by integrating a field.
-//!
 //! * [`io`]: point files (`.csv`, `.npy`) read with line-precise errors and written
 //!   atomically.
-//!
 //! * [`plots`]: PNG + SVG figures with a bundled font (no system font libraries),
 //!   scatter plots and colour maps.
 //!
-//! The mathematics is collected in the project's `THEORY.md`; every formula the code
-//! uses is tested against a closed form, a finite difference or a published value.
+//! Errors are one [`Error`](enum@Error) enum; [`rng`] gives the seeded streams that make
+//! every parallel computation reproducible. The mathematics, with what was derived
+//! beyond the published formulas, is in the repository's `docs/FIELDS.md`; every
+//! formula the code uses is tested against a closed form, a finite difference or a
+//! published value.
 #![deny(missing_docs)]
 
 pub mod checks;
