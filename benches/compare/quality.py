@@ -16,16 +16,7 @@ import sys
 import numpy as np
 from scipy.spatial import cKDTree
 
-
-def read_points(path):
-    with open(path) as fh:
-        first = fh.readline().split(",")[0].strip()
-    try:
-        float(first)
-        skip = 0
-    except ValueError:
-        skip = 1
-    return np.loadtxt(path, delimiter=",", skiprows=skip, ndmin=2)
+from pfgm_numpy import read_points
 
 
 def quality(data, samples, n):

@@ -16,8 +16,70 @@
 use anyhow::{bail, Context};
 use clap::Parser;
 use fieldflow::plots::{make_figure, FigureKind, FigureOptions, Size, UserData};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// Options shared by `plot` and `figures`.
+#[derive(Debug, clap::Args)]
+pub struct FigureArgs {
+    /// Output directory (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Reduced size (fewer particles and grid cells; for tests).
+    #[arg(long)]
+    pub quick: bool,
+    /// Base seed of the figures' random draws.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Replace existing figure files (for `figures`: in a folder it did not make).
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl FigureArgs {
+    /// Library options for these arguments.
+    pub fn options(&self, overwrite: bool, data: Option<UserData>) -> FigureOptions {
+        FigureOptions {
+            size: if self.quick { Size::Quick } else { Size::Full },
+            seed: self.seed,
+            overwrite,
+            data,
+        }
+    }
+}
+
+/// Fails if `out` is not a folder, or (unless `replace`) if a figure of `kinds` is
+/// already there; `why` ends the message. Called before anything is computed.
+pub fn refuse_existing(
+    out: &Path,
+    kinds: &[FigureKind],
+    replace: bool,
+    why: &str,
+) -> anyhow::Result<()> {
+    if out.exists() && !out.is_dir() {
+        bail!("{} exists and is not a directory", out.display());
+    }
+    if replace {
+        return Ok(());
+    }
+    for kind in kinds {
+        for ext in ["png", "svg"] {
+            let f = out.join(format!("{}.{ext}", kind.stem()));
+            if f.exists() {
+                bail!(
+                    "{} already exists{why}; use --force to replace it",
+                    f.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Creates the output folder.
+pub fn create_dir(out: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))
+}
 
 /// Arguments of `fieldflow plot`.
 #[derive(Debug, Parser)]
@@ -29,18 +91,8 @@ pub struct Args {
     /// Figure: field-lines, trajectories, velocity, density, compare, su1d,
     /// force-laws, work-precision, pfgmpp, datasets.
     pub kind: String,
-    /// Output directory (created if missing).
-    #[arg(long)]
-    pub out: PathBuf,
-    /// Reduced size (fewer particles and grid cells; for tests).
-    #[arg(long)]
-    pub quick: bool,
-    /// Base seed of the figure's random draws.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Replace existing figure files.
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub common: FigureArgs,
     /// 2-D points (.csv or .npy) for trajectories, velocity and density (the PFGM
     /// field of these points instead of the built-in toy sets).
     #[arg(long, value_name = "FILE")]
@@ -50,9 +102,9 @@ pub struct Args {
 /// Runs `fieldflow plot`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let kind: FigureKind = args.kind.parse()?;
-    if args.out.exists() && !args.out.is_dir() {
-        bail!("{} exists and is not a directory", args.out.display());
-    }
+    let common = &args.common;
+    // refuse before computing anything
+    refuse_existing(&common.out, &[kind], common.force, "")?;
     let data = match &args.data {
         Some(path) => {
             if !matches!(
@@ -70,24 +122,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let opts = FigureOptions {
-        size: if args.quick { Size::Quick } else { Size::Full },
-        seed: args.seed,
-        overwrite: args.force,
-        data,
-    };
-    // refuse before computing anything
-    if !args.force {
-        for ext in ["png", "svg"] {
-            let f = args.out.join(format!("{}.{ext}", kind.stem()));
-            if f.exists() {
-                bail!("{} already exists; use --force to replace it", f.display());
-            }
-        }
-    }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let made = make_figure(kind, &args.out, &opts)
+    let opts = common.options(common.force, data);
+    create_dir(&common.out)?;
+    let made = make_figure(kind, &common.out, &opts)
         .with_context(|| format!("cannot make figure {kind}"))?;
     println!(
         "{kind}: wrote {} and {} in {:.1} s",
