@@ -299,6 +299,8 @@ fn bad_inputs_fail_with_one_line_and_write_nothing() {
     let (levels, p) = paths_fixture();
     let paths = dir.join("paths.csv");
     write_trajectories(&paths, &levels, p.view(), false).unwrap();
+    let one = dir.join("one.csv");
+    fs::write(&one, "x0,x1\n1,2\n").unwrap();
     let missing = dir.join("missing.csv");
     let out = dir.join("out");
     let o = s(&out);
@@ -344,6 +346,10 @@ fn bad_inputs_fail_with_one_line_and_write_nothing() {
         ),
         (vec!["compare", "--alpha", "0.1"], "--alpha applies"),
         (
+            vec!["compare", "--samples", s(&one), "--reference", s(&good)],
+            "at least 2 points",
+        ),
+        (
             vec![
                 "trajectories",
                 "--samples",
@@ -379,4 +385,41 @@ fn bad_inputs_fail_with_one_line_and_write_nothing() {
         assert_fails(&run(&full), needle);
         assert!(!out.exists(), "{args:?} wrote {}", out.display());
     }
+}
+
+#[test]
+fn compare_from_points_through_the_library() {
+    use fieldflow::checks::Battery;
+    use fieldflow::plots::compare::{make_from_points, Compare};
+    let dir = tmpdir("plotfiles-lib");
+    let x = fieldflow::data::Dataset::Moons.sample_seeded(200, 1);
+    let y = fieldflow::data::Dataset::Moons.sample_seeded(200, 2);
+    let mut battery = Battery::new(0.01).unwrap();
+    battery.config.permutations = 99;
+    let (files, report) = make_from_points(
+        &dir,
+        "cmp",
+        ("x", x.view()),
+        ("y", y.view()),
+        &battery,
+        false,
+    )
+    .unwrap();
+    assert_eq!(files.png, dir.join("cmp.png"));
+    check_png(&files.png);
+    // the same report as the battery on its own
+    assert_eq!(report, battery.two_sample(x.view(), y.view()).unwrap());
+    let fig = Compare::from_points(("x", x.view()), ("y", y.view()), &battery).unwrap();
+    // the window holds every point of both samples
+    let ((x0, x1), (y0, y1)) = fig.window;
+    assert!(x
+        .rows()
+        .into_iter()
+        .chain(y.rows())
+        .all(|r| r[0] > x0 && r[0] < x1 && r[1] > y0 && r[1] < y1));
+    let three = Array2::<f64>::zeros((10, 3));
+    let e = Compare::from_points(("x", three.view()), ("y", three.view()), &battery)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("2-D"), "{e}");
 }

@@ -20,6 +20,7 @@
 use anyhow::{bail, Context};
 use clap::Parser;
 use fieldflow::checks::Battery;
+use fieldflow::plots::compare::{save_points_figure, Compare};
 use fieldflow::plots::{make_figure, FigureKind, FigureOptions, Size, UserData};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -163,15 +164,15 @@ fn compare_files(args: &Args, samples: &Path, reference: &Path) -> anyhow::Resul
             );
         }
     }
-    create_dir(&common.out)?;
-    let (files, report) = fieldflow::plots::compare::make_from_points(
-        &common.out,
-        FigureKind::Compare.stem(),
+    // the battery runs before the folder is made: a failure writes nothing
+    let fig = Compare::from_points(
         (&file_name(samples), x.view()),
         (&file_name(reference), y.view()),
         &battery,
-        common.force,
     )?;
+    create_dir(&common.out)?;
+    let (files, report) =
+        save_points_figure(&fig, &common.out, FigureKind::Compare.stem(), common.force)?;
     for t in &report.tests {
         println!("{:>10}  p = {}", t.name, fieldflow::plots::fmt_p(t.pvalue));
     }

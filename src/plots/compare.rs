@@ -206,64 +206,97 @@ pub fn make(out_dir: &Path, opts: &FigureOptions) -> Result<FigureFiles> {
     save_figure(&fig, out_dir.join("compare"), (1400, 1500), opts.overwrite)
 }
 
-/// Runs `battery.two_sample(samples, reference)` on two user point sets (`n x 2` and
-/// `m x 2`, finite) named `names = (samples, reference)` (e.g. their file names) and
-/// draws them side by side (reference left, samples right) in a window around both
-/// (their bounding box grown by 10%, square), the p-values and the verdict in the
-/// caption; writes `STEM.png` and `.svg` with `stem` in `out_dir`. Returns the files
-/// and the battery's report.
-///
-/// # Errors
-/// Points that are not 2-D (the scatter needs `d = 2`; [`crate::checks`] takes any
-/// `d`), empty or non-finite points, the battery's errors, drawing and file errors.
+impl Compare {
+    /// Runs `battery.two_sample(samples, reference)` on two user point sets (`n x 2`
+    /// and `m x 2`, finite) named `names = (samples, reference)` (e.g. their file
+    /// names): one row, the reference left and the samples right, in a window around
+    /// both (their bounding box grown by 10% on each side, square), the p-values and
+    /// the verdict in the caption.
+    ///
+    /// # Errors
+    /// Points that are not 2-D (the scatter needs `d = 2`; [`crate::checks`] takes any
+    /// `d`), empty or non-finite points, the battery's errors (e.g. too few points).
+    pub fn from_points(
+        (samples_name, samples): (&str, ArrayView2<f64>),
+        (reference_name, reference): (&str, ArrayView2<f64>),
+        battery: &Battery,
+    ) -> Result<Self> {
+        for (what, pts) in [
+            ("columns of the samples (the compare plot is 2-D)", samples),
+            (
+                "columns of the reference (the compare plot is 2-D)",
+                reference,
+            ),
+        ] {
+            if pts.ncols() != 2 {
+                return Err(Error::DimensionMismatch {
+                    what,
+                    expected: 2,
+                    got: pts.ncols(),
+                });
+            }
+        }
+        let two_sample = battery.two_sample(samples, reference)?;
+        let n = samples.nrows();
+        let both = Array2::from_shape_fn((n + reference.nrows(), 2), |(i, j)| {
+            if i < n {
+                samples[[i, j]]
+            } else {
+                reference[[i - n, j]]
+            }
+        });
+        Ok(Compare {
+            title: format!(
+                "Samples {samples_name} (right) against the reference {reference_name} (left)"
+            ),
+            rows: vec![Row {
+                title: String::new(),
+                names: [
+                    format!("reference {reference_name}"),
+                    format!("samples {samples_name}"),
+                ],
+                target: reference.to_owned(),
+                generated: samples.to_owned(),
+                run: None,
+                two_sample,
+                one_sample: None,
+            }],
+            window: window(both.view(), 0.1),
+        })
+    }
+
+    /// The two-sample report of the first row (the only one of
+    /// [`Compare::from_points`]).
+    pub fn report(&self) -> Option<&BatteryReport> {
+        self.rows.first().map(|r| &r.two_sample)
+    }
+}
+
+/// [`Compare::from_points`] drawn as `STEM.png` and `.svg` in the existing folder
+/// `out_dir` (1400 x 800); returns the files and the battery's report.
 pub fn make_from_points(
     out_dir: &Path,
     stem: &str,
-    (samples_name, samples): (&str, ArrayView2<f64>),
-    (reference_name, reference): (&str, ArrayView2<f64>),
+    samples: (&str, ArrayView2<f64>),
+    reference: (&str, ArrayView2<f64>),
     battery: &Battery,
     overwrite: bool,
 ) -> Result<(FigureFiles, BatteryReport)> {
-    for (what, pts) in [("samples", samples), ("reference", reference)] {
-        if pts.ncols() != 2 {
-            return Err(Error::DimensionMismatch {
-                what: if what == "samples" {
-                    "columns of the samples (the compare plot is 2-D)"
-                } else {
-                    "columns of the reference (the compare plot is 2-D)"
-                },
-                expected: 2,
-                got: pts.ncols(),
-            });
-        }
-    }
-    let two_sample = battery.two_sample(samples, reference)?;
-    let n = samples.nrows();
-    let both = Array2::from_shape_fn((n + reference.nrows(), 2), |(i, j)| {
-        if i < n {
-            samples[[i, j]]
-        } else {
-            reference[[i - n, j]]
-        }
-    });
-    let fig = Compare {
-        title: format!(
-            "Samples {samples_name} (right) against the reference {reference_name} (left)"
-        ),
-        rows: vec![Row {
-            title: String::new(),
-            names: [
-                format!("reference {reference_name}"),
-                format!("samples {samples_name}"),
-            ],
-            target: reference.to_owned(),
-            generated: samples.to_owned(),
-            run: None,
-            two_sample: two_sample.clone(),
-            one_sample: None,
-        }],
-        window: window(both.view(), 0.1),
-    };
-    let files = save_figure(&fig, out_dir.join(stem), (1400, 800), overwrite)?;
-    Ok((files, two_sample))
+    let fig = Compare::from_points(samples, reference, battery)?;
+    save_points_figure(&fig, out_dir, stem, overwrite)
+}
+
+/// Saves a figure of [`Compare::from_points`] (1400 x 800); returns the files and
+/// its report.
+pub fn save_points_figure(
+    fig: &Compare,
+    out_dir: &Path,
+    stem: &str,
+    overwrite: bool,
+) -> Result<(FigureFiles, BatteryReport)> {
+    let report = fig.report().cloned().ok_or(Error::Empty {
+        what: "rows of the compare figure",
+    })?;
+    let files = save_figure(fig, out_dir.join(stem), (1400, 800), overwrite)?;
+    Ok((files, report))
 }
