@@ -11,6 +11,9 @@
 //! appeared in the meantime). No directory is created unless the caller asks with
 //! [`ensure_parent_dir`].
 //!
+//! Trajectory files ([`write_trajectories`], [`read_trajectories`]) hold `n x K x d`
+//! recorded paths: `.npy` the 3-D array, `.csv` a long format with the levels.
+//!
 //! CSV details: blank lines are skipped; fields are trimmed; a first non-blank line of
 //! which no field parses as a number is a header and is ignored (it must have as many
 //! fields as the data rows); a leading UTF-8 byte-order mark is ignored. Output has the
@@ -382,6 +385,195 @@ pub fn write_trajectories(
             .as_standard_layout()
             .write_npy(w)
             .map_err(|e| std::io::Error::other(e.to_string())),
+    })
+}
+
+/// Recorded paths read back by [`read_trajectories`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedPaths {
+    /// The levels `s` of the recorded points, in file order; `None` for `.npy`, which
+    /// stores the array only.
+    pub levels: Option<Vec<f64>>,
+    /// The paths, `n x K x d` (NaN after a failed trajectory).
+    pub paths: ndarray::Array3<f64>,
+}
+
+/// Reads a trajectories file as written by [`write_trajectories`]: `.npy` a 3-D `f64`
+/// array `(n, K, d)` (no levels), `.csv` the long format with header
+/// `particle,s,x0,...` (particles `0..n` in order, each with the same `K` levels in
+/// the same order). Coordinates may be NaN (a failed path) but not infinite; levels
+/// must be finite and positive. Errors name the file and, for CSV, the line.
+pub fn read_trajectories(path: impl AsRef<Path>) -> Result<RecordedPaths> {
+    let path = path.as_ref();
+    match PointFormat::from_path(path)? {
+        PointFormat::Npy => {
+            let file = File::open(path).map_err(|e| io_err(path, format!("cannot read: {e}")))?;
+            let array = ArrayD::<f64>::read_npy(BufReader::new(file))
+                .map_err(|e| io_err(path, format!("not a .npy array of f64: {e}")))?;
+            if array.ndim() != 3 {
+                return Err(io_err(
+                    path,
+                    format!(
+                        "expected a 3-D array (particles, levels, dimension), got {}-D",
+                        array.ndim()
+                    ),
+                ));
+            }
+            let paths = array
+                .into_dimensionality::<ndarray::Ix3>()
+                .map_err(|e| io_err(path, e.to_string()))?;
+            if paths.is_empty() {
+                return Err(io_err(
+                    path,
+                    format!("no paths in file (shape {:?})", paths.shape()),
+                ));
+            }
+            if let Some(((i, k, j), _)) = paths.indexed_iter().find(|(_, v)| v.is_infinite()) {
+                return Err(io_err(
+                    path,
+                    format!("infinite value at particle {i}, level {k}, coordinate {j} (0-based)"),
+                ));
+            }
+            Ok(RecordedPaths {
+                levels: None,
+                paths: paths.as_standard_layout().into_owned(),
+            })
+        }
+        PointFormat::Csv => read_trajectories_csv(path),
+    }
+}
+
+fn read_trajectories_csv(path: &Path) -> Result<RecordedPaths> {
+    let text = fs::read_to_string(path).map_err(|e| io_err(path, format!("cannot read: {e}")))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut rows = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty());
+    let (hline, header) = rows
+        .next()
+        .ok_or_else(|| io_err(path, "empty file (expected header particle,s,x0,...)"))?;
+    let names: Vec<&str> = header.split(',').map(str::trim).collect();
+    if names.len() < 3 || names[0] != "particle" || names[1] != "s" {
+        return Err(parse_err(
+            path,
+            hline,
+            "expected the header particle,s,x0,... of a trajectories file",
+        ));
+    }
+    let d = names.len() - 2;
+    let mut levels: Vec<f64> = Vec::new();
+    let mut values: Vec<f64> = Vec::new();
+    let (mut particle, mut k) = (0usize, 0usize);
+    let mut n_rows = 0usize;
+    for (line, row) in rows {
+        let fields: Vec<&str> = row.split(',').map(str::trim).collect();
+        if fields.len() != d + 2 {
+            return Err(parse_err(
+                path,
+                line,
+                format!(
+                    "expected {} columns (as in the header), got {}",
+                    d + 2,
+                    fields.len()
+                ),
+            ));
+        }
+        let id: usize = fields[0].parse().map_err(|_| {
+            parse_err(
+                path,
+                line,
+                format!(
+                    "particle '{}' is not a non-negative integer",
+                    clip(fields[0])
+                ),
+            )
+        })?;
+        let s: f64 = fields[1].parse().map_err(|_| {
+            parse_err(
+                path,
+                line,
+                format!("cannot parse s = '{}'", clip(fields[1])),
+            )
+        })?;
+        if !(s.is_finite() && s > 0.0) {
+            return Err(parse_err(
+                path,
+                line,
+                format!("level s = {s} is not finite and positive"),
+            ));
+        }
+        // particle-major: the first particle defines the levels (the others repeat
+        // them exactly: they are written with the same digits)
+        if n_rows > 0 && id != particle {
+            if id != particle + 1 || k != levels.len() {
+                return Err(parse_err(
+                    path,
+                    line,
+                    format!(
+                        "particle {id} after particle {particle} with {k} of {} levels (expected particles 0, 1, ... in order, each with every level)",
+                        levels.len()
+                    ),
+                ));
+            }
+            particle = id;
+            k = 0;
+        } else if n_rows == 0 && id != 0 {
+            return Err(parse_err(
+                path,
+                line,
+                format!("the first particle is {id}, not 0"),
+            ));
+        }
+        if particle == 0 {
+            levels.push(s);
+        } else if k >= levels.len() || levels[k].to_bits() != s.to_bits() {
+            return Err(parse_err(
+                path,
+                line,
+                format!(
+                    "particle {particle}: level {k} is s = {s}, not the first particle's levels"
+                ),
+            ));
+        }
+        for (j, f) in fields[2..].iter().enumerate() {
+            let v: f64 = f.parse().map_err(|_| {
+                parse_err(
+                    path,
+                    line,
+                    format!("column {}: cannot parse '{}' as a number", j + 3, clip(f)),
+                )
+            })?;
+            if v.is_infinite() {
+                return Err(parse_err(
+                    path,
+                    line,
+                    format!("column {}: infinite value", j + 3),
+                ));
+            }
+            values.push(v);
+        }
+        k += 1;
+        n_rows += 1;
+    }
+    if n_rows == 0 {
+        return Err(io_err(path, "no paths in file"));
+    }
+    if k != levels.len() {
+        return Err(io_err(
+            path,
+            format!(
+                "the last particle {particle} has {k} of {} levels",
+                levels.len()
+            ),
+        ));
+    }
+    let paths = ndarray::Array3::from_shape_vec((particle + 1, levels.len(), d), values)
+        .map_err(|e| io_err(path, format!("internal shape error: {e}")))?;
+    Ok(RecordedPaths {
+        levels: Some(levels),
+        paths,
     })
 }
 

@@ -12,42 +12,53 @@
 //!   (mode counts, residual chi-square);
 //! * PFGM on the empirical field of 1000 moons points, also checked by the landing
 //!   test (which data point each sample lands on, against the weights).
+//!
+//! [`make_from_points`] draws the same kind of row for two point sets a user brings
+//! (`fieldflow plot compare --samples FILE --reference FILE`): only the two-sample
+//! battery, in a window taken from the data's extent.
 
-use super::{axes, fmt_p, save_figure, text_lines, Figure, FigureFiles, FigureOptions};
+use super::{
+    axes, fmt_p, save_figure, text_lines, window, Figure, FigureFiles, FigureOptions, Window,
+};
 use crate::checks::{Battery, BatteryReport, OneSampleTarget};
 use crate::data::{Dataset, GaussianMixture};
 use crate::fields::{FieldKind, MarginalField, Source};
 use crate::sampling::{generate, SampleOptions};
-use crate::Result;
-use ndarray::Array2;
+use crate::{Error, Result};
+use ndarray::{Array2, ArrayView2};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
 
-/// One row: a run, its target and its checks.
+/// One row: two samples side by side and their checks.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// What was run.
+    /// What was run (a prefix of the panel titles; empty for none).
     pub title: String,
-    /// Exact draws of `p_{s_min}`.
+    /// Panel names of the left (target) and right (generated) samples.
+    pub names: [String; 2],
+    /// Exact draws of `p_{s_min}`, or a reference file's points (left).
     pub target: Array2<f64>,
-    /// Generated samples.
+    /// Generated samples, or a samples file's points (right).
     pub generated: Array2<f64>,
-    /// Mean right-hand-side evaluations per particle.
-    pub evals: f64,
-    /// Unconverged particles.
-    pub unconverged: usize,
+    /// Mean right-hand-side evaluations per particle and unconverged particles (a
+    /// fresh run only).
+    pub run: Option<(f64, usize)>,
     /// The two-sample battery.
     pub two_sample: BatteryReport,
-    /// The one-sample tests against the known law.
-    pub one_sample: BatteryReport,
+    /// The one-sample tests against the known law (a fresh run only).
+    pub one_sample: Option<BatteryReport>,
 }
 
 /// The figure.
 #[derive(Debug, Clone)]
 pub struct Compare {
+    /// The figure's title.
+    pub title: String,
     /// The rows.
     pub rows: Vec<Row>,
+    /// The plot window of every panel.
+    pub window: Window,
 }
 
 /// Generates `n` samples of `mf` (far field, `s 40 -> 1e-3`, dopri5 at `1e-5`) and
@@ -76,12 +87,12 @@ pub fn run_row(
     let one_sample = battery.one_sample(x.view(), one)?;
     Ok(Row {
         title: title.to_string(),
+        names: ["target (exact)".to_string(), "generated".to_string()],
         target,
-        evals: gen.evals_per_particle(),
-        unconverged: gen.n_unconverged,
+        run: Some((gen.evals_per_particle(), gen.n_unconverged)),
         generated: x,
         two_sample,
-        one_sample,
+        one_sample: Some(one_sample),
     })
 }
 
@@ -101,50 +112,58 @@ fn summary(r: &BatteryReport) -> String {
 
 impl Figure for Compare {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
-        let root = root.titled(
-            "Generated (right) against exact draws of the target p_s at s_min = 0.001 (left), from the far-field prior at s = 40",
-            ("sans-serif", 19),
-        )?;
+        let root = root.titled(&self.title, ("sans-serif", 19))?;
+        let ((x0, x1), (y0, y1)) = self.window;
         let rows = root.split_evenly((self.rows.len(), 1));
         for (row, area) in self.rows.iter().zip(&rows) {
             let h = area.dim_in_pixel().1;
             let (plots, caption) = area.split_vertically(h - 92);
             let halves = plots.split_evenly((1, 2));
-            let lim = 4.5;
             for (k, (pts, what)) in [
-                (&row.target, "target (exact)"),
-                (&row.generated, "generated"),
+                (&row.target, row.names[0].as_str()),
+                (&row.generated, row.names[1].as_str()),
             ]
             .into_iter()
             .enumerate()
             {
+                let prefix = if row.title.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}: ", row.title)
+                };
                 let mut chart = axes(
                     &halves[k],
-                    &format!("{}: {what}, n = {}", row.title, pts.nrows()),
-                    -lim..lim,
-                    -lim..lim,
+                    &format!("{prefix}{what}, n = {}", pts.nrows()),
+                    x0..x1,
+                    y0..y1,
                     ("x1", "x2"),
                 )?;
                 let color = super::category_color(k);
                 chart.draw_series(
                     pts.rows()
                         .into_iter()
-                        .filter(|r| r[0].abs() < lim && r[1].abs() < lim)
+                        .filter(|r| r[0] > x0 && r[0] < x1 && r[1] > y0 && r[1] < y1)
                         .map(|r| Circle::new((r[0], r[1]), 1, color.mix(0.6).filled())),
                 )?;
             }
-            let lines = vec![
+            let run = match row.run {
+                Some((evals, unconverged)) => {
+                    format!("{evals:.1} evaluations per particle, {unconverged} unconverged.  ")
+                }
+                None => String::new(),
+            };
+            let mut lines = vec![
                 format!(
-                    "{:.1} evaluations per particle, {} unconverged.  Two-sample battery (n = {}, m = {}):",
-                    row.evals,
-                    row.unconverged,
+                    "{run}Two-sample battery (n = {}, m = {}):",
                     row.two_sample.n,
                     row.two_sample.m.unwrap_or(0)
                 ),
                 format!("    {}", summary(&row.two_sample)),
-                "One-sample tests against the known law:".to_string(),
-                format!("    {}", summary(&row.one_sample)),
             ];
+            if let Some(one) = &row.one_sample {
+                lines.push("One-sample tests against the known law:".to_string());
+                lines.push(format!("    {}", summary(one)));
+            }
             text_lines(&caption, &lines, (20, 4), 14)?;
         }
         Ok(())
@@ -180,7 +199,104 @@ pub fn make(out_dir: &Path, opts: &FigureOptions) -> Result<FigureFiles> {
         opts.seed + 300,
     )?;
     let fig = Compare {
+        title: "Generated (right) against exact draws of the target p_s at s_min = 0.001 (left), from the far-field prior at s = 40".to_string(),
         rows: vec![row1, row2],
+        window: ((-4.5, 4.5), (-4.5, 4.5)),
     };
     save_figure(&fig, out_dir.join("compare"), (1400, 1500), opts.overwrite)
+}
+
+impl Compare {
+    /// Runs `battery.two_sample(samples, reference)` on two user point sets (`n x 2`
+    /// and `m x 2`, finite) named `names = (samples, reference)` (e.g. their file
+    /// names): one row, the reference left and the samples right, in a window around
+    /// both (their bounding box grown by 10% on each side, square), the p-values and
+    /// the verdict in the caption.
+    ///
+    /// # Errors
+    /// Points that are not 2-D (the scatter needs `d = 2`; [`crate::checks`] takes any
+    /// `d`), empty or non-finite points, the battery's errors (e.g. too few points).
+    pub fn from_points(
+        (samples_name, samples): (&str, ArrayView2<f64>),
+        (reference_name, reference): (&str, ArrayView2<f64>),
+        battery: &Battery,
+    ) -> Result<Self> {
+        for (what, pts) in [
+            ("columns of the samples (the compare plot is 2-D)", samples),
+            (
+                "columns of the reference (the compare plot is 2-D)",
+                reference,
+            ),
+        ] {
+            if pts.ncols() != 2 {
+                return Err(Error::DimensionMismatch {
+                    what,
+                    expected: 2,
+                    got: pts.ncols(),
+                });
+            }
+        }
+        let two_sample = battery.two_sample(samples, reference)?;
+        let n = samples.nrows();
+        let both = Array2::from_shape_fn((n + reference.nrows(), 2), |(i, j)| {
+            if i < n {
+                samples[[i, j]]
+            } else {
+                reference[[i - n, j]]
+            }
+        });
+        Ok(Compare {
+            title: format!(
+                "Samples {samples_name} (right) against the reference {reference_name} (left)"
+            ),
+            rows: vec![Row {
+                title: String::new(),
+                names: [
+                    format!("reference {reference_name}"),
+                    format!("samples {samples_name}"),
+                ],
+                target: reference.to_owned(),
+                generated: samples.to_owned(),
+                run: None,
+                two_sample,
+                one_sample: None,
+            }],
+            window: window(both.view(), 0.1),
+        })
+    }
+
+    /// The two-sample report of the first row (the only one of
+    /// [`Compare::from_points`]).
+    pub fn report(&self) -> Option<&BatteryReport> {
+        self.rows.first().map(|r| &r.two_sample)
+    }
+}
+
+/// [`Compare::from_points`] drawn as `STEM.png` and `.svg` in the existing folder
+/// `out_dir` (1400 x 800); returns the files and the battery's report.
+pub fn make_from_points(
+    out_dir: &Path,
+    stem: &str,
+    samples: (&str, ArrayView2<f64>),
+    reference: (&str, ArrayView2<f64>),
+    battery: &Battery,
+    overwrite: bool,
+) -> Result<(FigureFiles, BatteryReport)> {
+    let fig = Compare::from_points(samples, reference, battery)?;
+    save_points_figure(&fig, out_dir, stem, overwrite)
+}
+
+/// Saves a figure of [`Compare::from_points`] (1400 x 800); returns the files and
+/// its report.
+pub fn save_points_figure(
+    fig: &Compare,
+    out_dir: &Path,
+    stem: &str,
+    overwrite: bool,
+) -> Result<(FigureFiles, BatteryReport)> {
+    let report = fig.report().cloned().ok_or(Error::Empty {
+        what: "rows of the compare figure",
+    })?;
+    let files = save_figure(fig, out_dir.join(stem), (1400, 800), overwrite)?;
+    Ok((files, report))
 }

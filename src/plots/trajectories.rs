@@ -6,6 +6,9 @@
 //! output records each path at log-spaced levels, and each segment is coloured by
 //! `log10 s`. Paths enter the window from far away (the prior is heavy-tailed) and
 //! end on data points.
+//!
+//! [`make_from_paths`] draws a trajectories file of `fieldflow sample --trajectories`
+//! ([`crate::io::read_trajectories`]) with the same path drawing ([`draw_paths`]).
 
 use super::{
     axes, colorbar, colored_path, log_levels, save_figure, ColorScale, Figure, FigureFiles,
@@ -13,10 +16,11 @@ use super::{
 };
 use crate::data::Dataset;
 use crate::fields::{FieldKind, MarginalField, PriorKind, Source};
+use crate::io::RecordedPaths;
 use crate::ode::{Method, SolverOptions};
 use crate::sampling::trajectories;
-use crate::Result;
-use ndarray::{Array2, Array3};
+use crate::{Error, Result};
+use ndarray::{Array2, Array3, ArrayView3};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -99,25 +103,15 @@ impl Figure for Trajectories {
                 box_.1 .0..box_.1 .1,
                 ("x1", "x2"),
             )?;
-            let data_dots = p
-                .data
-                .rows()
-                .into_iter()
-                .map(|r| Circle::new((r[0], r[1]), 2, RGBColor(150, 150, 150).filled()));
             let vals: Vec<f64> = p.levels.iter().map(|s| s.log10()).collect();
-            let (np, nl, _) = p.paths.dim();
-            for i in 0..np {
-                let pts: Vec<(f64, f64)> = (0..nl)
-                    .map(|k| (p.paths[[i, k, 0]], p.paths[[i, k, 1]]))
-                    .collect();
-                colored_path(&mut chart, &pts, &vals, Some(&scale), BLACK, 24, 1, box_)?;
-            }
-            chart.draw_series(data_dots)?;
-            chart.draw_series((0..np).filter_map(|i| {
-                let (x, y) = (p.paths[[i, nl - 1, 0]], p.paths[[i, nl - 1, 1]]);
-                let inside = x > box_.0 .0 && x < box_.0 .1 && y > box_.1 .0 && y < box_.1 .1;
-                inside.then(|| Circle::new((x, y), 2, RED.filled()))
-            }))?;
+            draw_paths(
+                &mut chart,
+                p.paths.view(),
+                &vals,
+                &scale,
+                box_,
+                p.data.view(),
+            )?;
         }
         colorbar(&bar, &scale, "log10 s", &|v| format!("{v:.1}"))?;
         Ok(())
@@ -164,4 +158,164 @@ pub fn make(out_dir: &Path, opts: &FigureOptions) -> Result<FigureFiles> {
         (width, 760),
         opts.overwrite,
     )
+}
+
+/// Draws every path of `paths` (`n x K x 2`) in `chart`, segment `k` coloured by
+/// `scale.color(values[k])` and clipped to `window`; then the `data` points (`m x 2`,
+/// may be empty) as grey dots, then the end points (level `K - 1`) inside the window
+/// in red. A path stops at its first non-finite point (a failed trajectory).
+pub fn draw_paths<DB: DrawingBackend>(
+    chart: &mut super::Chart<'_, DB>,
+    paths: ArrayView3<f64>,
+    values: &[f64],
+    scale: &ColorScale,
+    window: super::Window,
+    data: ndarray::ArrayView2<f64>,
+) -> Result<()> {
+    let (np, nl, _) = paths.dim();
+    for i in 0..np {
+        let pts: Vec<(f64, f64)> = (0..nl)
+            .map(|k| (paths[[i, k, 0]], paths[[i, k, 1]]))
+            .take_while(|(x, y)| x.is_finite() && y.is_finite())
+            .collect();
+        colored_path(chart, &pts, values, Some(scale), BLACK, 24, 1, window)?;
+    }
+    chart.draw_series(
+        data.rows()
+            .into_iter()
+            .map(|r| Circle::new((r[0], r[1]), 2, RGBColor(150, 150, 150).filled())),
+    )?;
+    let ((x0, x1), (y0, y1)) = window;
+    chart.draw_series((0..np).filter_map(|i| {
+        let (x, y) = (paths[[i, nl - 1, 0]], paths[[i, nl - 1, 1]]);
+        let inside = x > x0 && x < x1 && y > y0 && y < y1;
+        inside.then(|| Circle::new((x, y), 2, RED.filled()))
+    }))?;
+    Ok(())
+}
+
+/// Paths read from a file, drawn in one panel.
+#[derive(Debug, Clone)]
+pub struct PathsFile {
+    /// The file's name (for the title).
+    pub name: String,
+    /// The recorded paths (`n x K x 2`, `K >= 2`) and, if known, their levels.
+    pub recorded: RecordedPaths,
+    /// The plot window.
+    pub window: super::Window,
+}
+
+impl PathsFile {
+    /// Checks that the paths are 2-D with at least 2 levels and one finite end point;
+    /// the window is the end points' bounding box grown by 25% (square): the paths
+    /// come in from the prior, often far away, and end on the samples.
+    pub fn new(name: impl Into<String>, recorded: RecordedPaths) -> Result<Self> {
+        let (n, nl, d) = recorded.paths.dim();
+        if d != 2 {
+            return Err(Error::DimensionMismatch {
+                what: "coordinates of the paths (the trajectories plot is 2-D)",
+                expected: 2,
+                got: d,
+            });
+        }
+        if nl < 2 {
+            return Err(Error::InvalidParameter {
+                name: "levels",
+                value: nl as f64,
+                reason: "a path needs at least 2 recorded levels to be drawn",
+            });
+        }
+        if let Some(l) = &recorded.levels {
+            if l.len() != nl {
+                return Err(Error::DimensionMismatch {
+                    what: "trajectory levels",
+                    expected: nl,
+                    got: l.len(),
+                });
+            }
+        }
+        let ends = recorded.paths.slice(ndarray::s![.., nl - 1, ..]);
+        if !ends.iter().any(|v| v.is_finite()) || n == 0 {
+            return Err(Error::Empty {
+                what: "finite end points of the paths",
+            });
+        }
+        let window = super::window(ends, 0.25);
+        Ok(Self {
+            name: name.into(),
+            recorded,
+            window,
+        })
+    }
+
+    /// The colour value of each level and its label: `log10 s` when the levels are
+    /// known and distinct, the level index `k` (0 = start) otherwise.
+    fn colour_values(&self) -> (Vec<f64>, &'static str) {
+        let nl = self.recorded.paths.dim().1;
+        match &self.recorded.levels {
+            Some(l) if l.first().map(|s| s.log10()) != l.last().map(|s| s.log10()) => {
+                (l.iter().map(|s| s.log10()).collect(), "log10 s")
+            }
+            _ => ((0..nl).map(|k| k as f64).collect(), "level k"),
+        }
+    }
+}
+
+impl Figure for PathsFile {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        let (n, nl, _) = self.recorded.paths.dim();
+        let (vals, label) = self.colour_values();
+        let how = match &self.recorded.levels {
+            Some(l) => format!("s = {} -> {}, coloured by {label}", l[0], l[nl - 1]),
+            None => format!(
+                "levels not stored in .npy: coloured by level index k = 0 (start) .. {}",
+                nl - 1
+            ),
+        };
+        let root = root.titled(
+            &format!("{}: {n} paths at {nl} levels, {how}", self.name),
+            ("sans-serif", 20),
+        )?;
+        let w = root.dim_in_pixel().0;
+        let (left, bar) = root.split_horizontally(w - 110);
+        let scale = ColorScale::spanning(&vals)?;
+        let ((x0, x1), (y0, y1)) = self.window;
+        let mut chart = axes(
+            &left,
+            "end points (last level) in red; window around the end points",
+            x0..x1,
+            y0..y1,
+            ("x1", "x2"),
+        )?;
+        draw_paths(
+            &mut chart,
+            self.recorded.paths.view(),
+            &vals,
+            &scale,
+            self.window,
+            Array2::<f64>::zeros((0, 2)).view(),
+        )?;
+        let fmt = |v: &f64| {
+            if label == "level k" {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.1}")
+            }
+        };
+        colorbar(&bar, &scale, label, &fmt)?;
+        Ok(())
+    }
+}
+
+/// Draws the paths of a trajectories file (see [`PathsFile::new`]) as `STEM.png` and
+/// `.svg` in `out_dir`.
+pub fn make_from_paths(
+    out_dir: &Path,
+    stem: &str,
+    name: &str,
+    recorded: RecordedPaths,
+    overwrite: bool,
+) -> Result<FigureFiles> {
+    let fig = PathsFile::new(name, recorded)?;
+    save_figure(&fig, out_dir.join(stem), (1000, 860), overwrite)
 }
