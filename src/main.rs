@@ -7,7 +7,22 @@ use clap::error::ErrorKind;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// On SIGINT or SIGTERM: undo the unfinished writes (temporary files, half-placed
+/// outputs; replaced files are restored) and exit with 128 + the signal number.
+fn clean_up_on_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+        std::thread::spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                fieldflow::io::abandon_pending();
+                std::process::exit(128 + sig);
+            }
+        });
+    }
+}
+
 fn main() -> ExitCode {
+    clean_up_on_signals();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => match err.kind() {

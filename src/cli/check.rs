@@ -36,7 +36,8 @@ use std::process::ExitCode;
      fieldflow check --samples gen.csv --target landing:data.csv --permutations 1999"
 ))]
 pub struct Args {
-    /// Samples to check (`.csv` or `.npy`, one point per row).
+    /// Samples to check, one point per row (`.csv`, `.npy` of any real type,
+    /// `.npz[:NAME]`, or `-` for standard input).
     #[arg(long)]
     pub samples: PathBuf,
     /// Reference sample for the two-sample tests.
@@ -97,7 +98,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     if args.permutations == 0 {
         bail!("--permutations must be at least 1");
     }
-    let x = fieldflow::io::read_points(&args.samples)?;
+    let x = super::output::read_points(&args.samples)?;
     let mut battery = Battery::new(args.alpha)?;
     battery.config.seed = args.seed;
     battery.config.permutations = args.permutations;
@@ -115,7 +116,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
                         .collect::<fieldflow::Result<Vec<_>>>()?,
                 );
             }
-            let y = fieldflow::io::read_points(reference)?;
+            let y = super::output::read_points(reference)?;
             battery.two_sample(x.view(), y.view())?
         }
         (None, Some(spec)) => {

@@ -41,7 +41,8 @@ pub struct Args {
     /// Seed of the random stream (same seed, same points).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Output file, `.csv` or `.npy`.
+    /// Output file, `.csv` or `.npy` (`-` or `csv:-` for CSV on standard output,
+    /// `npy:-` for .npy).
     #[arg(long)]
     pub out: PathBuf,
     /// Replace FILE if it exists.
@@ -80,13 +81,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Source::Toy(d) => d.sample_seeded(args.n, args.seed),
         Source::Mixture(gm) => gm.sample(args.n, &mut fieldflow::rng::seeded(args.seed)),
     };
-    match fieldflow::io::write_points(&args.out, points.view(), args.force) {
-        Err(e @ fieldflow::Error::FileExists { .. }) => {
-            bail!("{e}; use --force to replace it")
-        }
-        other => other.with_context(|| format!("cannot save data set {set}"))?,
-    }
-    println!(
+    let mut out = super::output::Outputs::new(args.force);
+    out.points(&args.out, points.view())
+        .and_then(|()| out.commit())
+        .with_context(|| format!("cannot save data set {set}"))?;
+    crate::say!(
         "wrote {} points of {set} (seed {}) to {}",
         args.n,
         args.seed,

@@ -24,7 +24,7 @@
 //! linear path the prior is exact either way.
 
 use super::field_args::{build, DataOpts, FieldOpts, SolverArgs};
-use super::output::{check_outputs, exists_hint, progress_bar, write_all, Kind, WriteStep};
+use super::output::{check_outputs, progress_bar, Kind, Outputs};
 use super::sample::{failures, Settings, Stats};
 use anyhow::bail;
 use clap::Parser;
@@ -59,11 +59,12 @@ pub struct Args {
     field: FieldOpts,
     #[command(flatten)]
     data: DataOpts,
-    /// Points to encode (`.csv`, `.npy`), one per row.
+    /// Points to encode, one per row (`.csv`, `.npy` of any real type, `.npz[:NAME]`,
+    /// `-` for standard input).
     #[arg(long)]
     points: PathBuf,
-    /// Output file (`.csv` or `.npy`): the codes, plus a log_p column with
-    /// --log-likelihood.
+    /// Output file (`.csv` or `.npy`; `-` or `npy:-` for standard output): the codes,
+    /// plus a log_p column with --log-likelihood.
     #[arg(long)]
     out: PathBuf,
     /// Append the exact log-likelihood of each point (see below).
@@ -96,7 +97,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     check_outputs(&outputs, &inputs, args.force)?;
     args.solver.check()?;
     let mf = build(&args.field, &args.data)?;
-    let x = fieldflow::io::read_points(&args.points)?;
+    let x = super::output::read_points(&args.points)?;
     if x.ncols() != mf.dim() {
         bail!(
             "{} has {} columns but the data have dimension {}",
@@ -175,23 +176,14 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         };
         stats_text = Some(serde_json::to_string_pretty(&stats)? + "\n");
     }
-    let mut steps: Vec<WriteStep> = vec![(
-        &args.out,
-        Box::new(|| {
-            fieldflow::io::write_table(&args.out, &columns, table.view(), args.force)
-                .map_err(exists_hint)
-        }),
-    )];
+    // every output appears together at the end, or none
+    let mut files = Outputs::new(args.force);
+    files.table(&args.out, &columns, table.view())?;
     if let (Some(path), Some(text)) = (&args.stats, &stats_text) {
-        steps.push((
-            path,
-            Box::new(move || {
-                fieldflow::io::write_text(path, text, args.force).map_err(exists_hint)
-            }),
-        ));
+        files.text(path, text)?;
     }
-    write_all(steps)?;
-    println!(
+    files.commit()?;
+    crate::say!(
         "wrote {n} codes to {} (field {}, {} source components, s {} -> {}, {})",
         args.out.display(),
         mf.kind(),
@@ -201,7 +193,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         args.solver.describe()
     );
     let t = &enc.totals;
-    println!(
+    crate::say!(
         "function evaluations: {} in total, {:.1} per particle ({} steps accepted, {} rejected), {:.2} s; failed: {failed}",
         t.evals,
         t.evals as f64 / n.max(1) as f64,
@@ -222,12 +214,12 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             .zip(&exact)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f64::max);
-        println!(
+        crate::say!(
             "log-likelihood (column log_p, {prior}): mean {m:.6} nats per point; exact ln p_s_start: mean {me:.6}, largest |difference| {gap:.3e}"
         );
     }
     if let Some(path) = &args.stats {
-        println!("wrote the run statistics to {}", path.display());
+        crate::say!("wrote the run statistics to {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

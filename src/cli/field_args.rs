@@ -33,7 +33,8 @@ pub struct FieldOpts {
 /// Where the data come from.
 #[derive(Debug, Args)]
 pub struct DataOpts {
-    /// Data file (`.csv`, `.npy`): one point per row.
+    /// Data file: one point per row (`.csv`, `.npy` of any real type, `.npz`,
+    /// `FILE.npz:NAME`, or `-` for standard input).
     #[arg(long, conflicts_with = "dataset")]
     pub data: Option<PathBuf>,
     /// Optional weights file for `--data`: one non-negative weight per row.
@@ -151,11 +152,11 @@ impl DataOpts {
     pub fn source(&self) -> anyhow::Result<Source> {
         match (&self.data, &self.dataset) {
             (Some(path), None) => {
-                let pts = fieldflow::io::read_points(path)?;
+                let pts = super::output::read_points(path)?;
                 match &self.weights {
                     None => Ok(Source::points(pts.view(), None)?),
                     Some(wp) => {
-                        let w = fieldflow::io::read_weights(wp)?;
+                        let w = super::output::read_weights(wp)?;
                         if w.len() != pts.nrows() {
                             bail!(
                                 "{} has {} weights but {} has {} points",
@@ -216,21 +217,10 @@ pub fn build(field: &FieldOpts, data: &DataOpts) -> anyhow::Result<MarginalField
     Ok(MarginalField::new(kind, src)?)
 }
 
-/// Writes points, refusing to overwrite without `force`; rows with a non-finite value
-/// are left out (and counted in the return value).
-pub fn write(
-    path: &std::path::Path,
-    x: ndarray::ArrayView2<f64>,
-    force: bool,
-) -> anyhow::Result<usize> {
+/// The rows of `x` without a non-finite value, and how many were left out.
+pub fn finite_rows(x: ndarray::ArrayView2<f64>) -> (ndarray::Array2<f64>, usize) {
     let keep: Vec<usize> = (0..x.nrows())
         .filter(|&i| x.row(i).iter().all(|v| v.is_finite()))
         .collect();
-    let dropped = x.nrows() - keep.len();
-    let xs = x.select(ndarray::Axis(0), &keep);
-    match fieldflow::io::write_points(path, xs.view(), force) {
-        Err(e @ fieldflow::Error::FileExists { .. }) => bail!("{e}; use --force to replace it"),
-        other => other?,
-    }
-    Ok(dropped)
+    (x.select(ndarray::Axis(0), &keep), x.nrows() - keep.len())
 }

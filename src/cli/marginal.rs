@@ -9,7 +9,8 @@
 //! from the field's law `nu` (the Poisson law for `power`). Same seed, same points,
 //! for any thread count.
 
-use super::field_args::{build, write, DataOpts, FieldOpts};
+use super::field_args::{build, finite_rows, DataOpts, FieldOpts};
+use super::output::Outputs;
 use anyhow::bail;
 use clap::Parser;
 use std::path::PathBuf;
@@ -39,7 +40,7 @@ pub struct Args {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Output file (`.csv` or `.npy`).
+    /// Output file (`.csv` or `.npy`; `-` or `npy:-` for standard output).
     #[arg(long)]
     out: PathBuf,
     /// Replace the output file if it exists.
@@ -62,8 +63,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     )?;
     let mf = build(&args.field, &args.data)?;
     let x = mf.sample_marginal(args.s, args.n, args.seed)?;
-    let dropped = write(&args.out, x.view(), args.force)?;
-    println!(
+    let (x, dropped) = finite_rows(x.view());
+    let mut out = Outputs::new(args.force);
+    out.points(&args.out, x.view())?;
+    out.commit()?;
+    crate::say!(
         "wrote {} exact samples of p_s (field {}, s = {}, {} source components, seed {}) to {}{}",
         args.n - dropped,
         mf.kind(),

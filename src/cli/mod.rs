@@ -60,6 +60,7 @@ pub enum Command {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    output::set_quiet(cli.quiet);
     match cli.command {
         Command::Demo(args) => crate::demo::run(args, cli.quiet),
         Command::Datasets(args) => datasets::run(args),

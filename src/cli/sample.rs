@@ -20,10 +20,8 @@
 //! stderr follows the particles (hidden with `--quiet` or when stderr is not a
 //! terminal); it only observes, so the output is the same with or without it.
 
-use super::field_args::{build, write, DataOpts, FieldOpts, SolverArgs};
-use super::output::{
-    check_outputs, exists_hint, progress_bar, spinner, write_all, Kind, WriteStep,
-};
+use super::field_args::{build, finite_rows, DataOpts, FieldOpts, SolverArgs};
+use super::output::{check_outputs, progress_bar, spinner, Kind, Outputs};
 use anyhow::{bail, Context};
 use clap::Parser;
 use fieldflow::fields::{MarginalField, PriorKind, Schedule};
@@ -42,7 +40,11 @@ Examples:
   fieldflow sample --field pfgmpp --aug-dim 8 --data data.npy --n 500 --out gen.npy --stats run.json
   fieldflow sample --field poisson --dataset moons --n 200 --out gen.csv --trajectories paths.csv --levels 30
 
-Files: --out has one sample per row (header x0,x1,... in CSV). --trajectories FILE:
+Files: --out has one sample per row (header x0,x1,... in CSV); - writes CSV to standard
+  output (npy:- a .npy), and the summary goes to standard error. The outputs (--out,
+  --trajectories, --stats) appear together at the end or not at all; an interrupted run
+  leaves nothing behind. Inputs (--data, --weights, --from) may be .csv, .npy of any real
+  type, .npz (FILE.npz:NAME picks an array) or - (standard input). --trajectories FILE:
   .csv  long format, header particle,s,x0,...,x{d-1}: one row per particle and level,
         particle-major, levels from the start level down to s_min (NaN after a failed path;
         the paths stop at s_min, before a --denoise step)
@@ -75,7 +77,8 @@ pub struct Args {
     /// Final denoising step x <- x - s_min f(x) (Euler to s = 0).
     #[arg(long)]
     denoise: bool,
-    /// Start points (`.csv`, `.npy`) instead of prior draws.
+    /// Start points (`.csv`, `.npy`, `.npz[:NAME]`, `-` for standard input) instead of
+    /// prior draws.
     #[arg(long, requires = "s_start")]
     from: Option<PathBuf>,
     /// Level of the --from points.
@@ -88,7 +91,7 @@ pub struct Args {
         default_value_t = 1000.0
     )]
     unconverged_factor: f64,
-    /// Output file (`.csv` or `.npy`).
+    /// Output file (`.csv` or `.npy`; `-` or `npy:-` for standard output).
     #[arg(long)]
     out: PathBuf,
     /// Replace the output files if they exist (input files are never replaced).
@@ -231,11 +234,6 @@ fn record(
     Ok(out)
 }
 
-fn write_stats(path: &Path, stats: &Stats, force: bool) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(stats)? + "\n";
-    fieldflow::io::write_text(path, &text, force).map_err(exists_hint)
-}
-
 /// Runs `fieldflow sample`.
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     let mut outputs: Vec<(&Path, &str, Kind)> = vec![(&args.out, "--out", Kind::Points)];
@@ -267,7 +265,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     // the start points: a file, or the prior draw that generate makes from the seed
     let (x0, s_top) = match &args.from {
         Some(path) => {
-            let x0 = fieldflow::io::read_points(path)
+            let x0 = super::output::read_points(path)
                 .with_context(|| format!("cannot read start points {}", path.display()))?;
             if let Some(n) = args.n {
                 if n != x0.nrows() {
@@ -364,25 +362,18 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             unconverged_factor: opts.unconverged_factor,
         },
     };
-    let mut steps: Vec<WriteStep> = vec![(
-        &args.out,
-        Box::new(|| write(&args.out, out.x.view(), args.force).map(|_| ())),
-    )];
+    // every output appears together at the end, or none
+    let (kept, _) = finite_rows(out.x.view());
+    let mut files = Outputs::new(args.force);
+    files.points(&args.out, kept.view())?;
     if let (Some(path), Some((levels, p))) = (&args.trajectories, &paths) {
-        steps.push((
-            path,
-            Box::new(move || {
-                fieldflow::io::write_trajectories(path, levels, p.view(), args.force)
-                    .map_err(exists_hint)
-            }),
-        ));
+        files.trajectories(path, levels, p.view())?;
     }
     if let Some(path) = &args.stats {
-        let stats = &stats;
-        steps.push((path, Box::new(move || write_stats(path, stats, args.force))));
+        files.text(path, &(serde_json::to_string_pretty(&stats)? + "\n"))?;
     }
-    write_all(steps)?;
-    println!(
+    files.commit()?;
+    crate::say!(
         "wrote {} samples to {} (field {}, {} source components, {prior}, s {} -> {}{}, {integrator})",
         n - dropped,
         args.out.display(),
@@ -393,7 +384,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         if opts.denoise { " -> 0 (denoised)" } else { "" },
     );
     let t = &out.totals;
-    println!(
+    crate::say!(
         "function evaluations: {} in total, {:.1} per particle ({} steps accepted, {} rejected), {:.2} s",
         t.evals,
         out.evals_per_particle(),
@@ -401,15 +392,15 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         t.rejected,
         seconds
     );
-    println!(
+    crate::say!(
         "unconverged: {} of {n} (farther than {:.4} from every source component at s_min, or a failed trajectory: {failed}, non-finite: {nonfinite}); under the exact p_s_min at most {:.2e} of the particles would be that far",
         out.n_unconverged, out.unconverged_radius, out.expected_unconverged
     );
     if dropped > 0 {
-        println!("left out of the file: {dropped} rows with non-finite values");
+        crate::say!("left out of the file: {dropped} rows with non-finite values");
     }
     if let (Some(path), Some((levels, _))) = (&args.trajectories, &paths) {
-        println!(
+        crate::say!(
             "wrote the paths at {} levels (s {} -> {}) to {}",
             levels.len(),
             s_top,
@@ -418,7 +409,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         );
     }
     if let Some(path) = &args.stats {
-        println!("wrote the run statistics to {}", path.display());
+        crate::say!("wrote the run statistics to {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }
