@@ -591,8 +591,10 @@ pub fn mmd_test(
     }
     let median = p.median_distance();
     if median <= 0.0 {
-        return Err(Error::Invalid(
-            "MMD median heuristic: the median pairwise distance is 0".into(),
+        return Err(Error::NotApplicable(
+            "MMD median heuristic: the median pairwise distance is 0 (at least half of the \
+             pooled pairs are tied), so every bandwidth would be 0"
+                .into(),
         ));
     }
     // evaluate in ascending bandwidth order (the ladder wants doubling steps)

@@ -29,6 +29,9 @@ use std::process::ExitCode;
      mixture:8gaussians     mode_counts (against the weights), residual_chi2\n  \
      landing:FILE[,weights=WFILE]  nearest data point counts against the weights\n\
      Verdict: rejected when some p-value <= alpha / (number of tests) (Bonferroni).\n\
+     A test that cannot run on the data (MMD on tied data, a sample too small for it, a\n\
+     degenerate statistic) is reported as not applicable with the reason; the verdict uses\n\
+     the applicable tests only (no applicable test: exit 2).\n\
      Exit code: 0 pass, 1 rejected, 2 error.\n\n\
      Examples:\n  \
      fieldflow check --samples gen.csv --reference exact.csv --json report.json\n  \
@@ -134,7 +137,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             .map_err(super::output::exists_hint)?;
     }
     println!("{report}");
-    let needed = report.tests.len() as f64 / args.alpha;
+    let needed = report.applicable as f64 / args.alpha;
     if ((args.permutations + 1) as f64) < needed {
         eprintln!(
             "warning: with {} permutations a permutation test cannot reach p <= {:.3e}; \
