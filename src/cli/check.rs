@@ -43,7 +43,7 @@ pub struct Args {
     /// `.npz[:NAME]`, or `-` for standard input).
     #[arg(long)]
     pub samples: PathBuf,
-    /// Reference sample for the two-sample tests.
+    /// Reference sample for the two-sample tests (same formats as --samples).
     #[arg(long)]
     pub reference: Option<PathBuf>,
     /// Known target for the one-sample tests (see below).

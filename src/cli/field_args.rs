@@ -37,7 +37,8 @@ pub struct DataOpts {
     /// `FILE.npz:NAME`, or `-` for standard input).
     #[arg(long, conflicts_with = "dataset")]
     pub data: Option<PathBuf>,
-    /// Optional weights file for `--data`: one non-negative weight per row.
+    /// Optional weights file for `--data`: one non-negative weight per row (same
+    /// formats as `--data`).
     #[arg(long, requires = "data")]
     pub weights: Option<PathBuf>,
     /// Toy data set by name, or `mixture:SPEC` (a Gaussian mixture, components

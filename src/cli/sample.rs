@@ -98,7 +98,7 @@ pub struct Args {
     #[arg(long)]
     force: bool,
     /// Also write every path at --levels log-spaced levels (.csv long format or a 3-D
-    /// .npy; see below).
+    /// .npy; `-` or `npy:-` for standard output; see below).
     #[arg(long)]
     trajectories: Option<PathBuf>,
     /// Number of recorded levels for --trajectories (at least 2, both ends included).
