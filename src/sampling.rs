@@ -7,7 +7,7 @@
 //! on `(0, 1]`. With the likelihood switched on the state gets one more component,
 //! `l' = -div f_s(x)` (times `s` in `tau`), so that along each path
 //! `l(s_b) - l(s_a) = ln p_{s_b}(x_{s_b}) - ln p_{s_a}(x_{s_a})` with the closed-form
-//! divergence (THEORY.md, section 1): exact likelihoods without a trace estimator.
+//! divergence (docs/MATHEMATICS.md, section 2): exact likelihoods without a trace estimator.
 //!
 //! [`generate`] draws the prior at `s_max` (far field or exact mixture; exact for the
 //! linear path), integrates down to `s_min`, and optionally takes the final denoising

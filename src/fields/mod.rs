@@ -1,8 +1,8 @@
 //! Force fields as generative ODEs: the affine family, named fields, sources, exact
 //! marginals and priors.
 //!
-//! Every valid field of the project is an instance of one construction (THEORY.md,
-//! section 2): a schedule `alpha(s), sigma(s)` and a noise law `nu` define the
+//! Every valid field of the project is an instance of one construction (docs/MATHEMATICS.md,
+//! section 3): a schedule `alpha(s), sigma(s)` and a noise law `nu` define the
 //! conditional path `x_s = alpha(s) y + sigma(s) U` out of each data point `y`; the
 //! marginal density `p_s` is the superposition over the source, and the marginal
 //! velocity `f_s` is the posterior-weighted superposition of the conditional

@@ -5,8 +5,8 @@
 //! (point masses, with optional weights); a Gaussian mixture `N(mu_k, c_k^2 I)` has a
 //! closed-form marginal field under the Gaussian and linear kernels, and a mixture of
 //! Poisson kernels (multivariate Cauchy laws) `P_{c_k}(. - mu_k)` has one under the
-//! Poisson kernel by the semigroup property (THEORY.md, sections 4 and 7). Weights
-//! are normalised to sum to one when the source is built.
+//! Poisson kernel by the semigroup property (docs/MATHEMATICS.md, section 7, item 4,
+//! and section 8). Weights are normalised to sum to one when the source is built.
 
 use super::noise::{sample_pfgmpp_beta, Noise};
 use crate::rng::Rng;
