@@ -34,11 +34,13 @@
 
 pub mod kernel;
 pub mod noise;
+pub mod prior_bound;
 pub mod schedule;
 pub mod source;
 pub mod validity;
 
 pub use noise::{Noise, NoiseKind, Profile};
+pub use prior_bound::{default_s_max, prior_error_bound, DEFAULT_PRIOR_TV, PUBLISHED_S_MAX};
 pub use schedule::Schedule;
 pub use source::{Source, SourceKind};
 
