@@ -91,7 +91,53 @@ pub struct Out<'a> {
 /// Dispatches once on the kernel so that the per-pair ratio is a monomorphised
 /// closure (no branch on the law, and for half-integer power-law exponents only
 /// `powi` and `sqrt`).
+///
+/// Rows at extreme levels (far below the size of the coordinates, or below `1e-90`)
+/// go to the careful path of [`super::tiny`]; the others, in runs of consecutive
+/// rows, to the fast kernels (a row never depends on the other rows, so the split
+/// changes no bits).
 pub fn eval_points(kernel: &Noise, sch: Schedule, src: &Source, s: &[f64], x: &[f64], out: Out) {
+    let d = src.dim();
+    let n = s.len();
+    let ymax = src.max_abs();
+    let tiny = |r: usize| super::tiny::is_tiny(s[r], &x[r * d..(r + 1) * d], ymax);
+    if !(0..n).any(tiny) {
+        eval_points_fast(kernel, sch, src, s, x, out);
+        return;
+    }
+    let Out {
+        f,
+        mut log_p,
+        mut div,
+    } = out;
+    let mut r = 0;
+    while r < n {
+        if tiny(r) {
+            let row = super::tiny::RowOut {
+                f: &mut f[r * d..(r + 1) * d],
+                log_p: log_p.as_deref_mut().map(|l| &mut l[r]),
+                div: div.as_deref_mut().map(|v| &mut v[r]),
+            };
+            super::tiny::eval_row(kernel, sch, src, s[r], &x[r * d..(r + 1) * d], row);
+            r += 1;
+            continue;
+        }
+        let mut e = r + 1;
+        while e < n && !tiny(e) {
+            e += 1;
+        }
+        let part = Out {
+            f: &mut f[r * d..e * d],
+            log_p: log_p.as_deref_mut().map(|l| &mut l[r..e]),
+            div: div.as_deref_mut().map(|v| &mut v[r..e]),
+        };
+        eval_points_fast(kernel, sch, src, &s[r..e], &x[r * d..e * d], part);
+        r = e;
+    }
+}
+
+/// [`eval_points`] for rows at ordinary levels.
+fn eval_points_fast(kernel: &Noise, sch: Schedule, src: &Source, s: &[f64], x: &[f64], out: Out) {
     debug_assert_eq!(src.kind(), SourceKind::Points);
     debug_assert!(kernel.is_radial());
     if let Some(n2) = fast_power_exponent(kernel, sch) {
@@ -493,7 +539,10 @@ pub struct Soa {
     m: usize,
     stride: usize,
     coords: Vec<f64>,
+    /// The weights divided by the largest (in `[1e-300, 1]`: no subnormal ratios).
     pi: Vec<f64>,
+    /// `ln` of the largest weight.
+    ln_pi_max: f64,
     uniform: bool,
 }
 
@@ -509,14 +558,18 @@ impl Soa {
                 coords[j * stride + i] = v;
             }
         }
+        let pi_max = weights.iter().fold(0.0f64, |a, &w| a.max(w));
         let mut pi = vec![0.0; stride];
-        pi[..m].copy_from_slice(weights);
+        for (p, &w) in pi.iter_mut().zip(weights) {
+            *p = w / pi_max;
+        }
         let uniform = weights.iter().all(|&w| w == weights[0]);
         Self {
             m,
             stride,
             coords,
             pi,
+            ln_pi_max: pi_max.ln(),
             uniform,
         }
     }
@@ -578,6 +631,11 @@ fn eval_power(n2: u32, src: &Source, rows: Rows) {
     };
     let soa = src.soa();
     let d = src.dim();
+    // the stored weights are relative to the largest one
+    let rows = Rows {
+        log_norm: rows.log_norm + soa.ln_pi_max,
+        ..rows
+    };
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
@@ -1329,7 +1387,7 @@ mod tests {
                     f: out.f,
                     log_p: out.log_p,
                     div: out.div,
-                    log_norm: kernel.log_norm(),
+                    log_norm: kernel.log_norm() + src.soa().ln_pi_max,
                 };
                 power_rows::<false>(p, src.soa(), d, rows);
             }

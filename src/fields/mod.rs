@@ -37,6 +37,7 @@ pub mod noise;
 pub mod prior_bound;
 pub mod schedule;
 pub mod source;
+mod tiny;
 pub mod validity;
 
 pub use noise::{Noise, NoiseKind, Profile};
@@ -492,16 +493,18 @@ impl MarginalField {
         Ok(d)
     }
 
-    /// Checks that `s` is an allowed level (`s > 0`, and `s <= 1` for `linear`).
+    /// Checks that `s` is an allowed level: finite, at least the smallest normal double
+    /// (`2.2e-308`; subnormal levels have lost their precision), and `s <= 1` for
+    /// `linear`.
     pub fn check_level(&self, s: f64) -> Result<()> {
-        if !(s.is_finite() && s > 0.0 && s <= self.schedule.s_upper()) {
+        if !(s.is_finite() && s >= f64::MIN_POSITIVE && s <= self.schedule.s_upper()) {
             return Err(Error::InvalidParameter {
                 name: "s",
                 value: s,
                 reason: if self.schedule == Schedule::Linear {
-                    "the linear path needs 0 < s <= 1"
+                    "the linear path needs 0 < s <= 1 (and s >= 2.2e-308, not subnormal)"
                 } else {
-                    "must be finite and > 0"
+                    "must be finite and > 0 (at least 2.2e-308: subnormal levels are refused)"
                 },
             });
         }
