@@ -93,7 +93,7 @@ pub struct Out<'a> {
 /// `powi` and `sqrt`).
 ///
 /// Rows at extreme levels (far below the size of the coordinates, or below `1e-90`)
-/// go to the careful path of [`super::tiny`]; the others, in runs of consecutive
+/// go to the careful path of `src/fields/tiny.rs`; the others, in runs of consecutive
 /// rows, to the fast kernels (a row never depends on the other rows, so the split
 /// changes no bits).
 pub fn eval_points(kernel: &Noise, sch: Schedule, src: &Source, s: &[f64], x: &[f64], out: Out) {
