@@ -293,3 +293,32 @@ fn subnormal_levels_are_refused() {
     assert!(err.contains("subnormal"), "{err}");
     assert!(mf.sample_marginal(1e-310, 3, 1).is_err());
 }
+
+/// Gaussian-mixture sources (the component path): a component of scale 0 is a point,
+/// so at `s = 1e-200` the velocity is `(x - mu)/s` and the divergence `d/s`; a
+/// component of scale `c = 1e-200` at `s = 1e-200` has `v = sqrt(c^2 + s^2)` and
+/// velocity `s (x - mu)/v^2`.
+#[test]
+fn gaussian_sources_at_tiny_levels() {
+    // the mean at a tiny offset from 0 so that x - mu is of the size of s
+    let mu = array![[3e-200, -5e-200]];
+    for c in [0.0, 1e-200] {
+        let src = Source::gaussian_mixture(mu.view(), &[c], None).unwrap();
+        let mf = MarginalField::new(FieldKind::Gaussian, src).unwrap();
+        let s = 1e-200;
+        let x = [3e-200 + 0.3 * s, -5e-200 - 1.2 * s];
+        let e = [x[0] - 3e-200, x[1] + 5e-200];
+        let v2 = (c / s).powi(2) + 1.0; // (v/s)^2
+        let f = mf.velocity(s, &x);
+        for j in 0..2 {
+            close(f[j], e[j] / s / v2, 1e-13, &format!("c = {c}: f[{j}]"));
+        }
+        // div f = d v'/v = d s / v^2
+        close(
+            mf.divergence(s, &x),
+            2.0 / s / v2,
+            1e-13,
+            &format!("c = {c}: div"),
+        );
+    }
+}

@@ -392,7 +392,8 @@ fn comp_scale(kind: SourceKind, sch: Schedule, s: f64, c: f64) -> (f64, f64) {
         SourceKind::Gaussian => {
             let a = sch.alpha(s);
             let da = sch.dalpha(s);
-            let v = (a * a * c * c + sg * sg).sqrt();
+            // hypot: neither square underflows at tiny levels or scales
+            let v = (a * c).hypot(sg);
             (v, (a * da * c * c + sg * dsg) / v)
         }
         SourceKind::Cauchy => (c + sg, dsg),

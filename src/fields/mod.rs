@@ -520,7 +520,7 @@ impl MarginalField {
         let sg = self.schedule.sigma(s);
         let v = match self.source.kind() {
             SourceKind::Points => sg,
-            SourceKind::Gaussian => (a * a * c * c + sg * sg).sqrt(),
+            SourceKind::Gaussian => (a * c).hypot(sg),
             SourceKind::Cauchy => c + sg,
         };
         self.law.sample(rng, out);
