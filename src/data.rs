@@ -2,7 +2,7 @@
 //!
 //! The eight two-dimensional toy data sets are the ones popularised by FFJORD
 //! (swissroll, circles, rings, moons, 8gaussians, pinwheel, 2spirals, checkerboard);
-//! their definitions are listed in section 5 of the project's `REFERENCES.md`. Unlike
+//! their definitions are listed in section 5 of the repository's `docs/REFERENCE-VALUES.md`. Unlike
 //! the public versions, every random angle here is drawn i.i.d. uniform rather than
 //! evenly spaced, so that the points are genuine random samples and statistical tests
 //! on them are honest. Data sets made of several components (two circles, four rings,
@@ -70,7 +70,7 @@ pub enum Dataset {
 }
 
 impl Dataset {
-    /// All data sets, in the order of `REFERENCES.md`.
+    /// All data sets, in the order of `docs/REFERENCE-VALUES.md`, section 5.
     pub const ALL: [Dataset; 8] = [
         Dataset::SwissRoll,
         Dataset::Circles,

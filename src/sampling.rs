@@ -7,7 +7,7 @@
 //! on `(0, 1]`. With the likelihood switched on the state gets one more component,
 //! `l' = -div f_s(x)` (times `s` in `tau`), so that along each path
 //! `l(s_b) - l(s_a) = ln p_{s_b}(x_{s_b}) - ln p_{s_a}(x_{s_a})` with the closed-form
-//! divergence (THEORY.md, section 1): exact likelihoods without a trace estimator.
+//! divergence (docs/MATHEMATICS.md, section 2): exact likelihoods without a trace estimator.
 //!
 //! [`generate`] draws the prior at `s_max` (far field or exact mixture; exact for the
 //! linear path), integrates down to `s_min`, and optionally takes the final denoising
@@ -292,16 +292,16 @@ pub struct SampleOptions {
 }
 
 impl SampleOptions {
-    /// Defaults for `mf`: dopri5 with `rtol = atol = 1e-5`; `s_max = 40`,
-    /// `s_min = 1e-3` for ray fields (PFGM's settings), `s_max = 1`, `s_min = 1e-3`
-    /// for the linear path; far-field prior; no denoising, no likelihood;
-    /// unconverged factor 1000.
+    /// Defaults for `mf`: dopri5 with `rtol = atol = 1e-5`; for ray fields
+    /// `s_max = default_s_max(mf, DEFAULT_PRIOR_TV)` (the smallest level where the
+    /// far-field prior is within TV distance 0.01 of the exact `p_{s_max}`, and at
+    /// least PFGM's 40; see [`crate::fields::prior_bound`]) and `s_min = 1e-3`;
+    /// `s_max = 1`, `s_min = 1e-3` for the linear path; far-field prior; no
+    /// denoising, no likelihood; unconverged factor 1000.
     pub fn new(mf: &MarginalField) -> Self {
-        let s_max = if mf.schedule() == Schedule::Linear {
-            1.0
-        } else {
-            40.0
-        };
+        // the bound reaches any tolerance at a finite level for a finite source
+        let s_max = crate::fields::default_s_max(mf, crate::fields::DEFAULT_PRIOR_TV)
+            .unwrap_or(crate::fields::PUBLISHED_S_MAX);
         Self {
             solver: SolverOptions::new(crate::ode::Method::Dopri5).tol(1e-5),
             s_max,

@@ -172,6 +172,10 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
                 denoise: false,
                 seed: None,
                 unconverged_factor: opts.unconverged_factor,
+                prior_error_bound: (mf.schedule() != fieldflow::fields::Schedule::Linear
+                    && opts.prior == fieldflow::fields::PriorKind::FarField)
+                    .then(|| fieldflow::fields::prior_error_bound(&mf, opts.s_max))
+                    .transpose()?,
             },
         };
         stats_text = Some(serde_json::to_string_pretty(&stats)? + "\n");

@@ -5,7 +5,10 @@
 use anyhow::{bail, Context};
 use clap::Args;
 use fieldflow::data::{Dataset, GaussianMixture};
-use fieldflow::fields::{FieldKind, FieldParams, LinearPrior, MarginalField, PriorKind, Source};
+use fieldflow::fields::{
+    prior_error_bound, FieldKind, FieldParams, LinearPrior, MarginalField, PriorKind, Schedule,
+    Source, DEFAULT_PRIOR_TV,
+};
 use fieldflow::ode::Method;
 use fieldflow::sampling::SampleOptions;
 use std::path::PathBuf;
@@ -73,7 +76,9 @@ pub struct SolverArgs {
     /// Fixed number of steps (no error control; needed for euler, heun, rk4).
     #[arg(long)]
     pub steps: Option<usize>,
-    /// Top level (default 40 for ray fields, 1 for linear).
+    /// Top level (default for ray fields: the smallest level, at least 40, where the
+    /// far-field prior is within total variation 0.01 of the exact p_s_max; 1 for
+    /// linear).
     #[arg(allow_hyphen_values = true, long = "s-max")]
     pub s_max: Option<f64>,
     /// Prior: far (the far field around the data mean, what `sample` draws) or exact
@@ -115,6 +120,55 @@ impl SolverArgs {
             None => format!("{} rtol {} atol {}", self.method, self.rtol, self.atol),
         }
     }
+}
+
+/// A far-field prior farther than this (total variation) from the exact `p_s_max` is
+/// refused unless forced.
+pub const HOPELESS_PRIOR_TV: f64 = 0.5;
+
+/// The far-field prior's error bound at `opts.s_max` (docs/MATHEMATICS.md, section
+/// 5.3) for a run that draws it, `None` when the prior is exact (linear path,
+/// `--prior exact`), with the line for stderr: a warning when a user-given `--s-max`
+/// makes the bound exceed the default tolerance, else a note (`None` when `quiet`).
+/// Refuses a bound above [`HOPELESS_PRIOR_TV`] unless `force`.
+pub fn prior_check(
+    mf: &MarginalField,
+    opts: &SampleOptions,
+    user_s_max: bool,
+    force: bool,
+    quiet: bool,
+) -> anyhow::Result<(Option<f64>, Option<String>)> {
+    if mf.schedule() == Schedule::Linear || opts.prior == PriorKind::Exact {
+        return Ok((None, None));
+    }
+    let bound = prior_error_bound(mf, opts.s_max)?;
+    let default = SampleOptions::new(mf).s_max;
+    if user_s_max && bound > HOPELESS_PRIOR_TV && !force {
+        bail!(
+            "--s-max {} leaves the far-field prior up to {bound:.3} in total variation from the \
+             exact p_s_max (the default for this field and data is {default:.6}); use a larger \
+             --s-max, --prior exact, or --force-prior to run anyway",
+            opts.s_max
+        );
+    }
+    let line = if user_s_max && bound > DEFAULT_PRIOR_TV {
+        Some(format!(
+            "warning: --s-max {} leaves the far-field prior up to {bound:.3} in total variation \
+             from the exact p_s_max (tolerance {DEFAULT_PRIOR_TV}; the default s_max {default:.6} \
+             meets it)",
+            opts.s_max
+        ))
+    } else {
+        (!quiet).then(|| {
+            format!(
+                "note: s_max = {} ({}); the far-field prior is within total variation {bound:.2e} \
+                 of the exact p_s_max",
+                opts.s_max,
+                if user_s_max { "--s-max" } else { "default" }
+            )
+        })
+    };
+    Ok((Some(bound), line))
 }
 
 fn parse_box(s: &str) -> anyhow::Result<LinearPrior> {

@@ -4,7 +4,7 @@
 //! fieldflow sample --field F [--aug-dim D] [--power K] (--data FILE | --dataset NAME)
 //!                  --n N --seed SEED [--method dopri5] [--rtol R] [--atol A] [--steps N]
 //!                  [--s-max S] [--s-min S] [--prior far|exact] [--denoise]
-//!                  [--from FILE --s-start S] --out FILE [--force]
+//!                  [--from FILE --s-start S] [--force-prior] --out FILE [--force]
 //!                  [--trajectories FILE [--levels K]] [--stats FILE.json]
 //! ```
 //!
@@ -20,7 +20,7 @@
 //! stderr follows the particles (hidden with `--quiet` or when stderr is not a
 //! terminal); it only observes, so the output is the same with or without it.
 
-use super::field_args::{build, finite_rows, DataOpts, FieldOpts, SolverArgs};
+use super::field_args::{build, finite_rows, prior_check, DataOpts, FieldOpts, SolverArgs};
 use super::output::{check_outputs, progress_bar, spinner, Kind, Outputs};
 use anyhow::{bail, Context};
 use clap::Parser;
@@ -51,7 +51,11 @@ Files: --out has one sample per row (header x0,x1,... in CSV); - writes CSV to s
   .npy  a 3-D float64 array of shape (n, K, d); the K levels are
         s_k = s_start * (s_min / s_start)^(k / (K - 1)), k = 0..K-1 (also listed in --stats)
 --stats FILE.json: evaluations (total, per particle), steps accepted/rejected, failed,
-  non-finite and unconverged particles, seconds, threads, and the settings of the run.
+  non-finite and unconverged particles, seconds, threads, and the settings of the run
+  (with prior_error_bound, the bound of the far-field prior's total variation error).
+--s-max: the default is the smallest level (at least 40) where the far-field prior is
+  within total variation 0.01 of the exact p_s_max; a smaller --s-max gets a warning,
+  and one that leaves it more than 0.5 away is refused without --force-prior.
 Exit code: 0 success, 2 bad input (nothing written).";
 
 /// Arguments of `fieldflow sample`.
@@ -84,6 +88,10 @@ pub struct Args {
     /// Level of the --from points.
     #[arg(allow_hyphen_values = true, long = "s-start", requires = "from")]
     s_start: Option<f64>,
+    /// Run even when --s-max leaves the far-field prior more than 0.5 (total
+    /// variation) from the exact p_s_max.
+    #[arg(long = "force-prior")]
+    force_prior: bool,
     /// Unconverged radius in kernel widths at s_min.
     #[arg(
         allow_hyphen_values = true,
@@ -140,6 +148,11 @@ pub struct Settings {
     pub seed: Option<u64>,
     /// Unconverged radius in kernel widths.
     pub unconverged_factor: f64,
+    /// Bound of the total variation between the far-field prior and the exact
+    /// p_s_max (docs/MATHEMATICS.md, section 5.3); None when the prior is exact or
+    /// the start points come from a file (encode: the bound at the level the codes
+    /// reach).
+    pub prior_error_bound: Option<f64>,
 }
 
 /// The `--stats` report of `sample` (and, with `log_likelihood`, of `encode`).
@@ -286,6 +299,18 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             (None, opts.s_max)
         }
     };
+    // after every input check: a refused run has printed nothing else
+    let (prior_bound, prior_line) = if args.from.is_some() {
+        (None, None)
+    } else {
+        prior_check(
+            &mf,
+            &opts,
+            args.solver.s_max.is_some(),
+            args.force_prior,
+            quiet,
+        )?
+    };
     let n_total = x0
         .as_ref()
         .map_or_else(|| args.n.unwrap_or(0), |x| x.nrows());
@@ -298,6 +323,9 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     };
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
+    if let Some(line) = &prior_line {
+        eprintln!("{line}");
+    }
     let paths = match &args.trajectories {
         Some(_) => {
             let levels = log_levels(s_top, opts.s_min, args.levels);
@@ -360,6 +388,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             denoise: opts.denoise,
             seed: args.from.is_none().then_some(args.seed),
             unconverged_factor: opts.unconverged_factor,
+            prior_error_bound: prior_bound,
         },
     };
     // every output appears together at the end, or none

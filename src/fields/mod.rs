@@ -1,8 +1,8 @@
 //! Force fields as generative ODEs: the affine family, named fields, sources, exact
 //! marginals and priors.
 //!
-//! Every valid field of the project is an instance of one construction (THEORY.md,
-//! section 2): a schedule `alpha(s), sigma(s)` and a noise law `nu` define the
+//! Every valid field of the project is an instance of one construction (docs/MATHEMATICS.md,
+//! section 3): a schedule `alpha(s), sigma(s)` and a noise law `nu` define the
 //! conditional path `x_s = alpha(s) y + sigma(s) U` out of each data point `y`; the
 //! marginal density `p_s` is the superposition over the source, and the marginal
 //! velocity `f_s` is the posterior-weighted superposition of the conditional
@@ -34,11 +34,14 @@
 
 pub mod kernel;
 pub mod noise;
+pub mod prior_bound;
 pub mod schedule;
 pub mod source;
+mod tiny;
 pub mod validity;
 
 pub use noise::{Noise, NoiseKind, Profile};
+pub use prior_bound::{default_s_max, prior_error_bound, DEFAULT_PRIOR_TV, PUBLISHED_S_MAX};
 pub use schedule::Schedule;
 pub use source::{Source, SourceKind};
 
@@ -490,16 +493,18 @@ impl MarginalField {
         Ok(d)
     }
 
-    /// Checks that `s` is an allowed level (`s > 0`, and `s <= 1` for `linear`).
+    /// Checks that `s` is an allowed level: finite, at least the smallest normal double
+    /// (`2.2e-308`; subnormal levels have lost their precision), and `s <= 1` for
+    /// `linear`.
     pub fn check_level(&self, s: f64) -> Result<()> {
-        if !(s.is_finite() && s > 0.0 && s <= self.schedule.s_upper()) {
+        if !(s.is_finite() && s >= f64::MIN_POSITIVE && s <= self.schedule.s_upper()) {
             return Err(Error::InvalidParameter {
                 name: "s",
                 value: s,
                 reason: if self.schedule == Schedule::Linear {
-                    "the linear path needs 0 < s <= 1"
+                    "the linear path needs 0 < s <= 1 (and s >= 2.2e-308, not subnormal)"
                 } else {
-                    "must be finite and > 0"
+                    "must be finite and > 0 (at least 2.2e-308: subnormal levels are refused)"
                 },
             });
         }
@@ -515,7 +520,7 @@ impl MarginalField {
         let sg = self.schedule.sigma(s);
         let v = match self.source.kind() {
             SourceKind::Points => sg,
-            SourceKind::Gaussian => (a * a * c * c + sg * sg).sqrt(),
+            SourceKind::Gaussian => (a * c).hypot(sg),
             SourceKind::Cauchy => c + sg,
         };
         self.law.sample(rng, out);

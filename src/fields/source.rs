@@ -5,8 +5,8 @@
 //! (point masses, with optional weights); a Gaussian mixture `N(mu_k, c_k^2 I)` has a
 //! closed-form marginal field under the Gaussian and linear kernels, and a mixture of
 //! Poisson kernels (multivariate Cauchy laws) `P_{c_k}(. - mu_k)` has one under the
-//! Poisson kernel by the semigroup property (THEORY.md, sections 4 and 7). Weights
-//! are normalised to sum to one when the source is built.
+//! Poisson kernel by the semigroup property (docs/MATHEMATICS.md, section 7, item 4,
+//! and section 8). Weights are normalised to sum to one when the source is built.
 
 use super::noise::{sample_pfgmpp_beta, Noise};
 use crate::rng::Rng;
@@ -41,6 +41,8 @@ pub struct Source {
     cumulative: Vec<f64>,
     /// Coordinate-major copy of the means for the vectorised field kernel.
     soa: super::kernel::Soa,
+    /// The largest absolute coordinate of the means.
+    max_abs: f64,
 }
 
 fn check_means(means: ArrayView2<f64>) -> Result<()> {
@@ -66,6 +68,11 @@ fn check_means(means: ArrayView2<f64>) -> Result<()> {
     Ok(())
 }
 
+/// The smallest accepted ratio of the smallest to the largest weight: with every
+/// weight at least `1e-300` of the largest, the weight ratios of the field kernels
+/// (at most `1e300`) and their products stay finite and normal.
+pub const MIN_WEIGHT_RATIO: f64 = 1e-300;
+
 fn normalise_weights(m: usize, weights: Option<&[f64]>) -> Result<Vec<f64>> {
     match weights {
         None => Ok(vec![1.0 / m as f64; m]),
@@ -86,8 +93,19 @@ fn normalise_weights(m: usize, weights: Option<&[f64]>) -> Result<Vec<f64>> {
                     });
                 }
             }
-            let total: f64 = w.iter().sum();
-            Ok(w.iter().map(|v| v / total).collect())
+            // scale by the largest weight first: no overflow of the total
+            let wmax = w.iter().fold(0.0f64, |a, &v| a.max(v));
+            let wmin = w.iter().fold(f64::INFINITY, |a, &v| a.min(v));
+            if wmin / wmax < MIN_WEIGHT_RATIO {
+                return Err(Error::Invalid(format!(
+                    "weights span more than 300 orders of magnitude (smallest {wmin:e}, largest \
+                     {wmax:e}); the field of such a mixture cannot be evaluated in double \
+                     precision: drop the negligible points or rescale"
+                )));
+            }
+            let scaled: Vec<f64> = w.iter().map(|v| v / wmax).collect();
+            let total: f64 = scaled.iter().sum();
+            Ok(scaled.iter().map(|v| v / total).collect())
         }
     }
 }
@@ -118,6 +136,7 @@ impl Source {
         let d = means.ncols();
         let means: Vec<f64> = means.iter().copied().collect();
         let soa = super::kernel::Soa::new(&means, d, &weights);
+        let max_abs = means.iter().fold(0.0f64, |a, v| a.max(v.abs()));
         Ok(Self {
             kind,
             d,
@@ -126,6 +145,7 @@ impl Source {
             weights,
             cumulative,
             soa,
+            max_abs,
         })
     }
 
@@ -214,6 +234,11 @@ impl Source {
     /// The normalised weights `pi_k`.
     pub fn weights(&self) -> &[f64] {
         &self.weights
+    }
+
+    /// The largest absolute coordinate of the component means.
+    pub fn max_abs(&self) -> f64 {
+        self.max_abs
     }
 
     /// The coordinate-major copy of the means used by the vectorised kernel.
