@@ -39,16 +39,16 @@ pub struct Args {
     #[arg(long, default_value = "demo-output")]
     out: PathBuf,
     /// Number of generated samples (at least 50).
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = crate::cli::memory::count)]
     n: usize,
     /// Number of data points (at least 8).
-    #[arg(long = "data-n", default_value_t = 1000)]
+    #[arg(long = "data-n", default_value_t = 1000, value_parser = crate::cli::memory::count)]
     data_n: usize,
     /// Seed of everything (data, prior, reference, permutations).
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Permutations (and Monte Carlo draws) per test.
-    #[arg(long, default_value_t = 999)]
+    #[arg(long, default_value_t = 999, value_parser = crate::cli::memory::count)]
     permutations: usize,
 }
 
@@ -147,6 +147,21 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             args.permutations
         );
     }
+    if args.permutations > fieldflow::limits::MAX_PERMUTATIONS {
+        anyhow::bail!(
+            "--permutations {} is more than the limit {}",
+            args.permutations,
+            fieldflow::limits::MAX_PERMUTATIONS
+        );
+    }
+    // 2-D points: the samples and their copies (as in `sample`), the reference draws,
+    // and the data with the field's copies
+    use crate::cli::memory::{bytes, ensure_fits};
+    ensure_fits(&format!("--n {} (the samples)", args.n), bytes(args.n, 400))?;
+    ensure_fits(
+        &format!("--data-n {} (the data points)", args.data_n),
+        bytes(args.data_n, 6 * 8 * 3),
+    )?;
     if args.out.exists() && !args.out.is_dir() {
         anyhow::bail!("--out {} exists and is not a directory", args.out.display());
     }

@@ -242,6 +242,7 @@ pub fn trajectories(
     for &s in levels {
         mf.check_level(s)?;
     }
+    crate::limits::array_len("recorded paths", &[x0.nrows(), levels.len(), mf.dim()])?;
     let sys = FieldOde::new(mf, uses_log_time(mf), false);
     let t_out: Vec<f64> = levels.iter().map(|&s| sys.time_of(s)).collect();
     let sol = solve_batch(

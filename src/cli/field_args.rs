@@ -44,7 +44,7 @@ pub struct DataOpts {
     #[arg(long)]
     pub dataset: Option<String>,
     /// Number of data points drawn for `--dataset`.
-    #[arg(long = "data-n", default_value_t = 1000)]
+    #[arg(long = "data-n", default_value_t = 1000, value_parser = super::memory::count)]
     pub data_n: usize,
     /// Seed of the data-set draw for `--dataset`.
     #[arg(long = "data-seed", default_value_t = 0)]
@@ -69,7 +69,7 @@ pub struct SolverArgs {
     #[arg(allow_hyphen_values = true, long, default_value_t = 1e-5)]
     pub atol: f64,
     /// Fixed number of steps (no error control; needed for euler, heun, rk4).
-    #[arg(long)]
+    #[arg(long, value_parser = super::memory::count)]
     pub steps: Option<usize>,
     /// Top level (default 40 for ray fields, 1 for linear).
     #[arg(allow_hyphen_values = true, long = "s-max")]
@@ -83,8 +83,13 @@ pub struct SolverArgs {
 impl SolverArgs {
     /// Checks the options that need no field (`--steps 0`).
     pub fn check(&self) -> anyhow::Result<()> {
-        if self.steps == Some(0) {
-            bail!("--steps must be at least 1");
+        match self.steps {
+            Some(0) => bail!("--steps must be at least 1"),
+            Some(n) if n > fieldflow::limits::MAX_FIXED_STEPS => bail!(
+                "--steps {n} is more than the limit {} fixed steps per trajectory",
+                fieldflow::limits::MAX_FIXED_STEPS
+            ),
+            _ => {}
         }
         Ok(())
     }
@@ -194,6 +199,15 @@ impl DataOpts {
                 if self.data_n == 0 {
                     bail!("--data-n must be at least 1");
                 }
+                let d = match &mix {
+                    Some(m) => m.dim(),
+                    None => name.parse::<Dataset>()?.dim(),
+                };
+                // the draws and the field's copies of them (coordinates, weights, norms)
+                super::memory::ensure_fits(
+                    &format!("--data-n {} (the data points)", self.data_n),
+                    super::memory::bytes(self.data_n, 6 * 8 * (d as u128 + 1)),
+                )?;
                 let pts = match &mix {
                     Some(m) if name.starts_with("mixture:") => {
                         m.sample(self.data_n, &mut fieldflow::rng::seeded(self.data_seed))

@@ -34,7 +34,7 @@ pub struct Args {
     #[arg(allow_hyphen_values = true, long)]
     s: f64,
     /// Number of samples.
-    #[arg(long)]
+    #[arg(long, value_parser = super::memory::count)]
     n: usize,
     /// Seed.
     #[arg(long, default_value_t = 0)]
@@ -61,6 +61,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.force,
     )?;
     let mf = build(&args.field, &args.data)?;
+    // the draws, the finite rows kept for writing, and the file's buffer
+    super::memory::ensure_fits(
+        &format!("--n {} (the samples)", args.n),
+        super::memory::bytes(args.n, 3 * 8 * mf.dim() as u128),
+    )?;
     let x = mf.sample_marginal(args.s, args.n, args.seed)?;
     let dropped = write(&args.out, x.view(), args.force)?;
     println!(

@@ -10,6 +10,7 @@ pub mod encode;
 pub mod field_args;
 pub mod figures;
 pub mod marginal;
+pub mod memory;
 pub mod output;
 pub mod plot;
 pub mod sample;

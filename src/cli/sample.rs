@@ -62,7 +62,7 @@ pub struct Args {
     #[command(flatten)]
     data: DataOpts,
     /// Number of samples (optional with --from: the file says how many).
-    #[arg(long)]
+    #[arg(long, value_parser = super::memory::count)]
     n: Option<usize>,
     /// Seed of the prior draw.
     #[arg(long, default_value_t = 0)]
@@ -99,7 +99,7 @@ pub struct Args {
     #[arg(long)]
     trajectories: Option<PathBuf>,
     /// Number of recorded levels for --trajectories (at least 2, both ends included).
-    #[arg(long, default_value_t = 20, requires = "trajectories")]
+    #[arg(long, default_value_t = 20, requires = "trajectories", value_parser = super::memory::count)]
     levels: usize,
     /// Write the run's statistics (evaluations, steps, failures, seconds, settings) as
     /// JSON.
@@ -231,6 +231,29 @@ fn record(
     Ok(out)
 }
 
+/// Refuses a run whose arrays cannot fit: per particle the start point, the solver's
+/// state and result, the samples and the rows written (about eight rows of `d + 1`
+/// numbers) and two sets of solver statistics; with `--trajectories` three copies of
+/// the recorded paths (solver output, the particle-major table, the file's buffer).
+fn ensure_memory(args: &Args, n: usize, d: usize) -> anyhow::Result<()> {
+    let d = d as u128;
+    let stats = std::mem::size_of::<fieldflow::ode::TrajectoryStats>() as u128;
+    let per_particle = 8 * 8 * (d + 1) + 2 * stats;
+    let what = format!("--n {n} (the particles)");
+    super::memory::ensure_fits(&what, super::memory::bytes(n, per_particle))?;
+    if args.trajectories.is_some() {
+        let paths = super::memory::bytes(n, 3 * 8 * d).saturating_mul(args.levels as u128);
+        super::memory::ensure_fits(
+            &format!(
+                "--levels {} for {n} particles (the recorded paths)",
+                args.levels
+            ),
+            paths + super::memory::bytes(n, per_particle),
+        )?;
+    }
+    Ok(())
+}
+
 fn write_stats(path: &Path, stats: &Stats, force: bool) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(stats)? + "\n";
     fieldflow::io::write_text(path, &text, force).map_err(exists_hint)
@@ -291,6 +314,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     let n_total = x0
         .as_ref()
         .map_or_else(|| args.n.unwrap_or(0), |x| x.nrows());
+    ensure_memory(&args, n_total, mf.dim())?;
     let bar = progress_bar(n_total, quiet, "sampling");
     let tick = |k: usize| bar.inc(k as u64);
     let start = Instant::now();

@@ -528,9 +528,9 @@ impl MarginalField {
     /// drawing from `stream(seed, b)` (bit-identical for any thread count).
     pub fn sample_marginal(&self, s: f64, n: usize, seed: u64) -> Result<Array2<f64>> {
         self.check_level(s)?;
-        Ok(par_rows(n, self.dim(), seed, |rng, row| {
+        try_par_rows("draws of p_s", n, self.dim(), seed, |rng, row| {
             self.sample_one(s, rng, row)
-        }))
+        })
     }
 
     /// `n` draws of the source (the data law at `s = 0`).
@@ -553,12 +553,12 @@ impl MarginalField {
             return self.sample_marginal(s_max, n, seed);
         }
         let c = self.source.center();
-        Ok(par_rows(n, self.dim(), seed, |rng, row| {
+        try_par_rows("prior draws", n, self.dim(), seed, |rng, row| {
             self.law.sample(rng, row);
             for (o, cj) in row.iter_mut().zip(&c) {
                 *o = cj + s_max * *o;
             }
-        }))
+        })
     }
 
     /// The far-field prior's log-density at `s_max`: `ln nu((x - c)/s_max) - d ln s_max`.
@@ -571,11 +571,27 @@ impl MarginalField {
 
 /// Fills an `n x d` array row by row in parallel batches of [`BATCH`] rows, batch `b`
 /// drawing from `stream(seed, b)`.
+///
+/// # Panics
+/// If `n x d` numbers cannot be allocated; [`try_par_rows`] returns an error instead.
 pub fn par_rows<F>(n: usize, d: usize, seed: u64, draw: F) -> Array2<f64>
 where
     F: Fn(&mut Rng, &mut [f64]) + Sync,
 {
-    let mut data = vec![0.0; n * d];
+    match try_par_rows("rows", n, d, seed, draw) {
+        Ok(a) => a,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// [`par_rows`] that checks the size (overflow, allocation) first: an absurd `n` is
+/// an error naming `what`.
+pub fn try_par_rows<F>(what: &str, n: usize, d: usize, seed: u64, draw: F) -> Result<Array2<f64>>
+where
+    F: Fn(&mut Rng, &mut [f64]) + Sync,
+{
+    let len = crate::limits::array_len(what, &[n, d])?;
+    let mut data = crate::limits::try_filled(what, len, 0.0)?;
     data.par_chunks_mut(BATCH * d.max(1))
         .enumerate()
         .for_each(|(b, chunk)| {
@@ -584,5 +600,5 @@ where
                 draw(&mut rng, row);
             }
         });
-    Array2::from_shape_vec((n, d), data).expect("shape")
+    Array2::from_shape_vec((n, d), data).map_err(|e| Error::Invalid(format!("{what}: {e}")))
 }
