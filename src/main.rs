@@ -1,5 +1,15 @@
 //! The `fieldflow` command line.
 
+/// `println!` that stops quietly on a closed standard output (see `cli::stdout`).
+macro_rules! outln {
+    () => {
+        $crate::cli::stdout::line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::line(format_args!($($arg)*))
+    };
+}
+
 mod cli;
 mod demo;
 
@@ -32,12 +42,16 @@ fn main() -> ExitCode {
             }
         },
     };
-    match cli::run(cli) {
+    let code = match cli::run(cli) {
         Ok(code) => code,
         Err(err) => {
             let msg = format!("{err:#}").replace('\n', " ");
             eprintln!("fieldflow: error: {msg}");
             ExitCode::from(2)
         }
+    };
+    if let Some(e) = cli::stdout::finish() {
+        eprintln!("fieldflow: warning: cannot write to standard output: {e}");
     }
+    code
 }

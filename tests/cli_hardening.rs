@@ -209,3 +209,69 @@ fn library_counts_are_errors_not_panics() {
         fieldflow::ode::SolverOptions::new(fieldflow::ode::Method::Rk4).fixed_steps(usize::MAX);
     assert!(opts.validate().is_err());
 }
+
+/// Runs the binary with its standard output a pipe that is closed at once (the
+/// reader has gone, as with `| head -0`): every write fails with `EPIPE`.
+fn run_closed_stdout(args: &[&str]) -> std::process::Output {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fieldflow"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("binary ends")
+}
+
+/// A closed standard output: no panic (exit 101) and no message; the command still
+/// does its work, and `check` keeps its verdict (0 pass, 1 rejected).
+#[test]
+fn a_closed_stdout_keeps_the_exit_code_and_prints_no_panic() {
+    let dir = tmpdir("pipe");
+    let x = dir.join("x.csv");
+    let text: String = std::iter::once("x0\n".to_string())
+        .chain((0..200).map(|i| format!("{}\n", (i as f64 + 0.5) / 200.0)))
+        .collect();
+    fs::write(&x, text).unwrap();
+    for (target, code) in [("normal:0.5,0.2887", 0), ("normal:5,1", 1)] {
+        let out = run_closed_stdout(&["check", "--samples", s(&x), "--target", target]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{target}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(err.trim().is_empty(), "{err}");
+    }
+    // a command that prints several lines still writes its file
+    let g = dir.join("g.csv");
+    let out = run_closed_stdout(&["datasets", "moons", "--n", "10", "--out", s(&g)]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stderr.is_empty());
+    assert_eq!(fieldflow::io::read_points(&g).unwrap().nrows(), 10);
+    let out = run_closed_stdout(&[
+        "sample",
+        "--field",
+        "poisson",
+        "--data",
+        s(&g),
+        "--n",
+        "20",
+        "--out",
+        s(&dir.join("o.csv")),
+        "--stats",
+        s(&dir.join("st.json")),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stderr.is_empty());
+    assert!(dir.join("o.csv").exists() && dir.join("st.json").exists());
+    fs::remove_dir_all(&dir).unwrap();
+}

@@ -139,7 +139,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         fieldflow::io::write_text(path, &(report.to_json()? + "\n"), args.force)
             .map_err(super::output::exists_hint)?;
     }
-    println!("{report}");
+    outln!("{report}");
     let needed = report.tests.len() as f64 / args.alpha;
     if (args.permutations as f64 + 1.0) < needed {
         eprintln!(

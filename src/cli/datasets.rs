@@ -95,7 +95,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         other => other.with_context(|| format!("cannot save data set {set}"))?,
     }
-    println!(
+    outln!(
         "wrote {} points of {set} (seed {}) to {}",
         args.n,
         args.seed,

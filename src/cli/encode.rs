@@ -191,7 +191,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         ));
     }
     write_all(steps)?;
-    println!(
+    outln!(
         "wrote {n} codes to {} (field {}, {} source components, s {} -> {}, {})",
         args.out.display(),
         mf.kind(),
@@ -201,7 +201,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         args.solver.describe()
     );
     let t = &enc.totals;
-    println!(
+    outln!(
         "function evaluations: {} in total, {:.1} per particle ({} steps accepted, {} rejected), {:.2} s; failed: {failed}",
         t.evals,
         t.evals as f64 / n.max(1) as f64,
@@ -222,12 +222,12 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             .zip(&exact)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f64::max);
-        println!(
+        outln!(
             "log-likelihood (column log_p, {prior}): mean {m:.6} nats per point; exact ln p_s_start: mean {me:.6}, largest |difference| {gap:.3e}"
         );
     }
     if let Some(path) = &args.stats {
-        println!("wrote the run statistics to {}", path.display());
+        outln!("wrote the run statistics to {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

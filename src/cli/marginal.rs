@@ -68,7 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     )?;
     let x = mf.sample_marginal(args.s, args.n, args.seed)?;
     let dropped = write(&args.out, x.view(), args.force)?;
-    println!(
+    outln!(
         "wrote {} exact samples of p_s (field {}, s = {}, {} source components, seed {}) to {}{}",
         args.n - dropped,
         mf.kind(),

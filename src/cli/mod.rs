@@ -14,6 +14,7 @@ pub mod memory;
 pub mod output;
 pub mod plot;
 pub mod sample;
+pub mod stdout;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

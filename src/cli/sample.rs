@@ -406,7 +406,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         steps.push((path, Box::new(move || write_stats(path, stats, args.force))));
     }
     write_all(steps)?;
-    println!(
+    outln!(
         "wrote {} samples to {} (field {}, {} source components, {prior}, s {} -> {}{}, {integrator})",
         n - dropped,
         args.out.display(),
@@ -417,7 +417,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         if opts.denoise { " -> 0 (denoised)" } else { "" },
     );
     let t = &out.totals;
-    println!(
+    outln!(
         "function evaluations: {} in total, {:.1} per particle ({} steps accepted, {} rejected), {:.2} s",
         t.evals,
         out.evals_per_particle(),
@@ -425,15 +425,15 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         t.rejected,
         seconds
     );
-    println!(
+    outln!(
         "unconverged: {} of {n} (farther than {:.4} from every source component at s_min, or a failed trajectory: {failed}, non-finite: {nonfinite}); under the exact p_s_min at most {:.2e} of the particles would be that far",
         out.n_unconverged, out.unconverged_radius, out.expected_unconverged
     );
     if dropped > 0 {
-        println!("left out of the file: {dropped} rows with non-finite values");
+        outln!("left out of the file: {dropped} rows with non-finite values");
     }
     if let (Some(path), Some((levels, _))) = (&args.trajectories, &paths) {
-        println!(
+        outln!(
             "wrote the paths at {} levels (s {} -> {}) to {}",
             levels.len(),
             s_top,
@@ -442,7 +442,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         );
     }
     if let Some(path) = &args.stats {
-        println!("wrote the run statistics to {}", path.display());
+        outln!("wrote the run statistics to {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }
