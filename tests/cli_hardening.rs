@@ -201,8 +201,10 @@ fn library_counts_are_errors_not_panics() {
     assert!(mf
         .sample_prior(40.0, usize::MAX, 0, PriorKind::FarField)
         .is_err());
-    let mut cfg = fieldflow::checks::two_sample::TwoSampleConfig::default();
-    cfg.permutations = usize::MAX;
+    let cfg = fieldflow::checks::two_sample::TwoSampleConfig {
+        permutations: usize::MAX,
+        ..Default::default()
+    };
     let x = ndarray::array![[0.0], [1.0], [2.0]];
     assert!(fieldflow::checks::two_sample::energy(x.view(), x.view(), &cfg).is_err());
     let opts =
@@ -273,5 +275,127 @@ fn a_closed_stdout_keeps_the_exit_code_and_prints_no_panic() {
     );
     assert!(out.stderr.is_empty());
     assert!(dir.join("o.csv").exists() && dir.join("st.json").exists());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `P(X >= k)` of the binomial test against closed forms:
+/// `P(X >= 1) = 1 - (1 - p)^n`, `P(X >= n) = p^n`, and `P(X >= 2)` for n = 3.
+#[test]
+fn binomial_upper_tail_matches_closed_forms() {
+    use fieldflow::sampling::binomial_upper_tail as tail;
+    let (n, p) = (200usize, 1e-3f64);
+    let want = -(-p).ln_1p().mul_add(n as f64, 0.0).exp_m1();
+    let got = tail(1, n, p).unwrap();
+    assert!((got - want).abs() <= 1e-12 * want, "{got} vs {want}");
+    let got = tail(n, n, p).unwrap();
+    let want = p.powi(n as i32); // 1e-600 underflows to 0
+    assert!((got - want).abs() <= 1e-300, "{got}");
+    let got = tail(3, 3, 0.25).unwrap();
+    assert!((got - 0.25f64.powi(3)).abs() < 1e-15, "{got}");
+    let got = tail(2, 3, 0.25).unwrap(); // 3 p^2 (1 - p) + p^3
+    let want = 3.0 * 0.0625 * 0.75 + 0.25f64.powi(3);
+    assert!((got - want).abs() < 1e-15, "{got} vs {want}");
+    assert_eq!(tail(0, 10, 0.5), Some(1.0));
+    assert_eq!(tail(1, 10, 0.0), Some(0.0));
+    assert_eq!(tail(11, 10, 0.5), Some(0.0));
+    assert_eq!(tail(1, 10, f64::NAN), None);
+}
+
+/// Failed particles are never samples: with every trajectory failing
+/// (`--s-max 1e300`) the rows are NaN, not the prior draws, and the exit code is 3
+/// (the files are still written); with `--allow-failures` it is 0. Too many
+/// unconverged particles without any failure (one Euler step) also give exit code 3,
+/// with the binomial test's numbers in the message. `encode` likewise.
+#[test]
+fn failed_and_unconverged_particles_give_exit_code_3() {
+    let dir = tmpdir("failures");
+    let data = dir.join("d.csv");
+    fs::write(&data, "x0,x1\n0,0\n1,1\n2,0\n").unwrap();
+    let (out, stats) = (dir.join("g.csv"), dir.join("st.json"));
+    let base = [
+        "sample",
+        "--field",
+        "poisson",
+        "--data",
+        s(&data),
+        "--n",
+        "20",
+        "--out",
+        s(&out),
+        "--stats",
+        s(&stats),
+        "--force",
+    ];
+    let mut args = base.to_vec();
+    args.extend(["--s-max", "1e300"]);
+    let res = run(&args);
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(3), "{err}");
+    assert!(err.contains("20 of 20 trajectories failed"), "{err}");
+    assert!(err.contains("--allow-failures"), "{err}");
+    let text = fs::read_to_string(&out).unwrap();
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 20, "one row per particle");
+    assert!(rows.iter().all(|r| *r == "NaN,NaN"), "{text}");
+    let st: serde_json::Value = serde_json::from_str(&fs::read_to_string(&stats).unwrap()).unwrap();
+    assert_eq!(st["failed"], 20);
+    assert_eq!(st["nan_rows"], 20);
+    args.push("--allow-failures");
+    let res = run(&args);
+    assert_eq!(res.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&res.stderr).contains("warning"));
+
+    // no failure, but every particle far from the data after one Euler step
+    let mut args = base.to_vec();
+    args.extend(["--method", "euler", "--steps", "1"]);
+    let res = run(&args);
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("20 of 20 particles are unconverged") && err.contains("binomial"),
+        "{err}"
+    );
+    assert!(err.contains("1.00e-3"), "the allowed rate is shown: {err}");
+    // the points are finite (not failures) and written
+    assert_eq!(fieldflow::io::read_points(&out).unwrap().nrows(), 20);
+    // a good run is not flagged
+    let res = run(&base);
+    assert_eq!(
+        res.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+
+    let codes = dir.join("c.csv");
+    let enc = [
+        "encode",
+        "--field",
+        "poisson",
+        "--data",
+        s(&data),
+        "--points",
+        s(&data),
+        "--out",
+        s(&codes),
+        "--s-max",
+        "1e300",
+    ];
+    let res = run(&enc);
+    assert_eq!(
+        res.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let text = fs::read_to_string(&codes).unwrap();
+    assert_eq!(
+        text.lines().filter(|l| *l == "NaN,NaN").count(),
+        3,
+        "{text}"
+    );
+    let mut enc = enc.to_vec();
+    enc.extend(["--allow-failures", "--force"]);
+    assert_eq!(run(&enc).status.code(), Some(0));
     fs::remove_dir_all(&dir).unwrap();
 }

@@ -29,7 +29,10 @@ Start here:
   fieldflow sample --field poisson --data data.csv --n 2000 --out gen.csv
   fieldflow SUBCOMMAND --help          # options and examples of each subcommand
 
-Exit codes: 0 success, 1 samples rejected (check, demo), 2 bad input or error.")]
+Exit codes: 0 success, 1 samples rejected (check, demo), 2 bad input or error,
+  3 particles failed, or more were unconverged than the exact marginal allows
+    (sample, encode; the files are still written, failed rows as NaN;
+    --allow-failures accepts such a run with exit 0).")]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -38,6 +41,13 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub quiet: bool,
 }
+
+/// Exit code of a run with failed (or too many unconverged) particles.
+pub const EXIT_FAILURES: u8 = 3;
+
+/// The level of the one-sided binomial test of the unconverged count: a run is
+/// flagged when `P(X >= K) < 1e-6` under the rate the exact marginal allows.
+pub const UNCONVERGED_LEVEL: f64 = 1e-6;
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]

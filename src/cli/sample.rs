@@ -20,7 +20,7 @@
 //! stderr follows the particles (hidden with `--quiet` or when stderr is not a
 //! terminal); it only observes, so the output is the same with or without it.
 
-use super::field_args::{build, write, DataOpts, FieldOpts, SolverArgs};
+use super::field_args::{build, DataOpts, FieldOpts, SolverArgs};
 use super::output::{
     check_outputs, exists_hint, progress_bar, spinner, write_all, Kind, WriteStep,
 };
@@ -42,7 +42,9 @@ Examples:
   fieldflow sample --field pfgmpp --aug-dim 8 --data data.npy --n 500 --out gen.npy --stats run.json
   fieldflow sample --field poisson --dataset moons --n 200 --out gen.csv --trajectories paths.csv --levels 30
 
-Files: --out has one sample per row (header x0,x1,... in CSV). --trajectories FILE:
+Files: --out has one sample per row (header x0,x1,... in CSV); row i is particle i, and
+  the row of a particle whose trajectory failed is NaN (never a sample: drop those rows
+  before using the file as points). --trajectories FILE:
   .csv  long format, header particle,s,x0,...,x{d-1}: one row per particle and level,
         particle-major, levels from the start level down to s_min (NaN after a failed path;
         the paths stop at s_min, before a --denoise step)
@@ -50,7 +52,10 @@ Files: --out has one sample per row (header x0,x1,... in CSV). --trajectories FI
         s_k = s_start * (s_min / s_start)^(k / (K - 1)), k = 0..K-1 (also listed in --stats)
 --stats FILE.json: evaluations (total, per particle), steps accepted/rejected, failed,
   non-finite and unconverged particles, seconds, threads, and the settings of the run.
-Exit code: 0 success, 2 bad input (nothing written).";
+Exit code: 0 success, 2 bad input (nothing written), 3 some trajectories failed, or
+  more particles were unconverged than the exact p_s_min allows (one-sided binomial test
+  of the count against the printed rate, level 1e-6); the files are written all the
+  same. --allow-failures makes such a run exit 0.";
 
 /// Arguments of `fieldflow sample`.
 #[derive(Debug, Parser)]
@@ -105,6 +110,10 @@ pub struct Args {
     /// JSON.
     #[arg(long)]
     stats: Option<PathBuf>,
+    /// Exit 0 even when trajectories failed or too many particles were unconverged
+    /// (otherwise exit code 3).
+    #[arg(long = "allow-failures")]
+    allow_failures: bool,
 }
 
 /// The settings block of `--stats`.
@@ -146,8 +155,10 @@ pub struct Stats {
     pub command: &'static str,
     /// Particles integrated.
     pub n: usize,
-    /// Rows written to the output file.
+    /// Rows written to the output file (one per particle).
     pub rows_written: usize,
+    /// Of those, rows of NaN (failed trajectories).
+    pub nan_rows: usize,
     /// Right-hand-side evaluations in total.
     pub evaluations: u64,
     /// Mean evaluations per particle.
@@ -167,6 +178,8 @@ pub struct Stats {
     pub unconverged_radius: Option<f64>,
     /// Upper bound of the unconverged fraction under the exact p_{s_min}.
     pub expected_unconverged_fraction: Option<f64>,
+    /// One-sided binomial p-value of the unconverged count against that fraction.
+    pub unconverged_pvalue: Option<f64>,
     /// Wall-clock seconds of the integration (excluding file reading and writing and
     /// the recording of --trajectories).
     pub seconds: f64,
@@ -358,7 +371,8 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     let stats = Stats {
         command: "sample",
         n,
-        rows_written: n - dropped,
+        rows_written: n,
+        nan_rows: dropped,
         evaluations: t.evals,
         evaluations_per_particle: out.evals_per_particle(),
         steps_accepted: t.accepted,
@@ -368,6 +382,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         unconverged: Some(out.n_unconverged),
         unconverged_radius: Some(out.unconverged_radius),
         expected_unconverged_fraction: Some(out.expected_unconverged).filter(|v| v.is_finite()),
+        unconverged_pvalue: out.unconverged_pvalue(),
         seconds,
         threads: rayon::current_num_threads(),
         trajectory_levels: paths.as_ref().map(|(l, _)| l.clone()),
@@ -390,7 +405,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     };
     let mut steps: Vec<WriteStep> = vec![(
         &args.out,
-        Box::new(|| write(&args.out, out.x.view(), args.force).map(|_| ())),
+        Box::new(|| write_samples(&args.out, out.x.view(), args.force)),
     )];
     if let (Some(path), Some((levels, p))) = (&args.trajectories, &paths) {
         steps.push((
@@ -407,8 +422,13 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     }
     write_all(steps)?;
     outln!(
-        "wrote {} samples to {} (field {}, {} source components, {prior}, s {} -> {}{}, {integrator})",
+        "wrote {} samples{} to {} (field {}, {} source components, {prior}, s {} -> {}{}, {integrator})",
         n - dropped,
+        if dropped > 0 {
+            format!(" and {dropped} NaN rows of failed particles")
+        } else {
+            String::new()
+        },
         args.out.display(),
         mf.kind(),
         mf.source().len(),
@@ -429,9 +449,6 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         "unconverged: {} of {n} (farther than {:.4} from every source component at s_min, or a failed trajectory: {failed}, non-finite: {nonfinite}); under the exact p_s_min at most {:.2e} of the particles would be that far",
         out.n_unconverged, out.unconverged_radius, out.expected_unconverged
     );
-    if dropped > 0 {
-        outln!("left out of the file: {dropped} rows with non-finite values");
-    }
     if let (Some(path), Some((levels, _))) = (&args.trajectories, &paths) {
         outln!(
             "wrote the paths at {} levels (s {} -> {}) to {}",
@@ -444,5 +461,54 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.stats {
         outln!("wrote the run statistics to {}", path.display());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(failure_verdict(&out, failed, args.allow_failures))
+}
+
+/// Writes the samples, NaN rows of failed particles included (row `i` is particle
+/// `i`).
+fn write_samples(path: &Path, x: ndarray::ArrayView2<f64>, force: bool) -> anyhow::Result<()> {
+    if x.iter().all(|v| v.is_finite()) {
+        return fieldflow::io::write_points(path, x, force).map_err(exists_hint);
+    }
+    let columns: Vec<String> = (0..x.ncols()).map(|j| format!("x{j}")).collect();
+    fieldflow::io::write_table(path, &columns, x, force).map_err(exists_hint)
+}
+
+/// Exit code 3 (with a line on stderr) when trajectories failed or the unconverged
+/// count is too large for the exact marginal (binomial test at level
+/// [`super::UNCONVERGED_LEVEL`]), unless `allow`.
+pub fn failure_verdict(out: &Samples, failed: usize, allow: bool) -> ExitCode {
+    let n = out.x.nrows();
+    let mut why = Vec::new();
+    if failed > 0 {
+        why.push(format!(
+            "{failed} of {n} trajectories failed (their rows are NaN)"
+        ));
+    }
+    if let Some(p) = out.unconverged_pvalue() {
+        if p < super::UNCONVERGED_LEVEL {
+            why.push(format!(
+                "{} of {n} particles are unconverged where the exact p_s_min allows a rate of at most {:.2e} (one-sided binomial test: P(X >= {}) = {p:.2e} < {:e})",
+                out.n_unconverged,
+                out.expected_unconverged,
+                out.n_unconverged,
+                super::UNCONVERGED_LEVEL
+            ));
+        }
+    }
+    if why.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    if allow {
+        eprintln!(
+            "fieldflow: warning: {} (accepted: --allow-failures)",
+            why.join("; ")
+        );
+        return ExitCode::SUCCESS;
+    }
+    eprintln!(
+        "fieldflow: error: {}; the files are written; use --allow-failures to accept such a run",
+        why.join("; ")
+    );
+    ExitCode::from(super::EXIT_FAILURES)
 }
