@@ -399,3 +399,84 @@ fn failed_and_unconverged_particles_give_exit_code_3() {
     assert_eq!(run(&enc).status.code(), Some(0));
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--threads N` sets the worker pool: `sample` and `check` give bit-identical
+/// output for 1 and 2 threads, the run statistics report the count, and 0 or an
+/// absurd count is a one-line error with exit code 2.
+#[test]
+fn threads_option_is_validated_and_changes_no_result() {
+    let dir = tmpdir("threads");
+    let data = dir.join("d.csv");
+    fs::write(&data, "x0,x1\n0,0\n1,1\n2,0\n-1,0.5\n").unwrap();
+    let mut files = Vec::new();
+    for t in ["1", "2"] {
+        let (out, st) = (
+            dir.join(format!("g{t}.npy")),
+            dir.join(format!("st{t}.json")),
+        );
+        let res = run(&[
+            "--threads",
+            t,
+            "sample",
+            "--field",
+            "pfgmpp",
+            "--aug-dim",
+            "3",
+            "--data",
+            s(&data),
+            "--n",
+            "300",
+            "--seed",
+            "4",
+            "--out",
+            s(&out),
+            "--stats",
+            s(&st),
+        ]);
+        assert!(
+            res.status.success(),
+            "{}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+        let stats: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&st).unwrap()).unwrap();
+        assert_eq!(stats["threads"].to_string(), t);
+        // the option is global: it may also follow the subcommand
+        let chk = run(&[
+            "check",
+            "--samples",
+            s(&out),
+            "--reference",
+            s(&data),
+            "--threads",
+            t,
+            "--permutations",
+            "199",
+        ]);
+        assert!(chk.status.code().is_some_and(|c| c < 2));
+        files.push((fs::read(&out).unwrap(), chk.stdout));
+    }
+    assert_eq!(
+        files[0].0, files[1].0,
+        "samples differ between 1 and 2 threads"
+    );
+    assert_eq!(
+        files[0].1, files[1].1,
+        "check output differs between 1 and 2 threads"
+    );
+    for bad in ["0", "100000", "-1", "two"] {
+        let res = run(&[
+            "--threads",
+            bad,
+            "datasets",
+            "moons",
+            "--n",
+            "5",
+            "--out",
+            s(&dir.join("x.csv")),
+        ]);
+        assert_fails(&res, "--threads");
+    }
+    assert!(!dir.join("x.csv").exists());
+    fs::remove_dir_all(&dir).unwrap();
+}

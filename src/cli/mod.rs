@@ -40,6 +40,25 @@ pub struct Cli {
     /// No progress bars (they are also hidden when stderr is not a terminal).
     #[arg(long, global = true)]
     pub quiet: bool,
+    /// Worker threads, 1 to 1024 (default: RAYON_NUM_THREADS if set, else one per
+    /// core). Results are bit-identical for any thread count.
+    #[arg(long, global = true, allow_hyphen_values = true, value_parser = memory::count)]
+    pub threads: Option<usize>,
+}
+
+/// Largest `--threads`.
+pub const MAX_THREADS: usize = 1024;
+
+/// Builds the global worker pool with `n` threads (once, before any work).
+pub fn init_threads(n: Option<usize>) -> anyhow::Result<()> {
+    let Some(n) = n else { return Ok(()) };
+    if n == 0 || n > MAX_THREADS {
+        anyhow::bail!("--threads must be between 1 and {MAX_THREADS}, got {n}");
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global()
+        .map_err(|e| anyhow::anyhow!("cannot start {n} worker threads: {e}"))
 }
 
 /// Exit code of a run with failed (or too many unconverged) particles.
@@ -72,6 +91,7 @@ pub enum Command {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    init_threads(cli.threads)?;
     match cli.command {
         Command::Demo(args) => crate::demo::run(args, cli.quiet),
         Command::Datasets(args) => datasets::run(args),
