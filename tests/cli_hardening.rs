@@ -480,3 +480,83 @@ fn threads_option_is_validated_and_changes_no_result() {
     assert!(!dir.join("x.csv").exists());
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A flag of another field is refused (exit 2, naming the field that uses it),
+/// never silently ignored; `--tests ks,ks` is refused (it would count KS twice in the
+/// Bonferroni family), as are unknown test names.
+#[test]
+fn flags_that_do_not_apply_are_refused() {
+    let dir = tmpdir("flags");
+    let data = dir.join("d.csv");
+    fs::write(&data, "x0,x1\n0,0\n1,1\n2,0\n-1,0.5\n").unwrap();
+    let out = dir.join("o.csv");
+    let cases: [(&str, &[&str], &str); 8] = [
+        ("gaussian", &["--aug-dim", "3"], "pfgmpp"),
+        ("poisson", &["--aug-dim", "1"], "pfgmpp"),
+        ("pfgmpp", &["--aug-dim", "2", "--power", "3"], "field power"),
+        ("linear", &["--power", "3"], "field power"),
+        ("poisson", &["--profile", "tanh"], "radial"),
+        ("gaussian", &["--profile", "exp"], "radial"),
+        ("poisson", &["--box", "0:1"], "linear"),
+        ("radial", &["--box", "0:1"], "linear"),
+    ];
+    for (field, extra, needle) in cases {
+        for cmd in ["sample", "marginal", "encode"] {
+            let mut args = vec![cmd, "--field", field, "--data", s(&data), "--out", s(&out)];
+            args.extend(extra);
+            match cmd {
+                "sample" => args.extend(["--n", "5"]),
+                "marginal" => args.extend(["--n", "5", "--s", "1"]),
+                _ => args.extend(["--points", s(&data)]),
+            }
+            let res = run(&args);
+            assert_fails(&res, needle);
+            assert!(!out.exists());
+        }
+    }
+    // the flags of the field itself are still accepted
+    for (field, extra) in [
+        ("pfgmpp", &["--aug-dim", "3"][..]),
+        ("radial", &["--profile", "exp"]),
+        ("linear", &["--box", "-1:1"]),
+    ] {
+        let mut args = vec!["marginal", "--field", field, "--data", s(&data), "--n", "5"];
+        args.extend(extra);
+        args.extend(["--s", "0.5", "--out", s(&out), "--force"]);
+        let res = run(&args);
+        assert!(
+            res.status.success(),
+            "{}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+    }
+    for (tests, needle) in [
+        ("ks,ks", "listed twice"),
+        ("ks,energy, ks", "listed twice"),
+        ("ks,foo", "unknown two-sample test"),
+    ] {
+        let res = run(&[
+            "check",
+            "--samples",
+            s(&data),
+            "--reference",
+            s(&data),
+            "--tests",
+            tests,
+        ]);
+        assert_fails(&res, needle);
+    }
+    // one KS test: threshold alpha / 1
+    let res = run(&[
+        "check",
+        "--samples",
+        s(&data),
+        "--reference",
+        s(&data),
+        "--tests",
+        "ks",
+    ]);
+    let text = String::from_utf8_lossy(&res.stdout);
+    assert!(text.contains("each p <= 1.000e-2"), "{text}");
+    fs::remove_dir_all(&dir).unwrap();
+}

@@ -5,7 +5,9 @@
 use anyhow::{bail, Context};
 use clap::Args;
 use fieldflow::data::{Dataset, GaussianMixture};
-use fieldflow::fields::{FieldKind, FieldParams, LinearPrior, MarginalField, PriorKind, Source};
+use fieldflow::fields::{
+    FieldKind, FieldName, FieldParams, LinearPrior, MarginalField, PriorKind, Source,
+};
 use fieldflow::ode::Method;
 use fieldflow::sampling::SampleOptions;
 use std::path::PathBuf;
@@ -22,11 +24,11 @@ pub struct FieldOpts {
     /// Exponent K of `power` (valid only for K = d + 1).
     #[arg(allow_hyphen_values = true, long)]
     pub power: Option<f64>,
-    /// Radial CDF of `radial`: tanh or exp.
-    #[arg(long, default_value = "tanh")]
-    pub profile: String,
+    /// Radial CDF of `radial`: tanh or exp [default: tanh].
+    #[arg(long)]
+    pub profile: Option<String>,
     /// Uniform prior box `LO:HI` for `linear` (default: the normal prior).
-    #[arg(long = "box")]
+    #[arg(long = "box", allow_hyphen_values = true)]
     pub uniform_box: Option<String>,
 }
 
@@ -138,10 +140,26 @@ fn parse_box(s: &str) -> anyhow::Result<LinearPrior> {
 impl FieldOpts {
     /// The field kind.
     pub fn kind(&self) -> anyhow::Result<FieldKind> {
+        // a flag of another field is refused, also when it holds the default value
+        let field: FieldName = self.field.parse()?;
+        for (given, flag, owner) in [
+            (self.aug_dim.is_some(), "--aug-dim", FieldName::Pfgmpp),
+            (self.power.is_some(), "--power", FieldName::Power),
+            (self.profile.is_some(), "--profile", FieldName::Radial),
+            (self.uniform_box.is_some(), "--box", FieldName::Linear),
+        ] {
+            if given && field != owner {
+                bail!(
+                    "{flag} is used by field {} only, not by {}",
+                    format!("{owner:?}").to_ascii_lowercase(),
+                    self.field
+                );
+            }
+        }
         let params = FieldParams {
             aug_dim: self.aug_dim,
             power: self.power,
-            profile: self.profile.parse()?,
+            profile: self.profile.as_deref().unwrap_or("tanh").parse()?,
             linear_prior: match &self.uniform_box {
                 Some(b) => parse_box(b)?,
                 None => LinearPrior::Normal,

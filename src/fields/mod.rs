@@ -176,7 +176,27 @@ impl FieldKind {
     /// Builds a field from its name and parameters (`pfgmpp` needs `aug_dim`,
     /// `power` needs `power`).
     pub fn from_name(name: &str, params: &FieldParams) -> Result<Self> {
-        Ok(match name.parse::<FieldName>()? {
+        let field = name.parse::<FieldName>()?;
+        // a parameter of another field is an error, never silently ignored
+        let unused = |what: &str, owner: &str| {
+            Err(Error::Invalid(format!(
+                "{what} is used by field {owner} only, not by {}",
+                name.to_ascii_lowercase()
+            )))
+        };
+        if params.aug_dim.is_some() && field != FieldName::Pfgmpp {
+            return unused("--aug-dim (the extra dimensions D)", "pfgmpp");
+        }
+        if params.power.is_some() && field != FieldName::Power {
+            return unused("--power (the exponent K)", "power");
+        }
+        if params.profile != Profile::Tanh && field != FieldName::Radial {
+            return unused("--profile (the radial CDF)", "radial");
+        }
+        if params.linear_prior != LinearPrior::Normal && field != FieldName::Linear {
+            return unused("--box (the uniform prior box)", "linear");
+        }
+        Ok(match field {
             FieldName::Poisson => FieldKind::Poisson,
             FieldName::Pfgmpp => FieldKind::Pfgmpp {
                 aug_dim: params.aug_dim.ok_or_else(|| {
