@@ -560,3 +560,75 @@ fn flags_that_do_not_apply_are_refused() {
     assert!(text.contains("each p <= 1.000e-2"), "{text}");
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `sample` and `check --target landing:...,weights=...` accept the same weights: a
+/// zero weight is allowed by both (that point is not part of the data), and both
+/// refuse negative, NaN and all-zero weights with exit code 2. Samples of a field
+/// with a zero-weight point pass the landing test against the same weights (n = 400,
+/// fixed seeds; under the null the test rejects with probability alpha = 0.01).
+#[test]
+fn sample_and_landing_check_accept_the_same_weights() {
+    let dir = tmpdir("weights");
+    let data = dir.join("d.csv");
+    fs::write(&data, "x0,x1\n0,0\n5,5\n10,0\n").unwrap();
+    let w = dir.join("w.csv");
+    fs::write(&w, "0.5\n0\n0.5\n").unwrap();
+    let gen = dir.join("g.csv");
+    let res = run(&[
+        "sample",
+        "--field",
+        "poisson",
+        "--data",
+        s(&data),
+        "--weights",
+        s(&w),
+        "--n",
+        "400",
+        "--seed",
+        "3",
+        "--out",
+        s(&gen),
+    ]);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let target = format!("landing:{},weights={}", s(&data), s(&w));
+    let res = run(&["check", "--samples", s(&gen), "--target", &target]);
+    let text = String::from_utf8_lossy(&res.stdout);
+    assert_eq!(
+        res.status.code(),
+        Some(0),
+        "{text} {}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    assert!(text.contains("landing"), "{text}");
+    for (weights, needle) in [
+        ("0.5\n-1\n0.5\n", "negative"),
+        ("0.5\nNaN\n0.5\n", "NaN"),
+        ("0\n0\n0\n", "all weights are zero"),
+        ("0.5\n0.5\n", "3"),
+    ] {
+        fs::write(&w, weights).unwrap();
+        let out = dir.join("o.csv");
+        let res = run(&[
+            "sample",
+            "--field",
+            "poisson",
+            "--data",
+            s(&data),
+            "--weights",
+            s(&w),
+            "--n",
+            "5",
+            "--out",
+            s(&out),
+        ]);
+        assert_fails(&res, needle);
+        assert!(!out.exists());
+        let res = run(&["check", "--samples", s(&gen), "--target", &target]);
+        assert_fails(&res, needle);
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}

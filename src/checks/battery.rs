@@ -500,13 +500,8 @@ impl OneSampleTarget {
                 let data = crate::io::read_points(file)?;
                 need_dim(data.ncols())?;
                 if let Some(w) = &weights {
-                    if w.len() != data.nrows() {
-                        return Err(Error::DimensionMismatch {
-                            what: "landing weights",
-                            expected: data.nrows(),
-                            got: w.len(),
-                        });
-                    }
+                    // the rule of `sample` (zero allowed: that point is left out)
+                    crate::fields::check_weights(w, data.nrows())?;
                 }
                 Ok(Self::Landing { data, weights })
             }

@@ -6,7 +6,8 @@ use anyhow::{bail, Context};
 use clap::Args;
 use fieldflow::data::{Dataset, GaussianMixture};
 use fieldflow::fields::{
-    FieldKind, FieldName, FieldParams, LinearPrior, MarginalField, PriorKind, Source,
+    drop_zero_weights, FieldKind, FieldName, FieldParams, LinearPrior, MarginalField, PriorKind,
+    Source,
 };
 use fieldflow::ode::Method;
 use fieldflow::sampling::SampleOptions;
@@ -188,9 +189,8 @@ impl DataOpts {
                                 pts.nrows()
                             );
                         }
-                        let keep: Vec<usize> = (0..w.len()).filter(|&i| w[i] > 0.0).collect();
-                        let pts = pts.select(ndarray::Axis(0), &keep);
-                        let w: Vec<f64> = keep.iter().map(|&i| w[i]).collect();
+                        let (pts, w) = drop_zero_weights(pts.view(), &w)
+                            .with_context(|| wp.display().to_string())?;
                         Ok(Source::points(pts.view(), Some(&w))?)
                     }
                 }

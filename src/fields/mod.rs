@@ -40,7 +40,7 @@ pub mod validity;
 
 pub use noise::{Noise, NoiseKind, Profile};
 pub use schedule::Schedule;
-pub use source::{Source, SourceKind};
+pub use source::{check_weights, drop_zero_weights, Source, SourceKind};
 
 use crate::rng::{stream, Rng};
 use crate::{Error, Result};
