@@ -27,17 +27,7 @@ fn main() -> ExitCode {
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => err.exit(),
             // a usage error: one line, exit code 2
             _ => {
-                // clap's message without the usage block, on one line
-                let text = err.to_string();
-                let parts: Vec<&str> = text
-                    .lines()
-                    .map(str::trim)
-                    .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
-                    .filter(|l| !l.is_empty())
-                    .collect();
-                let first = parts.join(" ");
-                let first = first.trim_start_matches("error: ");
-                eprintln!("fieldflow: error: {first} (see --help)");
+                eprintln!("{}", cli::usage_error_line(&err));
                 return ExitCode::from(2);
             }
         },

@@ -58,9 +58,9 @@ Exit code: 0 success, 2 bad input (nothing written), 3 some trajectories failed 
 #[command(after_help = EXAMPLES)]
 pub struct Args {
     #[command(flatten)]
-    field: FieldOpts,
+    pub(crate) field: FieldOpts,
     #[command(flatten)]
-    data: DataOpts,
+    pub(crate) data: DataOpts,
     /// Points to encode (`.csv`, `.npy`), one per row.
     #[arg(long)]
     points: PathBuf,
@@ -77,7 +77,7 @@ pub struct Args {
     /// The integrator, the level of the codes (--s-max) and the prior density used by
     /// --log-likelihood (--prior).
     #[command(flatten)]
-    solver: SolverArgs,
+    pub(crate) solver: SolverArgs,
     /// Write the run's statistics as JSON.
     #[arg(long)]
     stats: Option<PathBuf>,

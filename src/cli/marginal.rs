@@ -27,9 +27,9 @@ Examples:
 Exit code: 0 success, 2 bad input (nothing written).")]
 pub struct Args {
     #[command(flatten)]
-    field: FieldOpts,
+    pub(crate) field: FieldOpts,
     #[command(flatten)]
-    data: DataOpts,
+    pub(crate) data: DataOpts,
     /// Level s > 0 (at most 1 for `linear`).
     #[arg(allow_hyphen_values = true, long)]
     s: f64,

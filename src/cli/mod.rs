@@ -16,6 +16,9 @@ pub mod plot;
 pub mod sample;
 pub mod stdout;
 
+#[cfg(test)]
+mod prop_tests;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -46,15 +49,35 @@ pub struct Cli {
     pub threads: Option<usize>,
 }
 
+/// clap's message of a usage error without the usage block, on one line.
+pub fn usage_error_line(err: &clap::Error) -> String {
+    let text = err.to_string();
+    let parts: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let first = parts.join(" ");
+    let first = first.trim_start_matches("error: ");
+    format!("fieldflow: error: {first} (see --help)")
+}
+
 /// Largest `--threads`.
 pub const MAX_THREADS: usize = 1024;
+
+/// Checks a `--threads` count: 1 to [`MAX_THREADS`].
+pub fn check_threads(n: usize) -> anyhow::Result<()> {
+    if n == 0 || n > MAX_THREADS {
+        anyhow::bail!("--threads must be between 1 and {MAX_THREADS}, got {n}");
+    }
+    Ok(())
+}
 
 /// Builds the global worker pool with `n` threads (once, before any work).
 pub fn init_threads(n: Option<usize>) -> anyhow::Result<()> {
     let Some(n) = n else { return Ok(()) };
-    if n == 0 || n > MAX_THREADS {
-        anyhow::bail!("--threads must be between 1 and {MAX_THREADS}, got {n}");
-    }
+    check_threads(n)?;
     rayon::ThreadPoolBuilder::new()
         .num_threads(n)
         .build_global()

@@ -63,9 +63,9 @@ Exit code: 0 success, 2 bad input (nothing written), 3 some trajectories failed,
 #[command(after_help = EXAMPLES)]
 pub struct Args {
     #[command(flatten)]
-    field: FieldOpts,
+    pub(crate) field: FieldOpts,
     #[command(flatten)]
-    data: DataOpts,
+    pub(crate) data: DataOpts,
     /// Number of samples (optional with --from: the file says how many).
     #[arg(long, value_parser = super::memory::count)]
     n: Option<usize>,
@@ -73,7 +73,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     #[command(flatten)]
-    solver: SolverArgs,
+    pub(crate) solver: SolverArgs,
     /// Bottom level (default 1e-3).
     #[arg(allow_hyphen_values = true, long = "s-min")]
     s_min: Option<f64>,
