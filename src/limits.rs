@@ -111,14 +111,26 @@ pub fn array_len(what: &str, dims: &[usize]) -> Result<usize> {
 /// abort.
 pub fn try_filled(what: &str, len: usize, value: f64) -> Result<Vec<f64>> {
     let mut v = Vec::new();
-    v.try_reserve_exact(len).map_err(|_| {
-        Error::Invalid(format!(
-            "{what}: cannot allocate {} for {len} numbers",
-            human_bytes(len as f64 * 8.0)
-        ))
-    })?;
+    v.try_reserve_exact(len)
+        .map_err(|_| cannot_allocate(what, len))?;
     v.resize(len, value);
     Ok(v)
+}
+
+/// Fails if `len` numbers (`f64`) cannot be allocated: the system is asked for the
+/// memory (without touching it) and it is given back at once. For samplers that
+/// allocate inside infallible code.
+pub fn check_alloc(what: &str, len: usize) -> Result<()> {
+    let mut v: Vec<f64> = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| cannot_allocate(what, len))
+}
+
+fn cannot_allocate(what: &str, len: usize) -> Error {
+    Error::Invalid(format!(
+        "{what}: cannot allocate {} for {len} numbers",
+        human_bytes(len as f64 * 8.0)
+    ))
 }
 
 /// A byte count for people: `1.5 GB`, `16.0 TB` (powers of 1000).
@@ -202,6 +214,8 @@ mod tests {
         assert!(array_len("a", &[max + 1]).is_err());
         let e = try_filled("paths", max, 0.0).unwrap_err();
         assert!(e.to_string().contains("cannot allocate"), "{e}");
+        assert!(check_alloc("paths", max).is_err());
+        check_alloc("small", 1000).unwrap();
         assert_eq!(try_filled("x", 3, 1.5).unwrap(), vec![1.5; 3]);
     }
 

@@ -207,6 +207,18 @@ fn library_counts_are_errors_not_panics() {
     };
     let x = ndarray::array![[0.0], [1.0], [2.0]];
     assert!(fieldflow::checks::two_sample::energy(x.view(), x.view(), &cfg).is_err());
+    use fieldflow::data::{Dataset, GaussianMixture};
+    assert!(Dataset::Moons.try_sample_seeded(usize::MAX, 0).is_err());
+    assert!(Dataset::EightGaussians
+        .try_sample_seeded(1 << 61, 0)
+        .is_err());
+    assert_eq!(
+        Dataset::Moons.try_sample_seeded(7, 0).unwrap().dim(),
+        (7, 2)
+    );
+    let gm = GaussianMixture::eight_gaussians();
+    let mut rng = fieldflow::rng::seeded(0);
+    assert!(gm.try_sample(usize::MAX / 3, &mut rng).is_err());
     let opts =
         fieldflow::ode::SolverOptions::new(fieldflow::ode::Method::Rk4).fixed_steps(usize::MAX);
     assert!(opts.validate().is_err());

@@ -86,8 +86,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.force,
     )?;
     let points = match &points_of {
-        Source::Toy(d) => d.sample_seeded(args.n, args.seed),
-        Source::Mixture(gm) => gm.sample(args.n, &mut fieldflow::rng::seeded(args.seed)),
+        Source::Toy(d) => d.try_sample_seeded(args.n, args.seed)?,
+        Source::Mixture(gm) => gm.try_sample(args.n, &mut fieldflow::rng::seeded(args.seed))?,
     };
     match fieldflow::io::write_points(&args.out, points.view(), args.force) {
         Err(e @ fieldflow::Error::FileExists { .. }) => {

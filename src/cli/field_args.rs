@@ -228,11 +228,11 @@ impl DataOpts {
                 )?;
                 let pts = match &mix {
                     Some(m) if name.starts_with("mixture:") => {
-                        m.sample(self.data_n, &mut fieldflow::rng::seeded(self.data_seed))
+                        m.try_sample(self.data_n, &mut fieldflow::rng::seeded(self.data_seed))?
                     }
                     _ => name
                         .parse::<Dataset>()?
-                        .sample_seeded(self.data_n, self.data_seed),
+                        .try_sample_seeded(self.data_n, self.data_seed)?,
                 };
                 Ok(Source::points(pts.view(), None)?)
             }
