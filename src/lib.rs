@@ -40,6 +40,7 @@ pub mod data;
 pub mod error;
 pub mod fields;
 pub mod io;
+pub mod limits;
 pub mod ode;
 pub mod plots;
 pub mod rng;

@@ -1,5 +1,15 @@
 //! The `fieldflow` command line.
 
+/// `println!` that stops quietly on a closed standard output (see `cli::stdout`).
+macro_rules! outln {
+    () => {
+        $crate::cli::stdout::line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::line(format_args!($($arg)*))
+    };
+}
+
 mod cli;
 mod demo;
 
@@ -32,27 +42,21 @@ fn main() -> ExitCode {
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => err.exit(),
             // a usage error: one line, exit code 2
             _ => {
-                // clap's message without the usage block, on one line
-                let text = err.to_string();
-                let parts: Vec<&str> = text
-                    .lines()
-                    .map(str::trim)
-                    .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
-                    .filter(|l| !l.is_empty())
-                    .collect();
-                let first = parts.join(" ");
-                let first = first.trim_start_matches("error: ");
-                eprintln!("fieldflow: error: {first} (see --help)");
+                eprintln!("{}", cli::usage_error_line(&err));
                 return ExitCode::from(2);
             }
         },
     };
-    match cli::run(cli) {
+    let code = match cli::run(cli) {
         Ok(code) => code,
         Err(err) => {
             let msg = format!("{err:#}").replace('\n', " ");
             eprintln!("fieldflow: error: {msg}");
             ExitCode::from(2)
         }
+    };
+    if let Some(e) = cli::stdout::finish() {
+        eprintln!("fieldflow: warning: cannot write to standard output: {e}");
     }
+    code
 }

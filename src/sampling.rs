@@ -129,7 +129,9 @@ impl OdeSystem for FieldOde<'_> {
 /// Result of [`transport`].
 #[derive(Debug, Clone)]
 pub struct Transport {
-    /// Final states, `n x d` (non-finite start rows are returned unchanged).
+    /// Final states, `n x d`. The row of a particle whose trajectory failed (see
+    /// `stats`) is all NaN, so that a failed particle never looks like a result;
+    /// non-finite start rows are returned unchanged.
     pub x: Array2<f64>,
     /// `ln p_{s_to}(x_to) - ln p_{s_from}(x_from)` along each path, when asked.
     pub delta_log_p: Option<Array1<f64>>,
@@ -203,14 +205,29 @@ pub fn transport_with_progress(
     if finite.len() < n {
         progress(n - finite.len());
     }
-    if !finite.is_empty() {
+    if !finite.is_empty() && t1 - t0 == 0.0 {
+        // a zero-length path: every finite start point is its own end point
+        for &i in &finite {
+            if let Some(dl) = delta.as_mut() {
+                dl[i] = 0.0;
+            }
+            stats[i] = TrajectoryStats {
+                status: Status::Success,
+                t_final: t0,
+                ..Default::default()
+            };
+        }
+        progress(finite.len());
+    } else if !finite.is_empty() {
         let sol = solve_batch_with_progress(&sys, t0, t1, y0.view(), solver, &[], progress)?;
         for (k, &i) in finite.iter().enumerate() {
+            // a failed path stopped somewhere between the levels: not a result
+            let ok = sol.stats[k].status.is_success();
             for j in 0..d {
-                x[[i, j]] = sol.y[[k, j]];
+                x[[i, j]] = if ok { sol.y[[k, j]] } else { f64::NAN };
             }
             if let Some(dl) = delta.as_mut() {
-                dl[i] = sol.y[[k, d]];
+                dl[i] = if ok { sol.y[[k, d]] } else { f64::NAN };
             }
             stats[i] = sol.stats[k];
         }
@@ -242,6 +259,7 @@ pub fn trajectories(
     for &s in levels {
         mf.check_level(s)?;
     }
+    crate::limits::array_len("recorded paths", &[x0.nrows(), levels.len(), mf.dim()])?;
     let sys = FieldOde::new(mf, uses_log_time(mf), false);
     let t_out: Vec<f64> = levels.iter().map(|&s| sys.time_of(s)).collect();
     let sol = solve_batch(
@@ -336,7 +354,9 @@ impl SampleOptions {
 /// Result of [`generate`] and [`generate_from`].
 #[derive(Debug, Clone)]
 pub struct Samples {
-    /// The samples, `n x d` (at `s_min`, or at `s = 0` after denoising).
+    /// The samples, `n x d` (at `s_min`, or at `s = 0` after denoising). The row of
+    /// a particle whose trajectory failed is all NaN (row `i` is always particle
+    /// `i`): a failed particle is never returned as a sample.
     pub x: Array2<f64>,
     /// With the likelihood: the model's `ln p_{s_min}` at each sample before
     /// denoising, `ln prior(x_{s_start}) + (change along the path)`.
@@ -361,6 +381,39 @@ impl Samples {
     pub fn evals_per_particle(&self) -> f64 {
         self.totals.evals as f64 / self.x.nrows().max(1) as f64
     }
+
+    /// The one-sided binomial p-value of the unconverged count: `P(X >= K)` for
+    /// `X ~ Binomial(n, p)`, with `K` = [`Samples::n_unconverged`], `n` the number
+    /// of particles and `p` = [`Samples::expected_unconverged`], the largest
+    /// unconverged fraction the exact `p_{s_min}` allows. A small value says that more
+    /// particles ended far from the data than the exact marginal explains. `None`
+    /// when the rate is not available (NaN).
+    pub fn unconverged_pvalue(&self) -> Option<f64> {
+        binomial_upper_tail(
+            self.n_unconverged,
+            self.x.nrows(),
+            self.expected_unconverged,
+        )
+    }
+}
+
+/// `P(X >= k)` for `X ~ Binomial(n, p)`; `None` when `p` is not in `[0, 1]`.
+pub fn binomial_upper_tail(k: usize, n: usize, p: f64) -> Option<f64> {
+    use statrs::distribution::{Binomial, DiscreteCDF};
+    if !(0.0..=1.0).contains(&p) {
+        return None;
+    }
+    if k == 0 {
+        return Some(1.0);
+    }
+    if k > n {
+        return Some(0.0);
+    }
+    if p == 0.0 {
+        return Some(0.0);
+    }
+    let b = Binomial::new(p, n as u64).ok()?;
+    Some(b.sf(k as u64 - 1).clamp(0.0, 1.0))
 }
 
 /// Draws `n` prior points at `opts.s_max` (stream `seed`) and integrates them down to
@@ -555,7 +608,7 @@ fn unconverged_mask(
 /// Result of [`encode`].
 #[derive(Debug, Clone)]
 pub struct Encoded {
-    /// The codes at `s_max`, `n x d`.
+    /// The codes at `s_max`, `n x d` (all NaN for a point whose trajectory failed).
     pub z: Array2<f64>,
     /// With the likelihood: the model's `ln p_{s_min}(x)`,
     /// `ln prior(z) - (change of ln p_s along the path)`.

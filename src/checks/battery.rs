@@ -137,7 +137,8 @@ pub struct Battery {
     /// Settings of the two-sample tests (permutations, seed, projections, ...); the
     /// one-sample Monte Carlo tests use its `permutations` and `seed` too.
     pub config: TwoSampleConfig,
-    /// The two-sample tests to run (`None`: every test that applies).
+    /// The two-sample tests to run (`None`: every test that applies); each at most
+    /// once, as the Bonferroni threshold `alpha / k` counts distinct tests.
     pub tests: Option<Vec<TwoSampleTest>>,
 }
 
@@ -184,6 +185,22 @@ impl Battery {
         let d = x.ncols();
         let tests: Vec<TwoSampleTest> = match &self.tests {
             Some(t) => {
+                // the Bonferroni family is the set of distinct tests: a repeated test
+                // would count twice and halve the threshold; an empty list tests nothing
+                if t.is_empty() {
+                    return Err(Error::Invalid(
+                        "the list of two-sample tests is empty".into(),
+                    ));
+                }
+                for (i, a) in t.iter().enumerate() {
+                    if t[..i].contains(a) {
+                        return Err(Error::Invalid(format!(
+                            "test '{}' is listed twice (each test counts once in the \
+                             Bonferroni family)",
+                            a.name()
+                        )));
+                    }
+                }
                 if let Some(bad) = t.iter().find(|t| !t.applies(d)) {
                     return Err(Error::Invalid(format!(
                         "test '{}' does not apply in dimension {d}",
@@ -531,13 +548,8 @@ impl OneSampleTarget {
                 let data = crate::io::read_points(file)?;
                 need_dim(data.ncols())?;
                 if let Some(w) = &weights {
-                    if w.len() != data.nrows() {
-                        return Err(Error::DimensionMismatch {
-                            what: "landing weights",
-                            expected: data.nrows(),
-                            got: w.len(),
-                        });
-                    }
+                    // the rule of `sample` (zero allowed: that point is left out)
+                    crate::fields::check_weights(w, data.nrows())?;
                 }
                 Ok(Self::Landing { data, weights })
             }

@@ -525,14 +525,7 @@ pub fn energy_test(
 }
 
 pub(crate) fn check_permutations(b: usize) -> Result<()> {
-    if b == 0 {
-        return Err(Error::InvalidParameter {
-            name: "permutations",
-            value: 0.0,
-            reason: "need at least one permutation",
-        });
-    }
-    Ok(())
+    crate::limits::check_permutations(b)
 }
 
 /// Full output of the multi-bandwidth MMD test.

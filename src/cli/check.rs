@@ -56,7 +56,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Permutations (and Monte Carlo draws) per test.
-    #[arg(long, default_value_t = 999)]
+    #[arg(long, default_value_t = 999, value_parser = super::memory::count)]
     pub permutations: usize,
     /// MMD bandwidths as multiples of the median pooled distance, comma-separated
     /// (default 0.125,0.25,0.5,1,2; the kernel is exp(-|x-y|^2 / (2 h^2))).
@@ -101,6 +101,13 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     if args.permutations == 0 {
         bail!("--permutations must be at least 1");
     }
+    if args.permutations > fieldflow::limits::MAX_PERMUTATIONS {
+        bail!(
+            "--permutations {} is more than the limit {} (p-values then resolve 1e-6 already)",
+            args.permutations,
+            fieldflow::limits::MAX_PERMUTATIONS
+        );
+    }
     let x = super::output::read_points(&args.samples)?;
     let mut battery = Battery::new(args.alpha)?;
     battery.config.seed = args.seed;
@@ -136,9 +143,9 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         fieldflow::io::write_text(path, &(report.to_json()? + "\n"), args.force)
             .map_err(super::output::exists_hint)?;
     }
-    println!("{report}");
+    outln!("{report}");
     let needed = report.applicable as f64 / args.alpha;
-    if ((args.permutations + 1) as f64) < needed {
+    if (args.permutations as f64 + 1.0) < needed {
         eprintln!(
             "warning: with {} permutations a permutation test cannot reach p <= {:.3e}; \
              use --permutations {} or more",

@@ -48,7 +48,9 @@ with --log-likelihood a last column log_p (nats) holds
 the prior being the far field that `sample` draws (--prior far, the default: the
 model's log-likelihood) or the exact p_{s_max} (--prior exact: then log_p is the exact
 ln p_{s_start}(x), up to the solver tolerance). In .npy the array is n x d (or n x (d+1)).
-Exit code: 0 success, 2 bad input (nothing written).";
+The row of a point whose trajectory failed is NaN (codes and log_p).
+Exit code: 0 success, 2 bad input (nothing written), 3 some trajectories failed (the
+  file is written all the same; --allow-failures makes such a run exit 0).";
 
 /// Arguments of `fieldflow encode`.
 #[derive(Debug, Parser)]
@@ -56,9 +58,9 @@ Exit code: 0 success, 2 bad input (nothing written).";
 #[command(after_help = EXAMPLES)]
 pub struct Args {
     #[command(flatten)]
-    field: FieldOpts,
+    pub(crate) field: FieldOpts,
     #[command(flatten)]
-    data: DataOpts,
+    pub(crate) data: DataOpts,
     /// Points to encode, one per row (`.csv`, `.npy` of any real type, `.npz[:NAME]`,
     /// `-` for standard input).
     #[arg(long)]
@@ -76,13 +78,16 @@ pub struct Args {
     /// The integrator, the level of the codes (--s-max) and the prior density used by
     /// --log-likelihood (--prior).
     #[command(flatten)]
-    solver: SolverArgs,
+    pub(crate) solver: SolverArgs,
     /// Write the run's statistics as JSON.
     #[arg(long)]
     stats: Option<PathBuf>,
     /// Replace the output files if they exist (input files are never replaced).
     #[arg(long)]
     force: bool,
+    /// Exit 0 even when trajectories failed (otherwise exit code 3).
+    #[arg(long = "allow-failures")]
+    allow_failures: bool,
 }
 
 /// Runs `fieldflow encode`.
@@ -145,6 +150,9 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             command: "encode",
             n,
             rows_written: n,
+            nan_rows: (0..n)
+                .filter(|&i| !enc.z.row(i).iter().all(|v| v.is_finite()))
+                .count(),
             evaluations: t.evals,
             evaluations_per_particle: t.evals as f64 / n.max(1) as f64,
             steps_accepted: t.accepted,
@@ -154,6 +162,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             unconverged: None,
             unconverged_radius: None,
             expected_unconverged_fraction: None,
+            unconverged_pvalue: None,
             seconds,
             threads: rayon::current_num_threads(),
             trajectory_levels: None,
@@ -224,6 +233,17 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     }
     if let Some(path) = &args.stats {
         crate::say!("wrote the run statistics to {}", path.display());
+    }
+    if failed > 0 {
+        let why = format!("{failed} of {n} trajectories failed (their rows are NaN)");
+        if args.allow_failures {
+            eprintln!("fieldflow: warning: {why} (accepted: --allow-failures)");
+        } else {
+            eprintln!(
+                "fieldflow: error: {why}; the files are written; use --allow-failures to accept such a run"
+            );
+            return Ok(ExitCode::from(super::EXIT_FAILURES));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,8 +6,8 @@ use anyhow::{bail, Context};
 use clap::Args;
 use fieldflow::data::{Dataset, GaussianMixture};
 use fieldflow::fields::{
-    prior_error_bound, FieldKind, FieldParams, LinearPrior, MarginalField, PriorKind, Schedule,
-    Source, DEFAULT_PRIOR_TV,
+    drop_zero_weights, prior_error_bound, FieldKind, FieldName, FieldParams, LinearPrior,
+    MarginalField, PriorKind, Schedule, Source, DEFAULT_PRIOR_TV,
 };
 use fieldflow::ode::Method;
 use fieldflow::sampling::SampleOptions;
@@ -25,11 +25,11 @@ pub struct FieldOpts {
     /// Exponent K of `power` (valid only for K = d + 1).
     #[arg(allow_hyphen_values = true, long)]
     pub power: Option<f64>,
-    /// Radial CDF of `radial`: tanh or exp.
-    #[arg(long, default_value = "tanh")]
-    pub profile: String,
+    /// Radial CDF of `radial`: tanh or exp [default: tanh].
+    #[arg(long)]
+    pub profile: Option<String>,
     /// Uniform prior box `LO:HI` for `linear` (default: the normal prior).
-    #[arg(long = "box")]
+    #[arg(long = "box", allow_hyphen_values = true)]
     pub uniform_box: Option<String>,
 }
 
@@ -49,7 +49,7 @@ pub struct DataOpts {
     #[arg(long)]
     pub dataset: Option<String>,
     /// Number of data points drawn for `--dataset`.
-    #[arg(long = "data-n", default_value_t = 1000)]
+    #[arg(long = "data-n", default_value_t = 1000, value_parser = super::memory::count)]
     pub data_n: usize,
     /// Seed of the data-set draw for `--dataset`.
     #[arg(long = "data-seed", default_value_t = 0)]
@@ -74,7 +74,7 @@ pub struct SolverArgs {
     #[arg(allow_hyphen_values = true, long, default_value_t = 1e-5)]
     pub atol: f64,
     /// Fixed number of steps (no error control; needed for euler, heun, rk4).
-    #[arg(long)]
+    #[arg(long, value_parser = super::memory::count)]
     pub steps: Option<usize>,
     /// Top level (default for ray fields: the smallest level, at least 40, where the
     /// far-field prior is within total variation 0.01 of the exact p_s_max; 1 for
@@ -90,8 +90,13 @@ pub struct SolverArgs {
 impl SolverArgs {
     /// Checks the options that need no field (`--steps 0`).
     pub fn check(&self) -> anyhow::Result<()> {
-        if self.steps == Some(0) {
-            bail!("--steps must be at least 1");
+        match self.steps {
+            Some(0) => bail!("--steps must be at least 1"),
+            Some(n) if n > fieldflow::limits::MAX_FIXED_STEPS => bail!(
+                "--steps {n} is more than the limit {} fixed steps per trajectory",
+                fieldflow::limits::MAX_FIXED_STEPS
+            ),
+            _ => {}
         }
         Ok(())
     }
@@ -189,10 +194,26 @@ fn parse_box(s: &str) -> anyhow::Result<LinearPrior> {
 impl FieldOpts {
     /// The field kind.
     pub fn kind(&self) -> anyhow::Result<FieldKind> {
+        // a flag of another field is refused, also when it holds the default value
+        let field: FieldName = self.field.parse()?;
+        for (given, flag, owner) in [
+            (self.aug_dim.is_some(), "--aug-dim", FieldName::Pfgmpp),
+            (self.power.is_some(), "--power", FieldName::Power),
+            (self.profile.is_some(), "--profile", FieldName::Radial),
+            (self.uniform_box.is_some(), "--box", FieldName::Linear),
+        ] {
+            if given && field != owner {
+                bail!(
+                    "{flag} is used by field {} only, not by {}",
+                    format!("{owner:?}").to_ascii_lowercase(),
+                    self.field
+                );
+            }
+        }
         let params = FieldParams {
             aug_dim: self.aug_dim,
             power: self.power,
-            profile: self.profile.parse()?,
+            profile: self.profile.as_deref().unwrap_or("tanh").parse()?,
             linear_prior: match &self.uniform_box {
                 Some(b) => parse_box(b)?,
                 None => LinearPrior::Normal,
@@ -221,9 +242,8 @@ impl DataOpts {
                                 pts.nrows()
                             );
                         }
-                        let keep: Vec<usize> = (0..w.len()).filter(|&i| w[i] > 0.0).collect();
-                        let pts = pts.select(ndarray::Axis(0), &keep);
-                        let w: Vec<f64> = keep.iter().map(|&i| w[i]).collect();
+                        let (pts, w) = drop_zero_weights(pts.view(), &w)
+                            .with_context(|| wp.display().to_string())?;
                         Ok(Source::points(pts.view(), Some(&w))?)
                     }
                 }
@@ -250,13 +270,22 @@ impl DataOpts {
                 if self.data_n == 0 {
                     bail!("--data-n must be at least 1");
                 }
+                let d = match &mix {
+                    Some(m) => m.dim(),
+                    None => name.parse::<Dataset>()?.dim(),
+                };
+                // the draws and the field's copies of them (coordinates, weights, norms)
+                super::memory::ensure_fits(
+                    &format!("--data-n {} (the data points)", self.data_n),
+                    super::memory::bytes(self.data_n, 6 * 8 * (d as u128 + 1)),
+                )?;
                 let pts = match &mix {
                     Some(m) if name.starts_with("mixture:") => {
-                        m.sample(self.data_n, &mut fieldflow::rng::seeded(self.data_seed))
+                        m.try_sample(self.data_n, &mut fieldflow::rng::seeded(self.data_seed))?
                     }
                     _ => name
                         .parse::<Dataset>()?
-                        .sample_seeded(self.data_n, self.data_seed),
+                        .try_sample_seeded(self.data_n, self.data_seed)?,
                 };
                 Ok(Source::points(pts.view(), None)?)
             }

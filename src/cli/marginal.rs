@@ -28,14 +28,14 @@ Examples:
 Exit code: 0 success, 2 bad input (nothing written).")]
 pub struct Args {
     #[command(flatten)]
-    field: FieldOpts,
+    pub(crate) field: FieldOpts,
     #[command(flatten)]
-    data: DataOpts,
+    pub(crate) data: DataOpts,
     /// Level s > 0 (at most 1 for `linear`).
     #[arg(allow_hyphen_values = true, long)]
     s: f64,
     /// Number of samples.
-    #[arg(long)]
+    #[arg(long, value_parser = super::memory::count)]
     n: usize,
     /// Seed.
     #[arg(long, default_value_t = 0)]
@@ -62,6 +62,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.force,
     )?;
     let mf = build(&args.field, &args.data)?;
+    // the draws, the finite rows kept for writing, and the file's buffer
+    super::memory::ensure_fits(
+        &format!("--n {} (the samples)", args.n),
+        super::memory::bytes(args.n, 3 * 8 * mf.dim() as u128),
+    )?;
     let x = mf.sample_marginal(args.s, args.n, args.seed)?;
     let (x, dropped) = finite_rows(x.view());
     let mut out = Outputs::new(args.force);

@@ -32,14 +32,16 @@ pub fn data_on_stdout() -> bool {
     DATA_ON_STDOUT.load(Ordering::Relaxed)
 }
 
-/// `println!` for summary lines: on standard error when data go to standard output.
+/// A summary line: on standard error when data go to standard output, otherwise on
+/// standard output through [`super::stdout::line`] (which stops quietly on a closed
+/// pipe).
 #[macro_export]
 macro_rules! say {
     ($($t:tt)*) => {
         if $crate::cli::output::data_on_stdout() {
             eprintln!($($t)*);
         } else {
-            println!($($t)*);
+            $crate::cli::stdout::line(format_args!($($t)*));
         }
     };
 }
@@ -266,10 +268,7 @@ impl Outputs {
     pub fn commit(self) -> anyhow::Result<()> {
         self.set.commit().map_err(exists_hint)?;
         if let Some(bytes) = self.stdout {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            out.write_all(&bytes)?;
-            out.flush()?;
+            super::stdout::bytes(&bytes);
         }
         Ok(())
     }

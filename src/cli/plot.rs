@@ -178,14 +178,14 @@ fn compare_files(args: &Args, samples: &Path, reference: &Path) -> anyhow::Resul
     let (files, report) =
         save_points_figure(&fig, &common.out, FigureKind::Compare.stem(), common.force)?;
     for t in &report.tests {
-        println!("{:>10}  p = {}", t.name, fieldflow::plots::fmt_p(t.pvalue));
+        outln!("{:>10}  p = {}", t.name, fieldflow::plots::fmt_p(t.pvalue));
     }
-    println!(
+    outln!(
         "verdict: {} (Bonferroni, family-wise alpha = {})",
         if report.reject { "REJECTED" } else { "pass" },
         report.alpha
     );
-    println!(
+    outln!(
         "compare: wrote {} and {}",
         files.png.display(),
         files.svg.display()
@@ -219,7 +219,7 @@ fn trajectories_file(args: &Args, paths: &Path) -> anyhow::Result<ExitCode> {
         fig.recorded,
         common.force,
     )?;
-    println!(
+    outln!(
         "trajectories: wrote {} and {}",
         files.png.display(),
         files.svg.display()
@@ -273,7 +273,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     create_dir(&common.out)?;
     let made = make_figure(kind, &common.out, &opts)
         .with_context(|| format!("cannot make figure {kind}"))?;
-    println!(
+    outln!(
         "{kind}: wrote {} and {} in {:.1} s",
         made.files.png.display(),
         made.files.svg.display(),

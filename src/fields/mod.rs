@@ -43,7 +43,7 @@ pub mod validity;
 pub use noise::{Noise, NoiseKind, Profile};
 pub use prior_bound::{default_s_max, prior_error_bound, DEFAULT_PRIOR_TV, PUBLISHED_S_MAX};
 pub use schedule::Schedule;
-pub use source::{Source, SourceKind};
+pub use source::{check_weights, drop_zero_weights, Source, SourceKind};
 
 use crate::rng::{stream, Rng};
 use crate::{Error, Result};
@@ -179,7 +179,27 @@ impl FieldKind {
     /// Builds a field from its name and parameters (`pfgmpp` needs `aug_dim`,
     /// `power` needs `power`).
     pub fn from_name(name: &str, params: &FieldParams) -> Result<Self> {
-        Ok(match name.parse::<FieldName>()? {
+        let field = name.parse::<FieldName>()?;
+        // a parameter of another field is an error, never silently ignored
+        let unused = |what: &str, owner: &str| {
+            Err(Error::Invalid(format!(
+                "{what} is used by field {owner} only, not by {}",
+                name.to_ascii_lowercase()
+            )))
+        };
+        if params.aug_dim.is_some() && field != FieldName::Pfgmpp {
+            return unused("--aug-dim (the extra dimensions D)", "pfgmpp");
+        }
+        if params.power.is_some() && field != FieldName::Power {
+            return unused("--power (the exponent K)", "power");
+        }
+        if params.profile != Profile::Tanh && field != FieldName::Radial {
+            return unused("--profile (the radial CDF)", "radial");
+        }
+        if params.linear_prior != LinearPrior::Normal && field != FieldName::Linear {
+            return unused("--box (the uniform prior box)", "linear");
+        }
+        Ok(match field {
             FieldName::Poisson => FieldKind::Poisson,
             FieldName::Pfgmpp => FieldKind::Pfgmpp {
                 aug_dim: params.aug_dim.ok_or_else(|| {
@@ -533,9 +553,9 @@ impl MarginalField {
     /// drawing from `stream(seed, b)` (bit-identical for any thread count).
     pub fn sample_marginal(&self, s: f64, n: usize, seed: u64) -> Result<Array2<f64>> {
         self.check_level(s)?;
-        Ok(par_rows(n, self.dim(), seed, |rng, row| {
+        try_par_rows("draws of p_s", n, self.dim(), seed, |rng, row| {
             self.sample_one(s, rng, row)
-        }))
+        })
     }
 
     /// `n` draws of the source (the data law at `s = 0`).
@@ -558,12 +578,12 @@ impl MarginalField {
             return self.sample_marginal(s_max, n, seed);
         }
         let c = self.source.center();
-        Ok(par_rows(n, self.dim(), seed, |rng, row| {
+        try_par_rows("prior draws", n, self.dim(), seed, |rng, row| {
             self.law.sample(rng, row);
             for (o, cj) in row.iter_mut().zip(&c) {
                 *o = cj + s_max * *o;
             }
-        }))
+        })
     }
 
     /// The far-field prior's log-density at `s_max`: `ln nu((x - c)/s_max) - d ln s_max`.
@@ -576,11 +596,27 @@ impl MarginalField {
 
 /// Fills an `n x d` array row by row in parallel batches of [`BATCH`] rows, batch `b`
 /// drawing from `stream(seed, b)`.
+///
+/// # Panics
+/// If `n x d` numbers cannot be allocated; [`try_par_rows`] returns an error instead.
 pub fn par_rows<F>(n: usize, d: usize, seed: u64, draw: F) -> Array2<f64>
 where
     F: Fn(&mut Rng, &mut [f64]) + Sync,
 {
-    let mut data = vec![0.0; n * d];
+    match try_par_rows("rows", n, d, seed, draw) {
+        Ok(a) => a,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// [`par_rows`] that checks the size (overflow, allocation) first: an absurd `n` is
+/// an error naming `what`.
+pub fn try_par_rows<F>(what: &str, n: usize, d: usize, seed: u64, draw: F) -> Result<Array2<f64>>
+where
+    F: Fn(&mut Rng, &mut [f64]) + Sync,
+{
+    let len = crate::limits::array_len(what, &[n, d])?;
+    let mut data = crate::limits::try_filled(what, len, 0.0)?;
     data.par_chunks_mut(BATCH * d.max(1))
         .enumerate()
         .for_each(|(b, chunk)| {
@@ -589,5 +625,5 @@ where
                 draw(&mut rng, row);
             }
         });
-    Array2::from_shape_vec((n, d), data).expect("shape")
+    Array2::from_shape_vec((n, d), data).map_err(|e| Error::Invalid(format!("{what}: {e}")))
 }

@@ -15,6 +15,43 @@ use ndarray::ArrayView2;
 use rand::Rng as _;
 use rand_distr::StandardNormal;
 
+/// Checks data weights as a user gives them, one per point: every weight finite and
+/// `>= 0`, not all zero, and as many as there are points. A zero weight is allowed:
+/// that point is simply not part of the data (see [`drop_zero_weights`]). The one
+/// rule shared by everything that reads data weights (sampling, the landing test).
+pub fn check_weights(weights: &[f64], n_points: usize) -> Result<()> {
+    if weights.len() != n_points {
+        return Err(Error::DimensionMismatch {
+            what: "weights (one per data point)",
+            expected: n_points,
+            got: weights.len(),
+        });
+    }
+    if let Some(i) = weights.iter().position(|w| !(w.is_finite() && *w >= 0.0)) {
+        return Err(Error::Invalid(format!(
+            "weight {} of row {} must be finite and >= 0",
+            weights[i],
+            i + 1
+        )));
+    }
+    if weights.iter().all(|&w| w == 0.0) {
+        return Err(Error::Invalid("all weights are zero".into()));
+    }
+    Ok(())
+}
+
+/// The points with a positive weight, and those weights, after [`check_weights`]:
+/// a zero-weight point carries no mass, so it is left out of the data.
+pub fn drop_zero_weights(
+    points: ArrayView2<f64>,
+    weights: &[f64],
+) -> Result<(ndarray::Array2<f64>, Vec<f64>)> {
+    check_weights(weights, points.nrows())?;
+    let keep: Vec<usize> = (0..weights.len()).filter(|&i| weights[i] > 0.0).collect();
+    let pts = points.select(ndarray::Axis(0), &keep);
+    Ok((pts, keep.iter().map(|&i| weights[i]).collect()))
+}
+
 /// What kind of component the source is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceKind {
