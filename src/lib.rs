@@ -41,6 +41,7 @@ pub mod io;
 pub mod ode;
 pub mod plots;
 pub mod rng;
+pub mod samplers;
 pub mod sampling;
 
 pub use error::{Error, Result};
