@@ -117,8 +117,11 @@ fn hand_dpmpp2m(mf: &MarginalField, t: &[f64], x0: &[f64], linear: bool) -> Vec<
 
 /// DPM-Solver++(3M) as in the paper's reference code (`multistep_dpm_solver_third_update`,
 /// data prediction), one particle: order 1, 2, then 3; the step to 0 is x = m.
-fn hand_dpmpp3m(mf: &MarginalField, t: &[f64], x0: &[f64]) -> Vec<f64> {
-    let lam = |s: f64| -s.ln();
+fn hand_dpmpp3m(mf: &MarginalField, t: &[f64], x0: &[f64], linear: bool) -> Vec<f64> {
+    let lam = |s: f64| {
+        let (a, sg) = alpha_sigma(linear, s);
+        (a / sg).ln()
+    };
     let mut x = x0.to_vec();
     let mut ms: Vec<Vec<f64>> = Vec::new();
     for i in 1..t.len() {
@@ -128,8 +131,9 @@ fn hand_dpmpp3m(mf: &MarginalField, t: &[f64], x0: &[f64]) -> Vec<f64> {
             break;
         }
         let h = lam(t[i]) - lam(t[i - 1]);
-        let ratio = t[i] / t[i - 1];
-        let phi1 = (-h).exp_m1();
+        let ratio = t[i] / t[i - 1]; // sigma_i / sigma_{i-1}
+        let (a, _) = alpha_sigma(linear, t[i]);
+        let phi1 = a * (-h).exp_m1(); // alpha_i phi_1
         let d = x.len();
         x = match i {
             1 => (0..d).map(|k| ratio * x[k] - phi1 * ms[0][k]).collect(),
@@ -147,8 +151,9 @@ fn hand_dpmpp3m(mf: &MarginalField, t: &[f64], x0: &[f64]) -> Vec<f64> {
                 let h0 = lam(t[i - 1]) - lam(t[i - 2]);
                 let h1 = lam(t[i - 2]) - lam(t[i - 3]);
                 let (r0, r1) = (h0 / h, h1 / h);
-                let phi2 = phi1 / h + 1.0;
-                let phi3 = phi2 / h - 0.5;
+                let p1 = (-h).exp_m1();
+                let phi2 = a * (p1 / h + 1.0);
+                let phi3 = a * ((p1 / h + 1.0) / h - 0.5);
                 (0..d)
                     .map(|k| {
                         let d10 = (m0[k] - m1[k]) / r0;
@@ -169,7 +174,7 @@ fn hand(mf: &MarginalField, m: Method, t: &[f64], x0: &[f64], linear: bool) -> V
         Method::EdmEuler => hand_edm(mf, t, x0, false),
         Method::EdmHeun => hand_edm(mf, t, x0, true),
         Method::DpmPp2m => hand_dpmpp2m(mf, t, x0, linear),
-        Method::DpmPp3m => hand_dpmpp3m(mf, t, x0),
+        Method::DpmPp3m => hand_dpmpp3m(mf, t, x0, linear),
     }
 }
 
@@ -206,12 +211,12 @@ fn samplers_reproduce_the_published_algorithms() {
 }
 
 #[test]
-fn edm_and_dpmpp2m_on_the_linear_path_follow_the_general_formulas() {
+fn samplers_on_the_linear_path_follow_the_general_formulas() {
     let mf = mixture(FieldKind::Linear {
         prior: LinearPrior::Normal,
     });
     let x0 = mf.sample_marginal(0.95, 120, 13).unwrap();
-    for m in [Method::EdmEuler, Method::EdmHeun, Method::DpmPp2m] {
+    for m in Method::ALL {
         for n in [2, 6, 12] {
             let opts = SamplerOptions::new(m, n, 0.95, 0.01).rho(2.0);
             let w = worst_vs_hand(&mf, m, &opts, &x0);
