@@ -223,6 +223,21 @@ fn samplers_on_the_linear_path_follow_the_general_formulas() {
             assert!(w < 1e-12, "linear {m} N = {n}: {w:e}");
         }
     }
+    // from s = 1, where alpha = 0 and lambda = -inf: the first step is exact
+    // (x = s x_1 + (1 - s) m), and the hand-coded formulas reduce to first order there
+    let x1 = mf.sample_marginal(1.0, 60, 14).unwrap();
+    for m in [Method::EdmEuler, Method::EdmHeun, Method::DpmPp2m] {
+        let opts = SamplerOptions::new(m, 8, 1.0, 0.01).rho(2.0);
+        let w = worst_vs_hand(&mf, m, &opts, &x1);
+        assert!(w < 1e-12, "linear from s = 1, {m}: {w:e}");
+    }
+    let out3 = sample(
+        &mf,
+        x1.view(),
+        &SamplerOptions::new(Method::DpmPp3m, 8, 1.0, 0.01).rho(2.0),
+    )
+    .unwrap();
+    assert!(out3.x.iter().all(|v| v.is_finite()));
     // DPM-Solver++ on the linear path must differ from the ray formulas (alpha = 1)
     let opts = SamplerOptions::new(Method::DpmPp2m, 6, 0.95, 0.01).rho(2.0);
     let out = sample(&mf, x0.view(), &opts).unwrap();
