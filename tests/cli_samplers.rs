@@ -193,3 +193,63 @@ fn bench_samplers_rejects_bad_input() {
     ]);
     assert_fails(&lin, "s");
 }
+
+#[test]
+fn sample_with_a_few_step_sampler_from_a_file() {
+    let dir = tmpdir("fewstep-from");
+    let mf = MarginalField::new(
+        FieldKind::Gaussian,
+        Source::from_mixture(&GaussianMixture::eight_gaussians()).unwrap(),
+    )
+    .unwrap();
+    let x0 = mf.sample_marginal(5.0, 70, 8).unwrap();
+    let start = dir.join("start.npy");
+    fieldflow::io::write_points(&start, x0.view(), false).unwrap();
+    let out = dir.join("g.npy");
+    let mut args: Vec<&str> = vec!["sample"];
+    args.extend(MIX);
+    args.extend([
+        "--from",
+        s(&start),
+        "--s-start",
+        "5",
+        "--method",
+        "dpmpp-3m",
+        "--steps",
+        "7",
+        "--s-min",
+        "0.01",
+        "--out",
+        s(&out),
+    ]);
+    ok(&run(&args));
+    let want = sample(
+        &mf,
+        x0.view(),
+        &SamplerOptions::new(Method::DpmPp3m, 7, 5.0, 0.01),
+    )
+    .unwrap();
+    assert_eq!(
+        bits(&fieldflow::io::read_points(&out).unwrap()),
+        bits(&want.x)
+    );
+    let out2 = dir.join("h.npy");
+    let mut bad: Vec<&str> = vec!["sample"];
+    bad.extend(MIX);
+    bad.extend([
+        "--from",
+        s(&start),
+        "--s-start",
+        "0.001",
+        "--method",
+        "edm-euler",
+        "--steps",
+        "3",
+        "--s-min",
+        "0.01",
+        "--out",
+        s(&out2),
+    ]);
+    assert_fails(&run(&bad), "--s-start");
+    assert!(!out2.exists());
+}

@@ -486,6 +486,9 @@ fn run_few_step(args: Args, method: fieldflow::samplers::Method) -> anyhow::Resu
                 }
             }
             let s = args.s_start.expect("clap requires --s-start with --from");
+            if s.is_finite() && s <= s_min {
+                bail!("the start level --s-start {s} must be above --s-min {s_min}");
+            }
             (x0, s, "start points from file".to_string())
         }
         None => {

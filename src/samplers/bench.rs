@@ -98,17 +98,20 @@ pub struct Bench {
     pub rows: Vec<Row>,
 }
 
-/// The denoiser step `x <- x - s f_s(x)` on every row (parallel over fixed chunks).
-pub fn final_step(mf: &MarginalField, s: f64, x: &mut Array2<f64>) {
-    let d = mf.dim();
-    if let Some(buf) = x.as_slice_mut() {
-        buf.par_chunks_mut(super::CHUNK * d.max(1))
-            .for_each(|chunk| {
-                let mut m = vec![0.0; chunk.len()];
-                super::denoise(mf, s, chunk, &mut m);
-                chunk.copy_from_slice(&m);
-            });
+/// The last step `x <- m_s(x) = x - s f_s(x)` on every row (parallel over fixed
+/// chunks; `s` must be a valid level of `mf`).
+fn final_step(mf: &MarginalField, s: f64, x: &mut Array2<f64>) {
+    if x.as_slice().is_none() {
+        *x = x.as_standard_layout().to_owned();
     }
+    let d = mf.dim();
+    let buf = x.as_slice_mut().expect("standard layout");
+    buf.par_chunks_mut(super::CHUNK * d.max(1))
+        .for_each(|chunk| {
+            let mut m = vec![0.0; chunk.len()];
+            super::denoise(mf, s, chunk, &mut m);
+            chunk.copy_from_slice(&m);
+        });
 }
 
 /// The exact end points of `x0` (level `s_max`): DOPRI5 at `rtol = atol = 1e-12`
@@ -152,7 +155,7 @@ fn adaptive_end(
             solver.rtol
         )));
     }
-    let mut x = tr.x.as_standard_layout().to_owned();
+    let mut x = tr.x;
     final_step(mf, s_min, &mut x);
     let evals = tr.totals.evals as f64 / x0.nrows().max(1) as f64 + 1.0;
     Ok((x, evals))
