@@ -247,16 +247,33 @@ fn samplers_on_the_linear_path_follow_the_general_formulas() {
 }
 
 #[test]
-fn one_data_point_is_sampled_exactly_by_every_sampler() {
-    // one point: the paths are straight rays, every sampler lands on the point
+fn one_data_point_is_sampled_exactly_by_every_sampler_on_every_ray_field() {
+    // one point: the paths are straight rays (m = y everywhere), every sampler lands
+    // on the point
     let y = array![[0.7, -1.3]];
-    let mf =
-        MarginalField::new(FieldKind::Poisson, Source::points(y.view(), None).unwrap()).unwrap();
-    let x0 = mf.sample_marginal(40.0, 50, 3).unwrap();
-    for m in Method::ALL {
-        let out = sample(&mf, x0.view(), &SamplerOptions::new(m, 4, 40.0, 1e-3)).unwrap();
-        for row in out.x.rows() {
-            assert!((row[0] - 0.7).abs() < 1e-12 && (row[1] + 1.3).abs() < 1e-12);
+    for kind in [
+        "poisson",
+        "pfgmpp:4",
+        "pfgmpp:128",
+        "gaussian",
+        "radial:tanh",
+        "radial:exp",
+        "power:3",
+    ] {
+        let mf = MarginalField::new(
+            kind.parse::<FieldKind>().unwrap(),
+            Source::points(y.view(), None).unwrap(),
+        )
+        .unwrap();
+        let x0 = mf.sample_marginal(40.0, 50, 3).unwrap();
+        for m in Method::ALL {
+            let out = sample(&mf, x0.view(), &SamplerOptions::new(m, 4, 40.0, 1e-3)).unwrap();
+            for row in out.x.rows() {
+                assert!(
+                    (row[0] - 0.7).abs() < 1e-12 && (row[1] + 1.3).abs() < 1e-12,
+                    "{kind} {m}: {row}"
+                );
+            }
         }
     }
 }
@@ -502,7 +519,8 @@ fn bench_reports_errors_against_its_reference() {
         samplers: vec![Method::EdmHeun, Method::DpmPp2m],
         steps: vec![4, 16],
         adaptive: vec![(fieldflow::ode::Method::Dopri5, 1e-6)],
-        w2_seed: Some(3),
+        target_seed: 3,
+        w2: true,
         battery: None,
     };
     let b = run(&mf, x0.view(), &cfg).unwrap();

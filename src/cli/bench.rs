@@ -190,7 +190,8 @@ fn samplers(args: SamplersArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             .iter()
             .flat_map(|&m| tols.iter().map(move |&t| (m, t)))
             .collect(),
-        w2_seed: (!args.no_w2).then_some(args.seed + 1),
+        target_seed: args.seed + 1,
+        w2: !args.no_w2,
         battery,
     };
     mf.check_level(s_max)?;

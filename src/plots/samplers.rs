@@ -109,7 +109,8 @@ pub fn measure(
             .iter()
             .flat_map(|&m| tols.iter().map(move |&t| (m, t)))
             .collect(),
-        w2_seed: None,
+        target_seed: 0,
+        w2: false,
         battery: None,
     };
     let x0 = mf.sample_prior(s_max, n, seed, PriorKind::FarField)?;

@@ -50,8 +50,11 @@ pub struct BenchConfig {
     /// Adaptive solvers and tolerances (`rtol = atol`), run to `s_min` plus the
     /// last step.
     pub adaptive: Vec<(OdeMethod, f64)>,
-    /// Exact `W2` to as many exact draws of the target (seed given).
-    pub w2_seed: Option<u64>,
+    /// Seed of the exact draws of the target (as many as start points) that `W2`
+    /// and the two-sample battery compare with.
+    pub target_seed: u64,
+    /// Compute the exact `W2` to the target draws.
+    pub w2: bool,
     /// The battery for the verdict (`None`: no verdict).
     pub battery: Option<Battery>,
 }
@@ -237,13 +240,10 @@ pub fn run(mf: &MarginalField, x0: ArrayView2<f64>, cfg: &BenchConfig) -> Result
     mf.check_points(x0)?;
     let n = x0.nrows();
     let (exact, ref_evals) = exact_end(mf, x0, cfg.s_max, cfg.s_min)?;
-    let draws = match (cfg.w2_seed, &cfg.battery) {
-        (None, None) => None,
-        (seed, _) => Some(mf.sample_source(n, seed.unwrap_or(0))),
-    };
+    let draws = (cfg.w2 || cfg.battery.is_some()).then(|| mf.sample_source(n, cfg.target_seed));
     let measure = |x: &Array2<f64>| -> Result<(Option<f64>, Option<bool>, Option<f64>)> {
-        let w = match (&draws, cfg.w2_seed) {
-            (Some(dr), Some(_)) => Some(w2(x.view(), dr.view())?),
+        let w = match &draws {
+            Some(dr) if cfg.w2 => Some(w2(x.view(), dr.view())?),
             _ => None,
         };
         let (rej, pmin) = match (&cfg.battery, &draws) {
