@@ -538,3 +538,26 @@ fn bench_reports_errors_against_its_reference() {
     };
     assert!(run(&mf, x0.view(), &bad).is_err());
 }
+
+#[test]
+fn the_reference_matches_the_closed_form_for_one_gaussian() {
+    // N(mu, c^2 I) under the Gaussian field: x_s = mu + (x_1 - mu) sqrt((c^2 + s^2) /
+    // (c^2 + s_1^2)) and m_s(x) = mu + (x - mu) c^2 / (c^2 + s^2); the reference is
+    // m_{s_min}(x_{s_min}) and must match to the solver's 1e-12 tolerance
+    let (mu, c) = ([0.4, -0.9], 0.6);
+    let src = Source::gaussian_mixture(array![[mu[0], mu[1]]].view(), &[c], None).unwrap();
+    let mf = MarginalField::new(FieldKind::Gaussian, src).unwrap();
+    let (s1, s0) = (80.0, 0.002);
+    let x1 = mf.sample_marginal(s1, 40, 17).unwrap();
+    let (exact, evals) = exact_end(&mf, x1.view(), s1, s0).unwrap();
+    let k = ((c * c + s0 * s0) / (c * c + s1 * s1)).sqrt() * c * c / (c * c + s0 * s0);
+    let mut worst: f64 = 0.0;
+    for (a, b) in exact.rows().into_iter().zip(x1.rows()) {
+        for j in 0..2 {
+            let want = mu[j] + (b[j] - mu[j]) * k;
+            worst = worst.max((a[j] - want).abs());
+        }
+    }
+    assert!(worst < 1e-9, "{worst:e}");
+    assert!(evals > 100.0);
+}
