@@ -517,18 +517,21 @@ fn run_few_step(args: Args, method: fieldflow::samplers::Method) -> anyhow::Resu
     let out = sample(&mf, x0.view(), &opts)?;
     let seconds = start.elapsed().as_secs_f64();
     let n = out.x.nrows();
+    let dropped = (0..n)
+        .filter(|&i| !out.x.row(i).iter().all(|v| v.is_finite()))
+        .count();
     let evals = (out.evals_per_particle * n) as u64;
     let describe = format!("{method}, {steps} levels, rho {}", opts.rho);
     let stats = Stats {
         command: "sample",
         n,
-        rows_written: n,
+        rows_written: n - dropped,
         evaluations: evals,
         evaluations_per_particle: out.evals_per_particle as f64,
         steps_accepted: (steps * n) as u64,
         steps_rejected: 0,
         failed: 0,
-        non_finite: 0,
+        non_finite: dropped,
         unconverged: None,
         unconverged_radius: None,
         expected_unconverged_fraction: None,
@@ -562,7 +565,8 @@ fn run_few_step(args: Args, method: fieldflow::samplers::Method) -> anyhow::Resu
     }
     write_all(steps_w)?;
     println!(
-        "wrote {n} samples to {} (field {}, {} source components, {prior_name}, s {} -> {} -> 0, {describe})",
+        "wrote {} samples to {} (field {}, {} source components, {prior_name}, s {} -> {} -> 0, {describe})",
+        n - dropped,
         args.out.display(),
         mf.kind(),
         mf.source().len(),
@@ -573,6 +577,9 @@ fn run_few_step(args: Args, method: fieldflow::samplers::Method) -> anyhow::Resu
         "function evaluations: {evals} in total, {} per particle, {seconds:.2} s",
         out.evals_per_particle
     );
+    if dropped > 0 {
+        println!("left out of the file: {dropped} rows with non-finite values");
+    }
     if let Some(path) = &args.stats {
         println!("wrote the run statistics to {}", path.display());
     }
