@@ -380,9 +380,6 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     };
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
-    if let Some(line) = &prior_line {
-        eprintln!("{line}");
-    }
     let paths = match &args.trajectories {
         Some(_) => {
             let levels = log_levels(s_top, opts.s_min, args.levels);
@@ -460,6 +457,10 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         files.text(path, &(serde_json::to_string_pretty(&stats)? + "\n"))?;
     }
     files.commit()?;
+    // after the files are in place: a failed run prints its one error line only
+    if let Some(line) = &prior_line {
+        eprintln!("{line}");
+    }
     crate::say!(
         "wrote {} samples{} to {} (field {}, {} source components, {prior}, s {} -> {}{}, {integrator})",
         n - dropped,
@@ -647,9 +648,6 @@ fn run_few_step(
     let start = Instant::now();
     let out = sample(&mf, x0.view(), &opts)?;
     let seconds = start.elapsed().as_secs_f64();
-    if let Some(line) = &prior_line {
-        eprintln!("{line}");
-    }
     let n = out.x.nrows();
     let nan_rows = (0..n)
         .filter(|&i| !out.x.row(i).iter().all(|v| v.is_finite()))
@@ -699,6 +697,10 @@ fn run_few_step(
         files.text(path, &(serde_json::to_string_pretty(&stats)? + "\n"))?;
     }
     files.commit()?;
+    // after the files are in place: a failed run prints its one error line only
+    if let Some(line) = &prior_line {
+        eprintln!("{line}");
+    }
     crate::say!(
         "wrote {n} samples to {} (field {}, {} source components, {prior_name}, s {} -> {} -> 0, {describe})",
         args.out.display(),
