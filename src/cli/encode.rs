@@ -234,16 +234,10 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.stats {
         crate::say!("wrote the run statistics to {}", path.display());
     }
-    if failed > 0 {
-        let why = format!("{failed} of {n} trajectories failed (their rows are NaN)");
-        if args.allow_failures {
-            eprintln!("fieldflow: warning: {why} (accepted: --allow-failures)");
-        } else {
-            eprintln!(
-                "fieldflow: error: {why}; the files are written; use --allow-failures to accept such a run"
-            );
-            return Ok(ExitCode::from(super::EXIT_FAILURES));
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    let why =
+        (failed > 0).then(|| format!("{failed} of {n} trajectories failed (their rows are NaN)"));
+    Ok(super::failures_exit(
+        why.into_iter().collect(),
+        args.allow_failures,
+    ))
 }

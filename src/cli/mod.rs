@@ -88,6 +88,24 @@ pub fn init_threads(n: Option<usize>) -> anyhow::Result<()> {
 /// Exit code of a run with failed (or too many unconverged) particles.
 pub const EXIT_FAILURES: u8 = 3;
 
+/// The exit code of a run whose files are written but some of whose particles
+/// failed (`why`, one reason each): 0 without reasons; with reasons a warning and
+/// 0 when `allow` (`--allow-failures`), else an error line and [`EXIT_FAILURES`].
+pub fn failures_exit(why: Vec<String>, allow: bool) -> ExitCode {
+    if why.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    let why = why.join("; ");
+    if allow {
+        eprintln!("fieldflow: warning: {why} (accepted: --allow-failures)");
+        return ExitCode::SUCCESS;
+    }
+    eprintln!(
+        "fieldflow: error: {why}; the files are written; use --allow-failures to accept such a run"
+    );
+    ExitCode::from(EXIT_FAILURES)
+}
+
 /// The level of the one-sided binomial test of the unconverged count: a run is
 /// flagged when `P(X >= K) < 1e-6` under the rate the exact marginal allows.
 pub const UNCONVERGED_LEVEL: f64 = 1e-6;

@@ -295,6 +295,24 @@ fn ensure_memory(args: &Args, n: usize, d: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The `--from` start points and their level `--s-start` (`--n`, if given, must
+/// match the file's row count).
+fn read_start(args: &Args, path: &Path) -> anyhow::Result<(ndarray::Array2<f64>, f64)> {
+    let x0 = super::output::read_points(path)
+        .with_context(|| format!("cannot read start points {}", path.display()))?;
+    if let Some(n) = args.n {
+        if n != x0.nrows() {
+            bail!(
+                "--n {n} but {} holds {} points (omit --n to use them all)",
+                path.display(),
+                x0.nrows()
+            );
+        }
+    }
+    let s_start = args.s_start.expect("clap requires --s-start with --from");
+    Ok((x0, s_start))
+}
+
 /// Runs `fieldflow sample`.
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     if let Ok(m) = args.solver.method.parse::<fieldflow::samplers::Method>() {
@@ -334,18 +352,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     // the start points: a file, or the prior draw that generate makes from the seed
     let (x0, s_top) = match &args.from {
         Some(path) => {
-            let x0 = super::output::read_points(path)
-                .with_context(|| format!("cannot read start points {}", path.display()))?;
-            if let Some(n) = args.n {
-                if n != x0.nrows() {
-                    bail!(
-                        "--n {n} but {} holds {} points (omit --n to use them all)",
-                        path.display(),
-                        x0.nrows()
-                    );
-                }
-            }
-            let s_start = args.s_start.expect("clap requires --s-start with --from");
+            let (x0, s_start) = read_start(&args, path)?;
             (Some(x0), s_start)
         }
         None => {
@@ -540,21 +547,7 @@ pub fn failure_verdict(out: &Samples, failed: usize, allow: bool) -> ExitCode {
             ));
         }
     }
-    if why.is_empty() {
-        return ExitCode::SUCCESS;
-    }
-    if allow {
-        eprintln!(
-            "fieldflow: warning: {} (accepted: --allow-failures)",
-            why.join("; ")
-        );
-        return ExitCode::SUCCESS;
-    }
-    eprintln!(
-        "fieldflow: error: {}; the files are written; use --allow-failures to accept such a run",
-        why.join("; ")
-    );
-    ExitCode::from(super::EXIT_FAILURES)
+    super::failures_exit(why, allow)
 }
 
 /// `sample --method edm-euler|edm-heun|dpmpp-2m|dpmpp-3m`: a few-step sampler to
@@ -593,18 +586,7 @@ fn run_few_step(
     let rho = args.rho.unwrap_or(7.0);
     let (x0, s_top, prior_name, prior_bound, prior_line) = match &args.from {
         Some(path) => {
-            let x0 = super::output::read_points(path)
-                .with_context(|| format!("cannot read start points {}", path.display()))?;
-            if let Some(n) = args.n {
-                if n != x0.nrows() {
-                    bail!(
-                        "--n {n} but {} holds {} points (omit --n to use them all)",
-                        path.display(),
-                        x0.nrows()
-                    );
-                }
-            }
-            let s = args.s_start.expect("clap requires --s-start with --from");
+            let (x0, s) = read_start(&args, path)?;
             if s.is_finite() && s <= s_min {
                 bail!("the start level --s-start {s} must be above --s-min {s_min}");
             }
@@ -716,16 +698,10 @@ fn run_few_step(
     if let Some(path) = &args.stats {
         crate::say!("wrote the run statistics to {}", path.display());
     }
-    if nan_rows > 0 {
-        let why = format!("{nan_rows} of {n} particles became non-finite (their rows are NaN)");
-        if args.allow_failures {
-            eprintln!("fieldflow: warning: {why} (accepted: --allow-failures)");
-        } else {
-            eprintln!(
-                "fieldflow: error: {why}; the files are written; use --allow-failures to accept such a run"
-            );
-            return Ok(ExitCode::from(super::EXIT_FAILURES));
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    let why = (nan_rows > 0)
+        .then(|| format!("{nan_rows} of {n} particles became non-finite (their rows are NaN)"));
+    Ok(super::failures_exit(
+        why.into_iter().collect(),
+        args.allow_failures,
+    ))
 }
