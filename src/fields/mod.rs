@@ -16,7 +16,9 @@
 //!
 //! [`FieldKind`] names a field (the command line's names), [`Source`] is the data
 //! distribution at `s = 0`, and [`MarginalField`] combines them: velocity,
-//! log-density, divergence, exact samplers of `p_s` and the priors.
+//! log-density, divergence, exact samplers of `p_s` and the priors. Sampling does not
+//! depend on `MarginalField` itself but on the [`Field`] trait ([`interface`]), which
+//! `MarginalField` implements, as do closures ([`FnField`]) and learned fields.
 //!
 //! ```
 //! use fieldflow::fields::{FieldKind, MarginalField, Source};
@@ -32,12 +34,14 @@
 //! assert!(m[0] > -1.0 && m[0] < 1.0);
 //! ```
 
+pub mod interface;
 pub mod kernel;
 pub mod noise;
 pub mod schedule;
 pub mod source;
 pub mod validity;
 
+pub use interface::{Divergence, Field, FnField};
 pub use noise::{Noise, NoiseKind, Profile};
 pub use schedule::Schedule;
 pub use source::{Source, SourceKind};
