@@ -542,9 +542,10 @@ impl MarginalField {
         par_rows(n, self.dim(), seed, |rng, row| self.source.sample(rng, row))
     }
 
-    /// `n` draws of the prior at `s_max`. The linear path's prior is `nu` itself at
-    /// `s_max = 1` (exact whatever `kind`); for the ray fields `FarField` draws
-    /// `c + s_max U` around the source centre `c`, and `Exact` draws `p_{s_max}`.
+    /// `n` draws of the prior at `s_max` ([`MarginalField::prior`]). The linear path's
+    /// prior is `nu` itself at `s_max = 1` (exact whatever `kind`); for the ray fields
+    /// `FarField` draws `c + s_max U` around the source centre `c`, and `Exact` draws
+    /// `p_{s_max}`.
     pub fn sample_prior(
         &self,
         s_max: f64,
@@ -552,17 +553,8 @@ impl MarginalField {
         seed: u64,
         kind: PriorKind,
     ) -> Result<Array2<f64>> {
-        self.check_level(s_max)?;
-        if kind == PriorKind::Exact || self.schedule == Schedule::Linear {
-            return self.sample_marginal(s_max, n, seed);
-        }
-        let c = self.source.center();
-        Ok(par_rows(n, self.dim(), seed, |rng, row| {
-            self.law.sample(rng, row);
-            for (o, cj) in row.iter_mut().zip(&c) {
-                *o = cj + s_max * *o;
-            }
-        }))
+        use crate::sampling::Prior as _;
+        Ok(self.prior(s_max, kind)?.sample(n, seed))
     }
 
     /// The far-field prior's log-density at `s_max`: `ln nu((x - c)/s_max) - d ln s_max`.
