@@ -14,6 +14,8 @@
 //!
 //! Statistical tests use fixed seeds; their tolerances are stated where they are made.
 
+#![allow(clippy::needless_range_loop)] // index notation follows the formulas
+
 use fieldflow::fields::{
     Divergence, Field, FieldKind, FnField, LinearPrior, MarginalField, Noise, PriorKind, Schedule,
     Source,
