@@ -93,7 +93,7 @@ fn main() -> anyhow::Result<()> {
     )?;
     let files = save_figure(&fig, out.join("own_velocity"), (1800, 520), true)?;
     println!("wrote {}", files.png.display());
-    let x0 = prior.sample(100, 2);
+    let x0 = prior.sample(100, 2)?;
     let levels = fieldflow::plots::log_levels(opts.s_max, opts.s_min, 60);
     let panel = trajectories::compute_panel_field(
         "N(mu, c^2 I)",

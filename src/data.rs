@@ -2,7 +2,7 @@
 //!
 //! The eight two-dimensional toy data sets are the ones popularised by FFJORD
 //! (swissroll, circles, rings, moons, 8gaussians, pinwheel, 2spirals, checkerboard);
-//! their definitions are listed in section 5 of the project's `REFERENCES.md`. Unlike
+//! their definitions are listed in section 5 of the repository's `docs/REFERENCE-VALUES.md`. Unlike
 //! the public versions, every random angle here is drawn i.i.d. uniform rather than
 //! evenly spaced, so that the points are genuine random samples and statistical tests
 //! on them are honest. Data sets made of several components (two circles, four rings,
@@ -70,7 +70,7 @@ pub enum Dataset {
 }
 
 impl Dataset {
-    /// All data sets, in the order of `REFERENCES.md`.
+    /// All data sets, in the order of `docs/REFERENCE-VALUES.md`, section 5.
     pub const ALL: [Dataset; 8] = [
         Dataset::SwissRoll,
         Dataset::Circles,
@@ -138,8 +138,19 @@ impl Dataset {
 
     /// Draws `n` points from a generator seeded with `seed`
     /// (see [`crate::rng::seeded`]).
+    ///
+    /// # Panics
+    /// If `n x 2` numbers cannot be allocated; [`Dataset::try_sample_seeded`]
+    /// returns an error instead.
     pub fn sample_seeded(&self, n: usize, seed: u64) -> Array2<f64> {
         self.sample(n, &mut crate::rng::seeded(seed))
+    }
+
+    /// [`Dataset::sample_seeded`] that checks the size first: an `n` whose array
+    /// overflows or cannot be allocated is an error, not a panic or an abort.
+    pub fn try_sample_seeded(&self, n: usize, seed: u64) -> Result<Array2<f64>> {
+        ensure_allocatable("data set points", n, self.dim())?;
+        Ok(self.sample_seeded(n, seed))
     }
 
     /// One point of component `k`.
@@ -399,8 +410,19 @@ impl GaussianMixture {
     }
 
     /// Draws `n` points (`n x d`).
+    ///
+    /// # Panics
+    /// If `n x d` numbers cannot be allocated; [`GaussianMixture::try_sample`]
+    /// returns an error instead.
     pub fn sample<R: Rng + ?Sized>(&self, n: usize, rng: &mut R) -> Array2<f64> {
         self.sample_with_labels(n, rng).0
+    }
+
+    /// [`GaussianMixture::sample`] that checks the size first: an `n` whose array
+    /// overflows or cannot be allocated is an error, not a panic or an abort.
+    pub fn try_sample<R: Rng + ?Sized>(&self, n: usize, rng: &mut R) -> Result<Array2<f64>> {
+        ensure_allocatable("mixture draws", n, self.dim())?;
+        Ok(self.sample(n, rng))
     }
 
     /// Draws `n` points (`n x d`) with the component each came from. For each point
@@ -625,6 +647,14 @@ impl fmt::Display for GaussianMixture {
         }
         Ok(())
     }
+}
+
+/// Fails if an `n x d` array of `f64` (and the labels of its rows) overflows or
+/// cannot be allocated: the check of the `try_` samplers, made before the draw.
+fn ensure_allocatable(what: &str, n: usize, d: usize) -> Result<()> {
+    // the array and one label per row
+    let len = crate::limits::array_len(what, &[n, d + 1])?;
+    crate::limits::check_alloc(what, len)
 }
 
 #[cfg(test)]

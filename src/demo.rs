@@ -39,16 +39,16 @@ pub struct Args {
     #[arg(long, default_value = "demo-output")]
     out: PathBuf,
     /// Number of generated samples (at least 50).
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = crate::cli::memory::count)]
     n: usize,
     /// Number of data points (at least 8).
-    #[arg(long = "data-n", default_value_t = 1000)]
+    #[arg(long = "data-n", default_value_t = 1000, value_parser = crate::cli::memory::count)]
     data_n: usize,
     /// Seed of everything (data, prior, reference, permutations).
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Permutations (and Monte Carlo draws) per test.
-    #[arg(long, default_value_t = 999)]
+    #[arg(long, default_value_t = 999, value_parser = crate::cli::memory::count)]
     permutations: usize,
 }
 
@@ -147,13 +147,28 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             args.permutations
         );
     }
+    if args.permutations > fieldflow::limits::MAX_PERMUTATIONS {
+        anyhow::bail!(
+            "--permutations {} is more than the limit {}",
+            args.permutations,
+            fieldflow::limits::MAX_PERMUTATIONS
+        );
+    }
+    // 2-D points: the samples and their copies (as in `sample`), the reference draws,
+    // and the data with the field's copies
+    use crate::cli::memory::{bytes, ensure_fits};
+    ensure_fits(&format!("--n {} (the samples)", args.n), bytes(args.n, 400))?;
+    ensure_fits(
+        &format!("--data-n {} (the data points)", args.data_n),
+        bytes(args.data_n, 6 * 8 * 3),
+    )?;
     if args.out.exists() && !args.out.is_dir() {
         anyhow::bail!("--out {} exists and is not a directory", args.out.display());
     }
     std::fs::create_dir_all(&args.out)?;
     let total = Instant::now();
     let seed = args.seed;
-    println!(
+    outln!(
         "fieldflow {} demo: PFGM on 8gaussians, {} threads",
         env!("CARGO_PKG_VERSION"),
         rayon::current_num_threads()
@@ -272,71 +287,75 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
 
     // 5. the table
     let t = &out.totals;
-    println!();
-    println!("what                                    value");
-    println!("--------------------------------------  ------------------------------");
-    println!(
+    outln!();
+    outln!("what                                    value");
+    outln!("--------------------------------------  ------------------------------");
+    outln!(
         "data                                    8gaussians, {} points (seed {seed})",
         args.data_n
     );
-    println!(
+    outln!(
         "field / prior                           poisson (PFGM), far field at s = {}",
         opts.s_max
     );
-    println!(
+    outln!(
         "solver                                  dopri5 rtol = atol = 1e-5, s {} -> {}",
-        opts.s_max, opts.s_min
+        opts.s_max,
+        opts.s_min
     );
-    println!("samples generated                       {}", args.n);
-    println!(
+    outln!("samples generated                       {}", args.n);
+    outln!(
         "function evaluations                    {} ({:.1} per particle)",
         t.evals,
         out.evals_per_particle()
     );
-    println!(
+    outln!(
         "steps accepted / rejected               {} / {}",
-        t.accepted, t.rejected
+        t.accepted,
+        t.rejected
     );
-    println!(
+    outln!(
         "failed / unconverged particles          {failed} / {} (radius {:.3})",
-        out.n_unconverged, out.unconverged_radius
+        out.n_unconverged,
+        out.unconverged_radius
     );
-    println!("sampling time                           {sample_secs:.2} s");
-    println!();
-    println!(
+    outln!("sampling time                           {sample_secs:.2} s");
+    outln!();
+    outln!(
         "check 1: PFGM samples vs {} fresh exact draws of p_s at s = {} (two-sample, alpha 0.01, {} permutations)",
         reference.nrows(),
         opts.s_min,
         args.permutations
     );
     for r in &two.tests {
-        println!("  {:<14} p = {:.4}", r.name, r.pvalue);
+        outln!("  {:<14} p = {:.4}", r.name, r.pvalue);
     }
-    println!("  verdict: {}", verdict(two.reject));
+    outln!("  verdict: {}", verdict(two.reject));
     let hit = landing.counts.iter().filter(|&&c| c > 0).count();
-    println!(
+    outln!(
         "check 2: landing test, nearest data point of each sample vs uniform weights ({} of {} data points hit)",
         hit, args.data_n
     );
-    println!(
+    outln!(
         "  {:<14} p = {:.4}",
-        landing.result.name, landing.result.pvalue
+        landing.result.name,
+        landing.result.pvalue
     );
-    println!("  verdict: {}", verdict(landing_reject));
-    println!("checks time                             {check_secs:.2} s");
-    println!();
-    println!(
+    outln!("  verdict: {}", verdict(landing_reject));
+    outln!("checks time                             {check_secs:.2} s");
+    outln!();
+    outln!(
         "wrote {}/{{data,generated,reference}}.csv, demo_checks.json,",
         dir.display()
     );
-    println!(
+    outln!(
         "      {}, {}, {} and the .svg twins ({files_secs:.2} s)",
         fig1.png.display(),
         fig2.png.display(),
         density.files.png.display()
     );
     let reject = two.reject || landing_reject;
-    println!(
+    outln!(
         "total {:.1} s; overall verdict: {}",
         total.elapsed().as_secs_f64(),
         if reject {

@@ -86,6 +86,11 @@ pub enum Error {
     /// Drawing a figure failed (the plotting backend's message).
     #[error("plotting failed: {0}")]
     Plot(String),
+    /// A statistical test cannot run on the given data (e.g. the median-heuristic
+    /// bandwidth of MMD is 0 on tied data, or a sample is too small); a battery reports
+    /// such a test as not applicable and runs the others.
+    #[error("{0}")]
+    NotApplicable(String),
     /// Any other invalid argument, described in words.
     #[error("{0}")]
     Invalid(String),

@@ -27,8 +27,10 @@
 //!   scatter plots and colour maps.
 //!
 //! Errors are one [`Error`](enum@Error) enum; [`rng`] gives the seeded streams that make
-//! every parallel computation reproducible. The mathematics, with what was derived
-//! beyond the published formulas, is in the repository's `docs/FIELDS.md`; every
+//! every parallel computation reproducible. The mathematics is in the repository's
+//! `docs/MATHEMATICS.md` (with the papers it comes from), what was derived beyond the
+//! published formulas in `docs/FIELDS.md`, and the reference constants and runs the
+//! tests use in `docs/REFERENCE-VALUES.md`; every
 //! formula the code uses is tested against a closed form, a finite difference or a
 //! published value.
 #![deny(missing_docs)]
@@ -38,6 +40,7 @@ pub mod data;
 pub mod error;
 pub mod fields;
 pub mod io;
+pub mod limits;
 pub mod ode;
 pub mod plots;
 pub mod rng;

@@ -19,10 +19,10 @@
 //! on `(0, 1]`. With the likelihood switched on the state gets one more component,
 //! `l' = -div f_s(x)` (times `s` in `tau`), so that along each path
 //! `l(s_b) - l(s_a) = ln p_{s_b}(x_{s_b}) - ln p_{s_a}(x_{s_a})`. With the closed-form
-//! divergence of a `MarginalField` these are exact likelihoods without a trace
-//! estimator; a field without a divergence gets the finite-difference trace (small
-//! `d`) or Hutchinson's estimator ([`TraceEstimator`], errors and variance in
-//! [`estimate_divergence`]'s module).
+//! divergence of a `MarginalField` (docs/MATHEMATICS.md, section 2) these are exact
+//! likelihoods without a trace estimator; a field without a divergence gets the
+//! finite-difference trace (small `d`) or Hutchinson's estimator ([`TraceEstimator`],
+//! errors and variance in [`estimate_divergence`]'s module).
 //!
 //! [`generate`] draws the prior at `s_max` (far field or exact mixture; exact for the
 //! linear path), integrates down to `s_min`, and optionally takes the final denoising
@@ -186,7 +186,9 @@ impl OdeSystem for FieldOde<'_> {
 /// Result of [`transport`].
 #[derive(Debug, Clone)]
 pub struct Transport {
-    /// Final states, `n x d` (non-finite start rows are returned unchanged).
+    /// Final states, `n x d`. The row of a particle whose trajectory failed (see
+    /// `stats`) is all NaN, so that a failed particle never looks like a result;
+    /// non-finite start rows are returned unchanged.
     pub x: Array2<f64>,
     /// `ln p_{s_to}(x_to) - ln p_{s_from}(x_from)` along each path, when asked.
     pub delta_log_p: Option<Array1<f64>>,
@@ -277,14 +279,29 @@ fn transport_impl(
     if finite.len() < n {
         progress(n - finite.len());
     }
-    if !finite.is_empty() {
+    if !finite.is_empty() && t1 - t0 == 0.0 {
+        // a zero-length path: every finite start point is its own end point
+        for &i in &finite {
+            if let Some(dl) = delta.as_mut() {
+                dl[i] = 0.0;
+            }
+            stats[i] = TrajectoryStats {
+                status: Status::Success,
+                t_final: t0,
+                ..Default::default()
+            };
+        }
+        progress(finite.len());
+    } else if !finite.is_empty() {
         let sol = solve_batch_with_progress(&sys, t0, t1, y0.view(), solver, &[], progress)?;
         for (k, &i) in finite.iter().enumerate() {
+            // a failed path stopped somewhere between the levels: not a result
+            let ok = sol.stats[k].status.is_success();
             for j in 0..d {
-                x[[i, j]] = sol.y[[k, j]];
+                x[[i, j]] = if ok { sol.y[[k, j]] } else { f64::NAN };
             }
             if let Some(dl) = delta.as_mut() {
-                dl[i] = sol.y[[k, d]];
+                dl[i] = if ok { sol.y[[k, d]] } else { f64::NAN };
             }
             stats[i] = sol.stats[k];
         }
@@ -316,6 +333,7 @@ pub fn trajectories(
     for &s in levels {
         field.check_level(s)?;
     }
+    crate::limits::array_len("recorded paths", &[x0.nrows(), levels.len(), field.dim()])?;
     let sys = FieldOde::new(field, uses_log_time(field), false);
     let t_out: Vec<f64> = levels.iter().map(|&s| sys.time_of(s)).collect();
     let sol = solve_batch(
@@ -375,21 +393,31 @@ pub struct SampleOptions {
 }
 
 impl SampleOptions {
-    /// Defaults for `mf`: dopri5 with `rtol = atol = 1e-5`; `s_max = 40`,
-    /// `s_min = 1e-3` for ray fields (PFGM's settings), `s_max = 1`, `s_min = 1e-3`
-    /// for the linear path; far-field prior; no denoising, no likelihood;
-    /// unconverged factor 1000.
+    /// Defaults for `mf`: dopri5 with `rtol = atol = 1e-5`; for ray fields
+    /// `s_max = default_s_max(mf, DEFAULT_PRIOR_TV)` (the smallest level where the
+    /// far-field prior is within TV distance 0.01 of the exact `p_{s_max}`, and at
+    /// least PFGM's 40; see [`crate::fields::prior_bound`]) and `s_min = 1e-3`;
+    /// `s_max = 1`, `s_min = 1e-3` for the linear path; far-field prior; no
+    /// denoising, no likelihood; unconverged factor 1000.
     pub fn new(mf: &MarginalField) -> Self {
-        Self::for_schedule(mf.schedule())
+        // the bound reaches any tolerance at a finite level for a finite source
+        let s_max = crate::fields::default_s_max(mf, crate::fields::DEFAULT_PRIOR_TV)
+            .unwrap_or(crate::fields::PUBLISHED_S_MAX);
+        Self {
+            s_max,
+            ..Self::for_schedule(mf.schedule())
+        }
     }
 
-    /// The defaults of [`SampleOptions::new`] for a field on `schedule` (any
-    /// [`Field`]: `SampleOptions::for_schedule(field.schedule())`).
+    /// Defaults for any [`Field`] on `schedule` (`SampleOptions::for_schedule(
+    /// field.schedule())`): those of [`SampleOptions::new`], except that `s_max` is
+    /// PFGM's published 40 for ray fields (no data to bound the prior error with)
+    /// and 1 for the linear path.
     pub fn for_schedule(schedule: Schedule) -> Self {
         let s_max = if schedule == Schedule::Linear {
             1.0
         } else {
-            40.0
+            crate::fields::PUBLISHED_S_MAX
         };
         Self {
             solver: SolverOptions::new(crate::ode::Method::Dopri5).tol(1e-5),
@@ -427,7 +455,9 @@ impl SampleOptions {
 /// Result of [`generate`] and [`generate_from`].
 #[derive(Debug, Clone)]
 pub struct Samples {
-    /// The samples, `n x d` (at `s_min`, or at `s = 0` after denoising).
+    /// The samples, `n x d` (at `s_min`, or at `s = 0` after denoising). The row of
+    /// a particle whose trajectory failed is all NaN (row `i` is always particle
+    /// `i`): a failed particle is never returned as a sample.
     pub x: Array2<f64>,
     /// With the likelihood: the model's `ln p_{s_min}` at each sample before
     /// denoising, `ln prior(x_{s_start}) + (change along the path)`.
@@ -452,6 +482,39 @@ impl Samples {
     pub fn evals_per_particle(&self) -> f64 {
         self.totals.evals as f64 / self.x.nrows().max(1) as f64
     }
+
+    /// The one-sided binomial p-value of the unconverged count: `P(X >= K)` for
+    /// `X ~ Binomial(n, p)`, with `K` = [`Samples::n_unconverged`], `n` the number
+    /// of particles and `p` = [`Samples::expected_unconverged`], the largest
+    /// unconverged fraction the exact `p_{s_min}` allows. A small value says that more
+    /// particles ended far from the data than the exact marginal explains. `None`
+    /// when the rate is not available (NaN).
+    pub fn unconverged_pvalue(&self) -> Option<f64> {
+        binomial_upper_tail(
+            self.n_unconverged,
+            self.x.nrows(),
+            self.expected_unconverged,
+        )
+    }
+}
+
+/// `P(X >= k)` for `X ~ Binomial(n, p)`; `None` when `p` is not in `[0, 1]`.
+pub fn binomial_upper_tail(k: usize, n: usize, p: f64) -> Option<f64> {
+    use statrs::distribution::{Binomial, DiscreteCDF};
+    if !(0.0..=1.0).contains(&p) {
+        return None;
+    }
+    if k == 0 {
+        return Some(1.0);
+    }
+    if k > n {
+        return Some(0.0);
+    }
+    if p == 0.0 {
+        return Some(0.0);
+    }
+    let b = Binomial::new(p, n as u64).ok()?;
+    Some(b.sf(k as u64 - 1).clamp(0.0, 1.0))
 }
 
 /// A field, the prior it starts from, and optionally a reference field for the
@@ -537,7 +600,7 @@ impl<'a> Flow<'a> {
     pub fn generate(&self, n: usize, seed: u64, opts: &SampleOptions) -> Result<Samples> {
         opts.validate(self.field)?;
         self.check_prior_level(opts.s_max, "s_max")?;
-        let x0 = self.prior.sample(n, seed);
+        let x0 = self.prior.sample(n, seed)?;
         let lp0 = opts.likelihood.then(|| self.prior.log_density(x0.view()));
         self.finish(x0.view(), opts.s_max, lp0, opts)
     }
@@ -802,7 +865,7 @@ fn unconverged_mask(
 /// Result of [`encode`].
 #[derive(Debug, Clone)]
 pub struct Encoded {
-    /// The codes at `s_max`, `n x d`.
+    /// The codes at `s_max`, `n x d` (all NaN for a point whose trajectory failed).
     pub z: Array2<f64>,
     /// With the likelihood: the model's `ln p_{s_min}(x)`,
     /// `ln prior(z) - (change of ln p_s along the path)`.

@@ -137,7 +137,7 @@ fn one_sample_tests() {
         }
         out.extend(gauss.tests(x.view()).unwrap());
         // PFGM prior, drawn as U = g / sqrt(W), W ~ chi2_D (independent of the Beta form
-        // that the test uses: THEORY.md section 2, exact samplers)
+        // that the test uses: docs/MATHEMATICS.md, section 4, exact samplers)
         for (p, d, big_d, smax, c) in [
             (&prior1, 2, 1.0, 40.0, [0.5, -0.5, 0.0]),
             (&prior2, 3, 4.0, 10.0, [0.0; 3]),

@@ -115,7 +115,7 @@ fn one_d_two_sample_reports_scipy_ks_and_w1() {
     let t = v["tests"].as_array().unwrap();
     let names: Vec<&str> = t.iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["ks", "ad", "energy", "mmd", "sliced_w2", "w1"]);
-    // golden values of REFERENCES.md section 4
+    // golden values of docs/REFERENCE-VALUES.md, section 4
     assert!((t[0]["statistic"].as_f64().unwrap() - 0.5714285714).abs() < 1e-9);
     assert!((t[0]["pvalue"].as_f64().unwrap() - 0.146853).abs() < 1e-6);
     assert!((t[2]["statistic"].as_f64().unwrap() - 0.778138f64.powi(2)).abs() < 2e-6);

@@ -1,4 +1,4 @@
-//! Golden values of REFERENCES.md section 4 (scipy 1.17), to 1e-6, and closed forms.
+//! Golden values of docs/REFERENCE-VALUES.md, section 4 (scipy 1.17), to 1e-6, and closed forms.
 
 use fieldflow::checks::kolmogorov::{kolmogorov_sf, ks_2samp_exact_sf, smirnov_sf};
 use fieldflow::checks::one_sample::{ad_1samp, anderson_darling_sf, ks_1samp};
@@ -124,8 +124,8 @@ fn kolmogorov_laws_closed_forms() {
 #[test]
 fn one_sample_anderson_darling_reference_points() {
     // Marsaglia & Marsaglia's law at the tabulated asymptotic critical values
-    // (REFERENCES.md: 1.933, 2.492, 3.857 for 10%, 5%, 1%); at n = 1000 the finite-n
-    // correction is negligible. The table has 3 decimals: at the 1% point a change of
+    // (docs/REFERENCE-VALUES.md, section 4: 1.933, 2.492, 3.857 for 10%, 5%, 1%); at
+    // n = 1000 the finite-n correction is negligible. The table has 3 decimals: at the 1% point a change of
     // 0.02 in the statistic moves p by about 2.5e-4, so that point gets 5e-4.
     close(anderson_darling_sf(1000, 1.933), 0.10, 2e-4, "AD 10%");
     close(anderson_darling_sf(1000, 2.492), 0.05, 2e-4, "AD 5%");

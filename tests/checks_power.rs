@@ -1,4 +1,4 @@
-//! Power at n = m = 2000 on 8gaussians (REFERENCES.md section 5; the mixture of
+//! Power at n = m = 2000 on 8gaussians (docs/REFERENCE-VALUES.md, section 5; the mixture of
 //! `fieldflow::data`): every two-sample test rejects, at level 0.01 with B = 199
 //! permutations (p-value resolution 0.005), each of
 //!
@@ -23,7 +23,7 @@
 //! permutation noise at n = 2000 is larger than the effect; only the smallest MMD
 //! bandwidth (median / 8, about the mode width) sees the spread error. The
 //! structure-aware one-sample test `residual_chi2` against the known mixture
-//! catches the within-mode spread error (asserted below), as REFERENCES.md
+//! catches the within-mode spread error (asserted below), as docs/REFERENCE-VALUES.md,
 //! section 4 says.
 
 use fieldflow::checks::battery::TwoSampleTest;

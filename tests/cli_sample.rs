@@ -300,3 +300,76 @@ fn mixture_spec_source() {
         "--mixture needs",
     );
 }
+
+/// The default s_max follows the far-field prior bound (docs/MATHEMATICS.md, section
+/// 5.3) and is reported: PFGM++ with D = 2048 on the three-point data gets the
+/// library's default (above the published 40), a note on stderr and the bound in
+/// --stats; `--s-max 20` (bound above 0.5) is refused with exit 2 and nothing written,
+/// and runs with a warning under --force-prior; `--s-max 40` (bound 0.48, between the
+/// tolerance 0.01 and 0.5) warns; --quiet hides the note but not a warning.
+#[test]
+fn default_s_max_follows_the_prior_bound_and_is_reported() {
+    let dir = tmpdir("smax");
+    let (data, w, _) = setup(&dir);
+    let pts = ndarray::array![[-1.0, 0.0], [1.0, 0.5], [0.3, -1.2]];
+    let src = Source::points(pts.view(), Some(&[0.5, 0.3, 0.2])).unwrap();
+    let mf = MarginalField::new(FieldKind::Pfgmpp { aug_dim: 2048.0 }, src).unwrap();
+    let want_s_max = SampleOptions::new(&mf).s_max;
+    let bound = fieldflow::fields::prior_error_bound(&mf, want_s_max).unwrap();
+    assert!(want_s_max > 40.0 && bound <= 0.01);
+    let g = dir.join("g.csv");
+    let st = dir.join("st.json");
+    let base = [
+        "sample",
+        "--field",
+        "pfgmpp",
+        "--aug-dim",
+        "2048",
+        "--data",
+        s(&data),
+        "--weights",
+        s(&w),
+        "--n",
+        "50",
+        "--out",
+        s(&g),
+    ];
+    let with = |extra: &[&str]| {
+        let mut a: Vec<&str> = base.to_vec();
+        a.extend_from_slice(extra);
+        run(&a)
+    };
+    let out = with(&["--stats", s(&st)]);
+    ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("note: s_max = {want_s_max} (default)")),
+        "{err}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(&st).unwrap()).unwrap();
+    assert_eq!(json["settings"]["s_from"].as_f64(), Some(want_s_max));
+    assert_eq!(json["settings"]["prior_error_bound"].as_f64(), Some(bound));
+    // hopeless: refused, nothing written
+    let g2 = dir.join("g2.csv");
+    let mut refused: Vec<&str> = base.to_vec();
+    *refused.last_mut().unwrap() = s(&g2);
+    assert!(fieldflow::fields::prior_error_bound(&mf, 20.0).unwrap() > 0.5);
+    refused.extend_from_slice(&["--s-max", "20"]);
+    assert_fails(&run(&refused), "--force-prior");
+    assert!(!g2.exists());
+    // forced: runs, with a warning even under --quiet
+    let out = with(&["--s-max", "20", "--force-prior", "--force", "--quiet"]);
+    ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("warning: --s-max 20"), "{err}");
+    // between the tolerance and 0.5: a warning
+    let b40 = fieldflow::fields::prior_error_bound(&mf, 40.0).unwrap();
+    assert!(b40 > 0.01 && b40 <= 0.5, "{b40}");
+    let out = with(&["--s-max", "40", "--force"]);
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning: --s-max 40"));
+    // --quiet hides the note
+    let out = with(&["--force", "--quiet"]);
+    ok(&out);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("note:"));
+}

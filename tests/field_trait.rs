@@ -7,7 +7,8 @@
 //!   and encodes along the closed-form paths
 //!   `x_s = mu + (x_1 - mu) sqrt((c^2 + s^2) / (c^2 + s_1^2))` (Gaussian path) and
 //!   `x_s = (1 - s) mu + sqrt((1 - s)^2 c^2 + s^2) (x_0 - mu) / c` (linear path),
-//!   with exact likelihoods from the estimated divergence.
+//!   docs/MATHEMATICS.md section 7 item 3, with exact likelihoods from the estimated
+//!   divergence.
 //! * The finite-difference trace against the closed-form divergence; Hutchinson's
 //!   estimator: unbiased, with the stated variance, and its reported variance.
 //! * A field that writes NaN gives `NonFinite` particles, never a panic.
@@ -184,7 +185,10 @@ fn flow_equals_the_short_forms() {
     let p = mf
         .sample_prior(o.s_max, 50, 8, PriorKind::FarField)
         .unwrap();
-    assert_eq!(h(p.iter().copied()), h(prior.sample(50, 8).iter().copied()));
+    assert_eq!(
+        h(p.iter().copied()),
+        h(prior.sample(50, 8).unwrap().iter().copied())
+    );
     assert!(mf.divergence(0.5, &[0.1, 0.2]).is_finite());
     assert_eq!(Field::divergence(&mf), Divergence::Exact);
 }
@@ -218,7 +222,7 @@ impl Prior for Normal2 {
     fn level(&self) -> f64 {
         self.level
     }
-    fn sample(&self, n: usize, seed: u64) -> Array2<f64> {
+    fn sample(&self, n: usize, seed: u64) -> fieldflow::Result<Array2<f64>> {
         let law = FarFieldPrior::new(MU.to_vec(), Noise::gaussian(2).unwrap(), self.var.sqrt());
         law.unwrap().sample(n, seed)
     }
@@ -259,7 +263,7 @@ fn own_gaussian_field_generates_and_encodes_exactly() {
     };
     let flow = Flow::new(&field, &prior).unwrap();
     let out = flow.generate(200, 11, &o).unwrap();
-    let x1 = prior.sample(200, 11);
+    let x1 = prior.sample(200, 11).unwrap();
     let k = (v(o.s_min) / v(o.s_max)).sqrt();
     let (mut err, mut ll) = (0.0f64, 0.0f64);
     for i in 0..200 {
@@ -325,7 +329,7 @@ fn own_linear_field_follows_the_closed_form() {
         .unwrap()
         .generate(200, 2, &o)
         .unwrap();
-    let x1 = prior.sample(200, 2);
+    let x1 = prior.sample(200, 2).unwrap();
     let s = o.s_min;
     let mut err = 0.0f64;
     for i in 0..200 {
@@ -492,7 +496,7 @@ fn nan_fields_give_nonfinite_particles() {
         .unwrap()
         .generate(100, 1, &o)
         .unwrap();
-    let x0 = prior.sample(100, 1);
+    let x0 = prior.sample(100, 1).unwrap();
     let mut n_bad = 0;
     for i in 0..100 {
         if x0[[i, 0]] > 0.0 {

@@ -1,5 +1,5 @@
 //! The math layer of the fields against closed forms and finite differences
-//! (THEORY.md, section 4, items that need no ODE solver).
+//! (docs/MATHEMATICS.md, section 7, items that need no ODE solver).
 //!
 //! Statistical tests: fixed seeds; every KS test is run at a false-failure rate of
 //! 1e-3 (p-value threshold), with Bonferroni correction over projections.

@@ -206,7 +206,7 @@ fn half_circle_seeds_are_equally_spaced_in_angle() {
 }
 
 /// One charge: the field lines are straight rays into the point,
-/// `x(s) = y + (x0 - y) s / s0` (THEORY.md section 4, item 2).
+/// `x(s) = y + (x0 - y) s / s0` (docs/MATHEMATICS.md, section 7, item 2).
 #[test]
 fn field_lines_of_one_point_are_straight_rays() {
     let fl = trace(&[0.7], &[1.0], 5.0, 9, 40, 1e-3).unwrap();
@@ -244,7 +244,7 @@ fn field_line_shares_follow_the_weights() {
 }
 
 /// Su's demo: prior points in [0, 1) land on 0.5, [1, 1.5) on 1.2, [1.5, 2] on 1.7
-/// (THEORY.md section 4, item 11); with 40 evenly spaced starts the observed basins
+/// (docs/MATHEMATICS.md, section 7, item 11); with 40 evenly spaced starts the observed basins
 /// are exactly those.
 #[test]
 fn su_basins_are_the_theoretical_ones() {

@@ -1,14 +1,18 @@
-//! Arenstorf orbit with DOPRI5 against Hairer's dopri5.f (REFERENCES.md section 3).
+//! Arenstorf orbit with DOPRI5 against Hairer's dopri5.f (docs/REFERENCE-VALUES.md, section 3).
 
 use fieldflow::ode::problems::{Arenstorf, Problem};
 use fieldflow::ode::{solve, Method, SolverOptions};
 
-/// dopri5.f, rtol = atol = 1e-7, h0 = 1e-4, to the period.
+/// dopri5.f, rtol = atol = 1e-7, h0 = 1e-4, to the period: Hairer's Fortran itself,
+/// run through scipy's `ode('dopri5')` wrapper (docs/REFERENCE-VALUES.md, section 3).
+/// fieldflow's final state differs from it by 3.2e-15, 3.9e-14, 6.2e-12 and 5.3e-13
+/// in the four components (measured 2026-11; the last digits depend on the order of
+/// summation inside a stage), so the test allows 1e-11.
 const HAIRER_FINAL: [f64; 4] = [
-    0.994_002_170_403_066_3,
-    9.040_891_036_151_961e-6,
-    1.459_758_305_600_828e-3,
-    -2.001_245_515_834_718,
+    0.994_002_170_403_183_4,
+    9.040_891_518_593_63e-6,
+    1.459_758_383_508_98e-3,
+    -2.001_245_515_816_325_6,
 ];
 const HAIRER_T1: [f64; 4] = [
     0.313_283_842_932_497_8,
@@ -25,7 +29,7 @@ fn dopri5_reproduces_hairer_state_and_step_counts() {
     let st = sol.stats;
     println!("Arenstorf DOPRI5: y(T) = {:?}, stats {st:?}", sol.y);
     for (a, b) in sol.y.iter().zip(HAIRER_FINAL) {
-        assert!((a - b).abs() < 1e-10, "final state {a} vs dopri5.f {b}");
+        assert!((a - b).abs() < 1e-11, "final state {a} vs dopri5.f {b}");
     }
     assert_eq!(st.steps, 238);
     assert_eq!(st.accepted, 217);

@@ -1,5 +1,5 @@
 //! The adaptive methods reach their tolerance on the standard problems
-//! (REFERENCES.md section 3): DETEST A1-A4, the stiff cosine check, the Brusselator
+//! (docs/REFERENCE-VALUES.md, section 3): DETEST A1-A4, the stiff cosine check, the Brusselator
 //! at t = 20 and van der Pol's eps = 1 limit cycle over one period.
 
 use fieldflow::ode::problems::{Brusselator, DetestA, Problem, StiffCosine, VanDerPol};

@@ -346,10 +346,6 @@ fn bad_inputs_fail_with_one_line_and_write_nothing() {
         ),
         (vec!["compare", "--alpha", "0.1"], "--alpha applies"),
         (
-            vec!["compare", "--samples", s(&one), "--reference", s(&good)],
-            "at least 2 points",
-        ),
-        (
             vec![
                 "trajectories",
                 "--samples",
@@ -385,6 +381,19 @@ fn bad_inputs_fail_with_one_line_and_write_nothing() {
         assert_fails(&run(&full), needle);
         assert!(!out.exists(), "{args:?} wrote {}", out.display());
     }
+    // one sample point: the tests that need two (MMD) are not applicable, the others
+    // run (see tests/checks_not_applicable.rs)
+    let text = ok(&run(&[
+        "plot",
+        "compare",
+        "--samples",
+        s(&one),
+        "--reference",
+        s(&good),
+        "--out",
+        o,
+    ]));
+    assert!(text.contains("mmd  p = n/a"), "{text}");
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Integrating the fields: THEORY.md section 4 items 2-7 and 11, the central
+//! Integrating the fields: docs/MATHEMATICS.md, section 7, items 2-7 and 11, the central
 //! pushforward test for every valid field (and its failure for the wrong power law,
 //! section 6), likelihoods, generation with unconverged counts, and determinism.
 //!

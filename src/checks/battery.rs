@@ -1,7 +1,11 @@
 //! A battery: run a configured set of tests and decide at a family-wise level.
 //!
 //! The verdict uses Bonferroni's rule: with `k` tests the samples are rejected when
-//! some p-value is at most `alpha / k`. (Holm's step-down procedure rejects the
+//! some p-value is at most `alpha / k`. A test that cannot run on the data (MMD's
+//! median-heuristic bandwidth is 0 on tied data, a sample is too small for it, its
+//! statistic is not finite) is reported as not applicable, with the reason, and the
+//! others still run: `k` counts the applicable tests only, and the verdict uses only
+//! them. A battery in which no test applies is an error. (Holm's step-down procedure rejects the
 //! global null in exactly the same cases, so the verdict is the same.) The default
 //! family-wise `alpha` is 0.01. With permutation tests the smallest attainable
 //! p-value is `1/(B+1)`, so `B` must exceed `k / alpha - 1` for those tests to be
@@ -133,7 +137,8 @@ pub struct Battery {
     /// Settings of the two-sample tests (permutations, seed, projections, ...); the
     /// one-sample Monte Carlo tests use its `permutations` and `seed` too.
     pub config: TwoSampleConfig,
-    /// The two-sample tests to run (`None`: every test that applies).
+    /// The two-sample tests to run (`None`: every test that applies); each at most
+    /// once, as the Bonferroni threshold `alpha / k` counts distinct tests.
     pub tests: Option<Vec<TwoSampleTest>>,
 }
 
@@ -180,6 +185,22 @@ impl Battery {
         let d = x.ncols();
         let tests: Vec<TwoSampleTest> = match &self.tests {
             Some(t) => {
+                // the Bonferroni family is the set of distinct tests: a repeated test
+                // would count twice and halve the threshold; an empty list tests nothing
+                if t.is_empty() {
+                    return Err(Error::Invalid(
+                        "the list of two-sample tests is empty".into(),
+                    ));
+                }
+                for (i, a) in t.iter().enumerate() {
+                    if t[..i].contains(a) {
+                        return Err(Error::Invalid(format!(
+                            "test '{}' is listed twice (each test counts once in the \
+                             Bonferroni family)",
+                            a.name()
+                        )));
+                    }
+                }
                 if let Some(bad) = t.iter().find(|t| !t.applies(d)) {
                     return Err(Error::Invalid(format!(
                         "test '{}' does not apply in dimension {d}",
@@ -196,8 +217,13 @@ impl Battery {
         };
         let results = tests
             .iter()
-            .map(|t| t.run(x, y, &self.config))
+            .map(|t| match t.run(x, y, &self.config) {
+                Ok(r) => Ok(r.checked()),
+                Err(Error::NotApplicable(why)) => Ok(TestResult::not_applicable(t.name(), why)),
+                Err(e) => Err(e),
+            })
             .collect::<Result<Vec<_>>>()?;
+        some_applicable(&results)?;
         Ok(BatteryReport::new(
             x.nrows(),
             Some(y.nrows()),
@@ -227,6 +253,8 @@ impl Battery {
                 (vec![l.result], Some(data.nrows()))
             }
         };
+        let results: Vec<TestResult> = results.into_iter().map(TestResult::checked).collect();
+        some_applicable(&results)?;
         Ok(BatteryReport::new(
             x.nrows(),
             m,
@@ -235,6 +263,21 @@ impl Battery {
             results,
         ))
     }
+}
+
+/// An error naming every reason when no test of a battery could run.
+fn some_applicable(results: &[TestResult]) -> Result<()> {
+    if results.iter().any(TestResult::is_applicable) {
+        return Ok(());
+    }
+    let why: Vec<String> = results
+        .iter()
+        .map(|t| format!("{}: {}", t.name, t.not_applicable.as_deref().unwrap_or("")))
+        .collect();
+    Err(Error::NotApplicable(format!(
+        "no test applies to these data ({})",
+        why.join("; ")
+    )))
 }
 
 /// Every statistic and p-value of a battery run, and the verdict.
@@ -250,15 +293,19 @@ pub struct BatteryReport {
     pub alpha: f64,
     /// Whether the samples are rejected.
     pub reject: bool,
-    /// The tests, in the order run.
+    /// The tests, in the order run (including those not applicable to the data).
     pub tests: Vec<TestResult>,
+    /// How many tests ran (the `k` of the Bonferroni threshold `alpha / k`).
+    pub applicable: usize,
 }
 
 impl BatteryReport {
-    /// A report with the Bonferroni verdict at family-wise level `alpha`.
+    /// A report with the Bonferroni verdict at family-wise level `alpha` over the
+    /// applicable tests.
     pub fn new(n: usize, m: Option<usize>, d: usize, alpha: f64, tests: Vec<TestResult>) -> Self {
-        let thr = alpha / tests.len().max(1) as f64;
-        let reject = tests.iter().any(|t| t.pvalue <= thr);
+        let applicable = tests.iter().filter(|t| t.is_applicable()).count();
+        let thr = alpha / applicable.max(1) as f64;
+        let reject = tests.iter().any(|t| t.is_applicable() && t.pvalue <= thr);
         Self {
             n,
             m,
@@ -266,12 +313,13 @@ impl BatteryReport {
             alpha,
             reject,
             tests,
+            applicable,
         }
     }
 
-    /// The per-test threshold `alpha / k`.
+    /// The per-test threshold `alpha / k`, `k` the number of applicable tests.
     pub fn threshold(&self) -> f64 {
-        self.alpha / self.tests.len().max(1) as f64
+        self.alpha / self.applicable.max(1) as f64
     }
 
     /// The report as JSON (the format of `fieldflow check --json`).
@@ -306,6 +354,14 @@ impl fmt::Display for BatteryReport {
             "test", "statistic", "p-value"
         )?;
         for t in &self.tests {
+            if let Some(why) = &t.not_applicable {
+                writeln!(
+                    f,
+                    "{:<16} {:>14} {:>11}  not applicable: {why}",
+                    t.name, "n/a", "n/a"
+                )?;
+                continue;
+            }
             let v = if t.pvalue <= thr { "REJECT" } else { "ok" };
             writeln!(
                 f,
@@ -315,9 +371,18 @@ impl fmt::Display for BatteryReport {
                 readable(t.pvalue, 4)
             )?;
         }
+        let skipped = self.tests.len() - self.applicable;
+        let over = if skipped > 0 {
+            format!(
+                " over the {} applicable tests, {skipped} not applicable",
+                self.applicable
+            )
+        } else {
+            String::new()
+        };
         write!(
             f,
-            "family-wise alpha = {} (Bonferroni: each p <= {:.3e}): {}",
+            "family-wise alpha = {} (Bonferroni{over}: each p <= {:.3e}): {}",
             self.alpha,
             thr,
             if self.reject { "REJECTED" } else { "PASSED" }
@@ -483,13 +548,8 @@ impl OneSampleTarget {
                 let data = crate::io::read_points(file)?;
                 need_dim(data.ncols())?;
                 if let Some(w) = &weights {
-                    if w.len() != data.nrows() {
-                        return Err(Error::DimensionMismatch {
-                            what: "landing weights",
-                            expected: data.nrows(),
-                            got: w.len(),
-                        });
-                    }
+                    // the rule of `sample` (zero allowed: that point is left out)
+                    crate::fields::check_weights(w, data.nrows())?;
                 }
                 Ok(Self::Landing { data, weights })
             }

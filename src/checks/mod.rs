@@ -66,15 +66,21 @@ use serde::{Deserialize, Serialize};
 pub use battery::{Battery, BatteryReport, OneSampleTarget, TwoSampleTest};
 pub use two_sample::TwoSampleConfig;
 
-/// The outcome of one test: its name, the value of its statistic and its p-value.
+/// The outcome of one test: its name, the value of its statistic and its p-value,
+/// or the reason it could not run on the data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TestResult {
     /// Short name of the test (`ks`, `ad`, `energy`, `mmd`, ...).
     pub name: String,
-    /// The test statistic (its meaning is documented with each test).
+    /// The test statistic (its meaning is documented with each test); NaN (`null` in
+    /// JSON) when not applicable.
     pub statistic: f64,
-    /// The p-value, in `(0, 1]`.
+    /// The p-value, in `(0, 1]`; NaN (`null` in JSON) when not applicable.
     pub pvalue: f64,
+    /// Why the test could not run on these data (`None`: it ran). A battery leaves
+    /// such a test out of its verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_applicable: Option<String>,
 }
 
 impl TestResult {
@@ -84,7 +90,36 @@ impl TestResult {
             name: name.into(),
             statistic,
             pvalue,
+            not_applicable: None,
         }
+    }
+
+    /// A test that could not run on the data, with the reason.
+    pub fn not_applicable(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            statistic: f64::NAN,
+            pvalue: f64::NAN,
+            not_applicable: Some(reason.into()),
+        }
+    }
+
+    /// Whether the test ran (it has a statistic and a p-value).
+    pub fn is_applicable(&self) -> bool {
+        self.not_applicable.is_none()
+    }
+
+    /// The result as it counts in a battery: a non-finite statistic or p-value (a
+    /// degenerate statistic) makes the test not applicable.
+    pub(crate) fn checked(self) -> Self {
+        if self.is_applicable() && !(self.statistic.is_finite() && self.pvalue.is_finite()) {
+            let why = format!(
+                "degenerate statistic on these data (statistic {}, p-value {})",
+                self.statistic, self.pvalue
+            );
+            return Self::not_applicable(self.name, why);
+        }
+        self
     }
 }
 
@@ -121,10 +156,10 @@ pub(crate) fn validate_slice(x: &[f64], what: &'static str) -> Result<()> {
     Ok(())
 }
 
-/// Requires at least `min` rows.
+/// Requires at least `min` rows (a test that cannot run on fewer is not applicable).
 pub(crate) fn require_rows(n: usize, min: usize, what: &'static str) -> Result<()> {
     if n < min {
-        return Err(Error::Invalid(format!(
+        return Err(Error::NotApplicable(format!(
             "{what} needs at least {min} points, got {n}"
         )));
     }

@@ -476,7 +476,8 @@ pub struct Landing {
     /// The test (`landing`): Pearson's statistic of the counts against the
     /// weights, Monte Carlo p-value.
     pub result: TestResult,
-    /// How many samples have each data point as their nearest.
+    /// How many samples have each data point as their nearest (the points of
+    /// positive weight, in their order).
     pub counts: Vec<u64>,
     /// Distance of each sample to its nearest data point.
     pub distances: Vec<f64>,
@@ -484,10 +485,14 @@ pub struct Landing {
 
 /// The landing test for empirical fields: nearest data point of each sample (brute
 /// force, parallel over samples, `O(n M d)`), counts against `weights` (uniform
-/// when `None`), Monte Carlo multinomial p-value with `b` draws.
+/// when `None`), Monte Carlo multinomial p-value with `b` draws. Weights follow
+/// the rule of the samplers ([`crate::fields::check_weights`]): a zero-weight point
+/// is not part of the data and is left out, as `fieldflow sample` leaves it out of
+/// the field.
 ///
 /// # Errors
-/// Bad samples or data, mismatched dimensions or weights, fewer than 2 data points.
+/// Bad samples or data, mismatched dimensions, negative, non-finite or all-zero
+/// weights, fewer than 2 data points.
 pub fn landing_test(
     x: ArrayView2<f64>,
     data: ArrayView2<f64>,
@@ -496,9 +501,13 @@ pub fn landing_test(
     seed: u64,
 ) -> Result<Landing> {
     super::validate_pair(x, data)?;
+    let kept = weights
+        .map(|w| crate::fields::drop_zero_weights(data, w))
+        .transpose()?;
+    let data = kept.as_ref().map_or(data, |(d, _)| d.view());
     let mm = data.nrows();
-    let w: Vec<f64> = match weights {
-        Some(w) => w.to_vec(),
+    let w: Vec<f64> = match &kept {
+        Some((_, w)) => w.clone(),
         None => vec![1.0 / mm as f64; mm],
     };
     let nearest: Vec<(usize, f64)> = (0..x.nrows())

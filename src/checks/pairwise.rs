@@ -525,14 +525,7 @@ pub fn energy_test(
 }
 
 pub(crate) fn check_permutations(b: usize) -> Result<()> {
-    if b == 0 {
-        return Err(Error::InvalidParameter {
-            name: "permutations",
-            value: 0.0,
-            reason: "need at least one permutation",
-        });
-    }
-    Ok(())
+    crate::limits::check_permutations(b)
 }
 
 /// Full output of the multi-bandwidth MMD test.
@@ -591,8 +584,10 @@ pub fn mmd_test(
     }
     let median = p.median_distance();
     if median <= 0.0 {
-        return Err(Error::Invalid(
-            "MMD median heuristic: the median pairwise distance is 0".into(),
+        return Err(Error::NotApplicable(
+            "MMD median heuristic: the median pairwise distance is 0 (at least half of the \
+             pooled pairs are tied), so every bandwidth would be 0"
+                .into(),
         ));
     }
     // evaluate in ascending bandwidth order (the ladder wants doubling steps)

@@ -29,6 +29,9 @@ use std::process::ExitCode;
      mixture:8gaussians     mode_counts (against the weights), residual_chi2\n  \
      landing:FILE[,weights=WFILE]  nearest data point counts against the weights\n\
      Verdict: rejected when some p-value <= alpha / (number of tests) (Bonferroni).\n\
+     A test that cannot run on the data (MMD on tied data, a sample too small for it, a\n\
+     degenerate statistic) is reported as not applicable with the reason; the verdict uses\n\
+     the applicable tests only (no applicable test: exit 2).\n\
      Exit code: 0 pass, 1 rejected, 2 error.\n\n\
      Examples:\n  \
      fieldflow check --samples gen.csv --reference exact.csv --json report.json\n  \
@@ -36,10 +39,11 @@ use std::process::ExitCode;
      fieldflow check --samples gen.csv --target landing:data.csv --permutations 1999"
 ))]
 pub struct Args {
-    /// Samples to check (`.csv` or `.npy`, one point per row).
+    /// Samples to check, one point per row (`.csv`, `.npy` of any real type,
+    /// `.npz[:NAME]`, or `-` for standard input).
     #[arg(long)]
     pub samples: PathBuf,
-    /// Reference sample for the two-sample tests.
+    /// Reference sample for the two-sample tests (same formats as --samples).
     #[arg(long)]
     pub reference: Option<PathBuf>,
     /// Known target for the one-sample tests (see below).
@@ -52,7 +56,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Permutations (and Monte Carlo draws) per test.
-    #[arg(long, default_value_t = 999)]
+    #[arg(long, default_value_t = 999, value_parser = super::memory::count)]
     pub permutations: usize,
     /// MMD bandwidths as multiples of the median pooled distance, comma-separated
     /// (default 0.125,0.25,0.5,1,2; the kernel is exp(-|x-y|^2 / (2 h^2))).
@@ -97,7 +101,14 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     if args.permutations == 0 {
         bail!("--permutations must be at least 1");
     }
-    let x = fieldflow::io::read_points(&args.samples)?;
+    if args.permutations > fieldflow::limits::MAX_PERMUTATIONS {
+        bail!(
+            "--permutations {} is more than the limit {} (p-values then resolve 1e-6 already)",
+            args.permutations,
+            fieldflow::limits::MAX_PERMUTATIONS
+        );
+    }
+    let x = super::output::read_points(&args.samples)?;
     let mut battery = Battery::new(args.alpha)?;
     battery.config.seed = args.seed;
     battery.config.permutations = args.permutations;
@@ -115,7 +126,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
                         .collect::<fieldflow::Result<Vec<_>>>()?,
                 );
             }
-            let y = fieldflow::io::read_points(reference)?;
+            let y = super::output::read_points(reference)?;
             battery.two_sample(x.view(), y.view())?
         }
         (None, Some(spec)) => {
@@ -132,9 +143,9 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         fieldflow::io::write_text(path, &(report.to_json()? + "\n"), args.force)
             .map_err(super::output::exists_hint)?;
     }
-    println!("{report}");
-    let needed = report.tests.len() as f64 / args.alpha;
-    if ((args.permutations + 1) as f64) < needed {
+    outln!("{report}");
+    let needed = report.applicable as f64 / args.alpha;
+    if (args.permutations as f64 + 1.0) < needed {
         eprintln!(
             "warning: with {} permutations a permutation test cannot reach p <= {:.3e}; \
              use --permutations {} or more",

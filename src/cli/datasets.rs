@@ -35,13 +35,14 @@ pub struct Args {
     /// checkerboard, or mixture:SPEC (components WEIGHT@X1,...,XD~STD separated by
     /// '/', e.g. 'mixture:1@-2,0~0.5/1@2,0~0.5').
     pub name: String,
-    /// Number of points (at least 1).
-    #[arg(long)]
+    /// Number of points (at least 1; `1e4` is read as 10000).
+    #[arg(long, value_parser = super::memory::count)]
     pub n: usize,
     /// Seed of the random stream (same seed, same points).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Output file, `.csv` or `.npy`.
+    /// Output file, `.csv` or `.npy` (`-` or `csv:-` for CSV on standard output,
+    /// `npy:-` for .npy).
     #[arg(long)]
     pub out: PathBuf,
     /// Replace FILE if it exists.
@@ -70,6 +71,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.n == 0 {
         bail!("--n must be at least 1");
     }
+    let d = match &points_of {
+        Source::Toy(t) => t.dim(),
+        Source::Mixture(gm) => gm.dim(),
+    };
+    // the points and the text or bytes written from them
+    super::memory::ensure_fits(
+        &format!("--n {} (the points)", args.n),
+        super::memory::bytes(args.n, 2 * 8 * d as u128),
+    )?;
     // Check the output before doing any work.
     super::output::check_outputs(
         &[(&args.out, "--out", super::output::Kind::Points)],
@@ -77,16 +87,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.force,
     )?;
     let points = match &points_of {
-        Source::Toy(d) => d.sample_seeded(args.n, args.seed),
-        Source::Mixture(gm) => gm.sample(args.n, &mut fieldflow::rng::seeded(args.seed)),
+        Source::Toy(d) => d.try_sample_seeded(args.n, args.seed)?,
+        Source::Mixture(gm) => gm.try_sample(args.n, &mut fieldflow::rng::seeded(args.seed))?,
     };
-    match fieldflow::io::write_points(&args.out, points.view(), args.force) {
-        Err(e @ fieldflow::Error::FileExists { .. }) => {
-            bail!("{e}; use --force to replace it")
-        }
-        other => other.with_context(|| format!("cannot save data set {set}"))?,
-    }
-    println!(
+    let mut out = super::output::Outputs::new(args.force);
+    out.points(&args.out, points.view())
+        .and_then(|()| out.commit())
+        .with_context(|| format!("cannot save data set {set}"))?;
+    crate::say!(
         "wrote {} points of {set} (seed {}) to {}",
         args.n,
         args.seed,

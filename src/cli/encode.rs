@@ -24,7 +24,7 @@
 //! linear path the prior is exact either way.
 
 use super::field_args::{build, DataOpts, FieldOpts, SolverArgs};
-use super::output::{check_outputs, exists_hint, progress_bar, write_all, Kind, WriteStep};
+use super::output::{check_outputs, progress_bar, Kind, Outputs};
 use super::sample::{failures, Settings, Stats};
 use anyhow::bail;
 use clap::Parser;
@@ -48,7 +48,9 @@ with --log-likelihood a last column log_p (nats) holds
 the prior being the far field that `sample` draws (--prior far, the default: the
 model's log-likelihood) or the exact p_{s_max} (--prior exact: then log_p is the exact
 ln p_{s_start}(x), up to the solver tolerance). In .npy the array is n x d (or n x (d+1)).
-Exit code: 0 success, 2 bad input (nothing written).";
+The row of a point whose trajectory failed is NaN (codes and log_p).
+Exit code: 0 success, 2 bad input (nothing written), 3 some trajectories failed (the
+  file is written all the same; --allow-failures makes such a run exit 0).";
 
 /// Arguments of `fieldflow encode`.
 #[derive(Debug, Parser)]
@@ -56,14 +58,15 @@ Exit code: 0 success, 2 bad input (nothing written).";
 #[command(after_help = EXAMPLES)]
 pub struct Args {
     #[command(flatten)]
-    field: FieldOpts,
+    pub(crate) field: FieldOpts,
     #[command(flatten)]
-    data: DataOpts,
-    /// Points to encode (`.csv`, `.npy`), one per row.
+    pub(crate) data: DataOpts,
+    /// Points to encode, one per row (`.csv`, `.npy` of any real type, `.npz[:NAME]`,
+    /// `-` for standard input).
     #[arg(long)]
     points: PathBuf,
-    /// Output file (`.csv` or `.npy`): the codes, plus a log_p column with
-    /// --log-likelihood.
+    /// Output file (`.csv` or `.npy`; `-` or `npy:-` for standard output): the codes,
+    /// plus a log_p column with --log-likelihood.
     #[arg(long)]
     out: PathBuf,
     /// Append the exact log-likelihood of each point (see below).
@@ -75,13 +78,16 @@ pub struct Args {
     /// The integrator, the level of the codes (--s-max) and the prior density used by
     /// --log-likelihood (--prior).
     #[command(flatten)]
-    solver: SolverArgs,
+    pub(crate) solver: SolverArgs,
     /// Write the run's statistics as JSON.
     #[arg(long)]
     stats: Option<PathBuf>,
     /// Replace the output files if they exist (input files are never replaced).
     #[arg(long)]
     force: bool,
+    /// Exit 0 even when trajectories failed (otherwise exit code 3).
+    #[arg(long = "allow-failures")]
+    allow_failures: bool,
 }
 
 /// Runs `fieldflow encode`.
@@ -96,7 +102,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     check_outputs(&outputs, &inputs, args.force)?;
     args.solver.check()?;
     let mf = build(&args.field, &args.data)?;
-    let x = fieldflow::io::read_points(&args.points)?;
+    let x = super::output::read_points(&args.points)?;
     if x.ncols() != mf.dim() {
         bail!(
             "{} has {} columns but the data have dimension {}",
@@ -144,6 +150,9 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             command: "encode",
             n,
             rows_written: n,
+            nan_rows: (0..n)
+                .filter(|&i| !enc.z.row(i).iter().all(|v| v.is_finite()))
+                .count(),
             evaluations: t.evals,
             evaluations_per_particle: t.evals as f64 / n.max(1) as f64,
             steps_accepted: t.accepted,
@@ -153,6 +162,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             unconverged: None,
             unconverged_radius: None,
             expected_unconverged_fraction: None,
+            unconverged_pvalue: None,
             seconds,
             threads: rayon::current_num_threads(),
             trajectory_levels: None,
@@ -171,27 +181,22 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
                 denoise: false,
                 seed: None,
                 unconverged_factor: opts.unconverged_factor,
+                prior_error_bound: (mf.schedule() != fieldflow::fields::Schedule::Linear
+                    && opts.prior == fieldflow::fields::PriorKind::FarField)
+                    .then(|| fieldflow::fields::prior_error_bound(&mf, opts.s_max))
+                    .transpose()?,
             },
         };
         stats_text = Some(serde_json::to_string_pretty(&stats)? + "\n");
     }
-    let mut steps: Vec<WriteStep> = vec![(
-        &args.out,
-        Box::new(|| {
-            fieldflow::io::write_table(&args.out, &columns, table.view(), args.force)
-                .map_err(exists_hint)
-        }),
-    )];
+    // every output appears together at the end, or none
+    let mut files = Outputs::new(args.force);
+    files.table(&args.out, &columns, table.view())?;
     if let (Some(path), Some(text)) = (&args.stats, &stats_text) {
-        steps.push((
-            path,
-            Box::new(move || {
-                fieldflow::io::write_text(path, text, args.force).map_err(exists_hint)
-            }),
-        ));
+        files.text(path, text)?;
     }
-    write_all(steps)?;
-    println!(
+    files.commit()?;
+    crate::say!(
         "wrote {n} codes to {} (field {}, {} source components, s {} -> {}, {})",
         args.out.display(),
         mf.kind(),
@@ -201,7 +206,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         args.solver.describe()
     );
     let t = &enc.totals;
-    println!(
+    crate::say!(
         "function evaluations: {} in total, {:.1} per particle ({} steps accepted, {} rejected), {:.2} s; failed: {failed}",
         t.evals,
         t.evals as f64 / n.max(1) as f64,
@@ -222,12 +227,23 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             .zip(&exact)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f64::max);
-        println!(
+        crate::say!(
             "log-likelihood (column log_p, {prior}): mean {m:.6} nats per point; exact ln p_s_start: mean {me:.6}, largest |difference| {gap:.3e}"
         );
     }
     if let Some(path) = &args.stats {
-        println!("wrote the run statistics to {}", path.display());
+        crate::say!("wrote the run statistics to {}", path.display());
+    }
+    if failed > 0 {
+        let why = format!("{failed} of {n} trajectories failed (their rows are NaN)");
+        if args.allow_failures {
+            eprintln!("fieldflow: warning: {why} (accepted: --allow-failures)");
+        } else {
+            eprintln!(
+                "fieldflow: error: {why}; the files are written; use --allow-failures to accept such a run"
+            );
+            return Ok(ExitCode::from(super::EXIT_FAILURES));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

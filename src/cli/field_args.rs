@@ -5,7 +5,10 @@
 use anyhow::{bail, Context};
 use clap::Args;
 use fieldflow::data::{Dataset, GaussianMixture};
-use fieldflow::fields::{FieldKind, FieldParams, LinearPrior, MarginalField, PriorKind, Source};
+use fieldflow::fields::{
+    drop_zero_weights, prior_error_bound, FieldKind, FieldName, FieldParams, LinearPrior,
+    MarginalField, PriorKind, Schedule, Source, DEFAULT_PRIOR_TV,
+};
 use fieldflow::ode::Method;
 use fieldflow::sampling::SampleOptions;
 use std::path::PathBuf;
@@ -22,21 +25,23 @@ pub struct FieldOpts {
     /// Exponent K of `power` (valid only for K = d + 1).
     #[arg(allow_hyphen_values = true, long)]
     pub power: Option<f64>,
-    /// Radial CDF of `radial`: tanh or exp.
-    #[arg(long, default_value = "tanh")]
-    pub profile: String,
+    /// Radial CDF of `radial`: tanh or exp [default: tanh].
+    #[arg(long)]
+    pub profile: Option<String>,
     /// Uniform prior box `LO:HI` for `linear` (default: the normal prior).
-    #[arg(long = "box")]
+    #[arg(long = "box", allow_hyphen_values = true)]
     pub uniform_box: Option<String>,
 }
 
 /// Where the data come from.
 #[derive(Debug, Args)]
 pub struct DataOpts {
-    /// Data file (`.csv`, `.npy`): one point per row.
+    /// Data file: one point per row (`.csv`, `.npy` of any real type, `.npz`,
+    /// `FILE.npz:NAME`, or `-` for standard input).
     #[arg(long, conflicts_with = "dataset")]
     pub data: Option<PathBuf>,
-    /// Optional weights file for `--data`: one non-negative weight per row.
+    /// Optional weights file for `--data`: one non-negative weight per row (same
+    /// formats as `--data`).
     #[arg(long, requires = "data")]
     pub weights: Option<PathBuf>,
     /// Toy data set by name, or `mixture:SPEC` (a Gaussian mixture, components
@@ -44,7 +49,7 @@ pub struct DataOpts {
     #[arg(long)]
     pub dataset: Option<String>,
     /// Number of data points drawn for `--dataset`.
-    #[arg(long = "data-n", default_value_t = 1000)]
+    #[arg(long = "data-n", default_value_t = 1000, value_parser = super::memory::count)]
     pub data_n: usize,
     /// Seed of the data-set draw for `--dataset`.
     #[arg(long = "data-seed", default_value_t = 0)]
@@ -69,9 +74,11 @@ pub struct SolverArgs {
     #[arg(allow_hyphen_values = true, long, default_value_t = 1e-5)]
     pub atol: f64,
     /// Fixed number of steps (no error control; needed for euler, heun, rk4).
-    #[arg(long)]
+    #[arg(long, value_parser = super::memory::count)]
     pub steps: Option<usize>,
-    /// Top level (default 40 for ray fields, 1 for linear).
+    /// Top level (default for ray fields: the smallest level, at least 40, where the
+    /// far-field prior is within total variation 0.01 of the exact p_s_max; 1 for
+    /// linear).
     #[arg(allow_hyphen_values = true, long = "s-max")]
     pub s_max: Option<f64>,
     /// Prior: far (the far field around the data mean, what `sample` draws) or exact
@@ -83,8 +90,13 @@ pub struct SolverArgs {
 impl SolverArgs {
     /// Checks the options that need no field (`--steps 0`).
     pub fn check(&self) -> anyhow::Result<()> {
-        if self.steps == Some(0) {
-            bail!("--steps must be at least 1");
+        match self.steps {
+            Some(0) => bail!("--steps must be at least 1"),
+            Some(n) if n > fieldflow::limits::MAX_FIXED_STEPS => bail!(
+                "--steps {n} is more than the limit {} fixed steps per trajectory",
+                fieldflow::limits::MAX_FIXED_STEPS
+            ),
+            _ => {}
         }
         Ok(())
     }
@@ -115,6 +127,55 @@ impl SolverArgs {
     }
 }
 
+/// A far-field prior farther than this (total variation) from the exact `p_s_max` is
+/// refused unless forced.
+pub const HOPELESS_PRIOR_TV: f64 = 0.5;
+
+/// The far-field prior's error bound at `opts.s_max` (docs/MATHEMATICS.md, section
+/// 5.3) for a run that draws it, `None` when the prior is exact (linear path,
+/// `--prior exact`), with the line for stderr: a warning when a user-given `--s-max`
+/// makes the bound exceed the default tolerance, else a note (`None` when `quiet`).
+/// Refuses a bound above [`HOPELESS_PRIOR_TV`] unless `force`.
+pub fn prior_check(
+    mf: &MarginalField,
+    opts: &SampleOptions,
+    user_s_max: bool,
+    force: bool,
+    quiet: bool,
+) -> anyhow::Result<(Option<f64>, Option<String>)> {
+    if mf.schedule() == Schedule::Linear || opts.prior == PriorKind::Exact {
+        return Ok((None, None));
+    }
+    let bound = prior_error_bound(mf, opts.s_max)?;
+    let default = SampleOptions::new(mf).s_max;
+    if user_s_max && bound > HOPELESS_PRIOR_TV && !force {
+        bail!(
+            "--s-max {} leaves the far-field prior up to {bound:.3} in total variation from the \
+             exact p_s_max (the default for this field and data is {default:.6}); use a larger \
+             --s-max, --prior exact, or --force-prior to run anyway",
+            opts.s_max
+        );
+    }
+    let line = if user_s_max && bound > DEFAULT_PRIOR_TV {
+        Some(format!(
+            "warning: --s-max {} leaves the far-field prior up to {bound:.3} in total variation \
+             from the exact p_s_max (tolerance {DEFAULT_PRIOR_TV}; the default s_max {default:.6} \
+             meets it)",
+            opts.s_max
+        ))
+    } else {
+        (!quiet).then(|| {
+            format!(
+                "note: s_max = {} ({}); the far-field prior is within total variation {bound:.2e} \
+                 of the exact p_s_max",
+                opts.s_max,
+                if user_s_max { "--s-max" } else { "default" }
+            )
+        })
+    };
+    Ok((Some(bound), line))
+}
+
 fn parse_box(s: &str) -> anyhow::Result<LinearPrior> {
     let Some((a, b)) = s.split_once(':') else {
         bail!("--box must be LO:HI, got '{s}'");
@@ -133,10 +194,26 @@ fn parse_box(s: &str) -> anyhow::Result<LinearPrior> {
 impl FieldOpts {
     /// The field kind.
     pub fn kind(&self) -> anyhow::Result<FieldKind> {
+        // a flag of another field is refused, also when it holds the default value
+        let field: FieldName = self.field.parse()?;
+        for (given, flag, owner) in [
+            (self.aug_dim.is_some(), "--aug-dim", FieldName::Pfgmpp),
+            (self.power.is_some(), "--power", FieldName::Power),
+            (self.profile.is_some(), "--profile", FieldName::Radial),
+            (self.uniform_box.is_some(), "--box", FieldName::Linear),
+        ] {
+            if given && field != owner {
+                bail!(
+                    "{flag} is used by field {} only, not by {}",
+                    format!("{owner:?}").to_ascii_lowercase(),
+                    self.field
+                );
+            }
+        }
         let params = FieldParams {
             aug_dim: self.aug_dim,
             power: self.power,
-            profile: self.profile.parse()?,
+            profile: self.profile.as_deref().unwrap_or("tanh").parse()?,
             linear_prior: match &self.uniform_box {
                 Some(b) => parse_box(b)?,
                 None => LinearPrior::Normal,
@@ -151,11 +228,11 @@ impl DataOpts {
     pub fn source(&self) -> anyhow::Result<Source> {
         match (&self.data, &self.dataset) {
             (Some(path), None) => {
-                let pts = fieldflow::io::read_points(path)?;
+                let pts = super::output::read_points(path)?;
                 match &self.weights {
                     None => Ok(Source::points(pts.view(), None)?),
                     Some(wp) => {
-                        let w = fieldflow::io::read_weights(wp)?;
+                        let w = super::output::read_weights(wp)?;
                         if w.len() != pts.nrows() {
                             bail!(
                                 "{} has {} weights but {} has {} points",
@@ -165,9 +242,8 @@ impl DataOpts {
                                 pts.nrows()
                             );
                         }
-                        let keep: Vec<usize> = (0..w.len()).filter(|&i| w[i] > 0.0).collect();
-                        let pts = pts.select(ndarray::Axis(0), &keep);
-                        let w: Vec<f64> = keep.iter().map(|&i| w[i]).collect();
+                        let (pts, w) = drop_zero_weights(pts.view(), &w)
+                            .with_context(|| wp.display().to_string())?;
                         Ok(Source::points(pts.view(), Some(&w))?)
                     }
                 }
@@ -194,13 +270,22 @@ impl DataOpts {
                 if self.data_n == 0 {
                     bail!("--data-n must be at least 1");
                 }
+                let d = match &mix {
+                    Some(m) => m.dim(),
+                    None => name.parse::<Dataset>()?.dim(),
+                };
+                // the draws and the field's copies of them (coordinates, weights, norms)
+                super::memory::ensure_fits(
+                    &format!("--data-n {} (the data points)", self.data_n),
+                    super::memory::bytes(self.data_n, 6 * 8 * (d as u128 + 1)),
+                )?;
                 let pts = match &mix {
                     Some(m) if name.starts_with("mixture:") => {
-                        m.sample(self.data_n, &mut fieldflow::rng::seeded(self.data_seed))
+                        m.try_sample(self.data_n, &mut fieldflow::rng::seeded(self.data_seed))?
                     }
                     _ => name
                         .parse::<Dataset>()?
-                        .sample_seeded(self.data_n, self.data_seed),
+                        .try_sample_seeded(self.data_n, self.data_seed)?,
                 };
                 Ok(Source::points(pts.view(), None)?)
             }
@@ -216,21 +301,10 @@ pub fn build(field: &FieldOpts, data: &DataOpts) -> anyhow::Result<MarginalField
     Ok(MarginalField::new(kind, src)?)
 }
 
-/// Writes points, refusing to overwrite without `force`; rows with a non-finite value
-/// are left out (and counted in the return value).
-pub fn write(
-    path: &std::path::Path,
-    x: ndarray::ArrayView2<f64>,
-    force: bool,
-) -> anyhow::Result<usize> {
+/// The rows of `x` without a non-finite value, and how many were left out.
+pub fn finite_rows(x: ndarray::ArrayView2<f64>) -> (ndarray::Array2<f64>, usize) {
     let keep: Vec<usize> = (0..x.nrows())
         .filter(|&i| x.row(i).iter().all(|v| v.is_finite()))
         .collect();
-    let dropped = x.nrows() - keep.len();
-    let xs = x.select(ndarray::Axis(0), &keep);
-    match fieldflow::io::write_points(path, xs.view(), force) {
-        Err(e @ fieldflow::Error::FileExists { .. }) => bail!("{e}; use --force to replace it"),
-        other => other?,
-    }
-    Ok(dropped)
+    (x.select(ndarray::Axis(0), &keep), x.nrows() - keep.len())
 }

@@ -59,14 +59,14 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             );
         }
     })?;
-    println!(
+    outln!(
         "wrote {} figures (PNG + SVG) to {} in {:.1} s",
         made.len(),
         common.out.display(),
         start.elapsed().as_secs_f64()
     );
     for m in &made {
-        println!(
+        outln!(
             "  {:<15} {:>6.1} s  {}",
             m.kind.name(),
             m.elapsed.as_secs_f64(),

@@ -9,7 +9,8 @@
 //! from the field's law `nu` (the Poisson law for `power`). Same seed, same points,
 //! for any thread count.
 
-use super::field_args::{build, write, DataOpts, FieldOpts};
+use super::field_args::{build, finite_rows, DataOpts, FieldOpts};
+use super::output::Outputs;
 use anyhow::bail;
 use clap::Parser;
 use std::path::PathBuf;
@@ -27,19 +28,19 @@ Examples:
 Exit code: 0 success, 2 bad input (nothing written).")]
 pub struct Args {
     #[command(flatten)]
-    field: FieldOpts,
+    pub(crate) field: FieldOpts,
     #[command(flatten)]
-    data: DataOpts,
+    pub(crate) data: DataOpts,
     /// Level s > 0 (at most 1 for `linear`).
     #[arg(allow_hyphen_values = true, long)]
     s: f64,
     /// Number of samples.
-    #[arg(long)]
+    #[arg(long, value_parser = super::memory::count)]
     n: usize,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Output file (`.csv` or `.npy`).
+    /// Output file (`.csv` or `.npy`; `-` or `npy:-` for standard output).
     #[arg(long)]
     out: PathBuf,
     /// Replace the output file if it exists.
@@ -61,9 +62,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.force,
     )?;
     let mf = build(&args.field, &args.data)?;
+    // the draws, the finite rows kept for writing, and the file's buffer
+    super::memory::ensure_fits(
+        &format!("--n {} (the samples)", args.n),
+        super::memory::bytes(args.n, 3 * 8 * mf.dim() as u128),
+    )?;
     let x = mf.sample_marginal(args.s, args.n, args.seed)?;
-    let dropped = write(&args.out, x.view(), args.force)?;
-    println!(
+    let (x, dropped) = finite_rows(x.view());
+    let mut out = Outputs::new(args.force);
+    out.points(&args.out, x.view())?;
+    out.commit()?;
+    crate::say!(
         "wrote {} exact samples of p_s (field {}, s = {}, {} source components, seed {}) to {}{}",
         args.n - dropped,
         mf.kind(),

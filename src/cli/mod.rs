@@ -10,9 +10,14 @@ pub mod encode;
 pub mod field_args;
 pub mod figures;
 pub mod marginal;
+pub mod memory;
 pub mod output;
 pub mod plot;
 pub mod sample;
+pub mod stdout;
+
+#[cfg(test)]
+mod prop_tests;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -27,7 +32,10 @@ Start here:
   fieldflow sample --field poisson --data data.csv --n 2000 --out gen.csv
   fieldflow SUBCOMMAND --help          # options and examples of each subcommand
 
-Exit codes: 0 success, 1 samples rejected (check, demo), 2 bad input or error.")]
+Exit codes: 0 success, 1 samples rejected (check, demo), 2 bad input or error,
+  3 particles failed, or more were unconverged than the exact marginal allows
+    (sample, encode; the files are still written, failed rows as NaN;
+    --allow-failures accepts such a run with exit 0).")]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -35,7 +43,53 @@ pub struct Cli {
     /// No progress bars (they are also hidden when stderr is not a terminal).
     #[arg(long, global = true)]
     pub quiet: bool,
+    /// Worker threads, 1 to 1024 (default: RAYON_NUM_THREADS if set, else one per
+    /// core). Results are bit-identical for any thread count.
+    #[arg(long, global = true, allow_hyphen_values = true, value_parser = memory::count)]
+    pub threads: Option<usize>,
 }
+
+/// clap's message of a usage error without the usage block, on one line.
+pub fn usage_error_line(err: &clap::Error) -> String {
+    let text = err.to_string();
+    let parts: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let first = parts.join(" ");
+    let first = first.trim_start_matches("error: ");
+    format!("fieldflow: error: {first} (see --help)")
+}
+
+/// Largest `--threads`.
+pub const MAX_THREADS: usize = 1024;
+
+/// Checks a `--threads` count: 1 to [`MAX_THREADS`].
+pub fn check_threads(n: usize) -> anyhow::Result<()> {
+    if n == 0 || n > MAX_THREADS {
+        anyhow::bail!("--threads must be between 1 and {MAX_THREADS}, got {n}");
+    }
+    Ok(())
+}
+
+/// Builds the global worker pool with `n` threads (once, before any work).
+pub fn init_threads(n: Option<usize>) -> anyhow::Result<()> {
+    let Some(n) = n else { return Ok(()) };
+    check_threads(n)?;
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global()
+        .map_err(|e| anyhow::anyhow!("cannot start {n} worker threads: {e}"))
+}
+
+/// Exit code of a run with failed (or too many unconverged) particles.
+pub const EXIT_FAILURES: u8 = 3;
+
+/// The level of the one-sided binomial test of the unconverged count: a run is
+/// flagged when `P(X >= K) < 1e-6` under the rate the exact marginal allows.
+pub const UNCONVERGED_LEVEL: f64 = 1e-6;
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -60,6 +114,8 @@ pub enum Command {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    output::set_quiet(cli.quiet);
+    init_threads(cli.threads)?;
     match cli.command {
         Command::Demo(args) => crate::demo::run(args, cli.quiet),
         Command::Datasets(args) => datasets::run(args),

@@ -4,13 +4,79 @@
 //! extension is one we can write, the parent directory exists, the file does not
 //! exist (unless `--force`), no two outputs are the same file, and no output is one
 //! of the command's input files (refused even with `--force`: an input is never
-//! overwritten). The files themselves are written atomically by `fieldflow::io`, so
-//! a failing run leaves nothing behind.
+//! overwritten). The files of a run are written through an [`Outputs`] set: all of
+//! them appear together at the end, or none (a file replaced with `--force` is
+//! restored if a later one fails), and an interrupted run leaves nothing behind.
+//! A points output `-` (or `csv:-`, `npy:-`) goes to standard output, after the
+//! files; the summary lines then go to standard error. Inputs are read with
+//! [`read_points`] and [`read_weights`], which print what was converted (a float32
+//! `.npy`, a pandas index column) on standard error unless `--quiet`.
 
 use anyhow::bail;
+use fieldflow::io::{OutputSet, PointFormat};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static QUIET: AtomicBool = AtomicBool::new(false);
+static DATA_ON_STDOUT: AtomicBool = AtomicBool::new(false);
+
+/// Records the global `--quiet` (no notes, no progress bars).
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// Whether the summary lines must go to standard error (data on standard output).
+pub fn data_on_stdout() -> bool {
+    DATA_ON_STDOUT.load(Ordering::Relaxed)
+}
+
+/// A summary line: on standard error when data go to standard output, otherwise on
+/// standard output through [`super::stdout::line`] (which stops quietly on a closed
+/// pipe).
+#[macro_export]
+macro_rules! say {
+    ($($t:tt)*) => {
+        if $crate::cli::output::data_on_stdout() {
+            eprintln!($($t)*);
+        } else {
+            $crate::cli::stdout::line(format_args!($($t)*));
+        }
+    };
+}
+
+/// The format of a points output that names standard output: `-` or `csv:-` (CSV),
+/// `npy:-` (`.npy`); `None` for a file.
+pub fn stdout_format(path: &Path) -> Option<PointFormat> {
+    match path.to_str()? {
+        "-" | "csv:-" => Some(PointFormat::Csv),
+        "npy:-" => Some(PointFormat::Npy),
+        _ => None,
+    }
+}
+
+fn note(lines: &[String]) {
+    if !QUIET.load(Ordering::Relaxed) {
+        for l in lines {
+            eprintln!("note: {l}");
+        }
+    }
+}
+
+/// Reads points (any format of `fieldflow::io::load_points`), printing its notes.
+pub fn read_points(path: &Path) -> anyhow::Result<ndarray::Array2<f64>> {
+    let loaded = fieldflow::io::load_points(path)?;
+    note(&loaded.notes);
+    Ok(loaded.points)
+}
+
+/// Reads weights (see `fieldflow::io::load_weights`), printing its notes.
+pub fn read_weights(path: &Path) -> anyhow::Result<Vec<f64>> {
+    let (w, notes) = fieldflow::io::load_weights(path)?;
+    note(&notes);
+    Ok(w)
+}
 
 /// What an output path will hold (decides which extensions are allowed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +119,16 @@ pub fn check_outputs(
     inputs: &[&Path],
     force: bool,
 ) -> anyhow::Result<()> {
+    let mut on_stdout: Option<&str> = None;
     for (i, &(path, opt, kind)) in outputs.iter().enumerate() {
+        if kind == Kind::Points && stdout_format(path).is_some() {
+            if let Some(other) = on_stdout {
+                bail!("{other} and {opt} both write to standard output");
+            }
+            on_stdout = Some(opt);
+            DATA_ON_STDOUT.store(true, Ordering::Relaxed);
+            continue;
+        }
         match kind {
             Kind::Points => {
                 fieldflow::io::PointFormat::from_path(path)?;
@@ -121,26 +196,82 @@ pub fn check_outputs(
     Ok(())
 }
 
-/// A write of one output file.
-pub type WriteStep<'a> = (&'a Path, Box<dyn FnOnce() -> anyhow::Result<()> + 'a>);
+/// The outputs of a run: files staged in an [`OutputSet`] and at most one points
+/// output on standard output, written after the files are in place.
+pub struct Outputs {
+    set: OutputSet,
+    stdout: Option<Vec<u8>>,
+}
 
-/// Runs the writes in order; if one fails, removes the files written before it that
-/// did not exist before the run, so that a failed run leaves no new file behind.
-pub fn write_all(steps: Vec<WriteStep<'_>>) -> anyhow::Result<()> {
-    let mut created: Vec<&Path> = Vec::new();
-    for (path, step) in steps {
-        let existed = std::fs::symlink_metadata(path).is_ok();
-        if let Err(e) = step() {
-            for p in created {
-                let _ = std::fs::remove_file(p);
-            }
-            return Err(e);
-        }
-        if !existed {
-            created.push(path);
+impl Outputs {
+    /// An empty set; `force` allows replacing existing files.
+    pub fn new(force: bool) -> Self {
+        Self {
+            set: OutputSet::new(force),
+            stdout: None,
         }
     }
-    Ok(())
+
+    fn take_stdout(&mut self) -> anyhow::Result<&mut Vec<u8>> {
+        if self.stdout.is_some() {
+            bail!("only one output can go to standard output");
+        }
+        Ok(self.stdout.insert(Vec::new()))
+    }
+
+    /// Points for `path` (a file, or standard output).
+    pub fn points(&mut self, path: &Path, x: ndarray::ArrayView2<f64>) -> anyhow::Result<()> {
+        match stdout_format(path) {
+            Some(f) => fieldflow::io::write_points_to(self.take_stdout()?, f, x)?,
+            None => self.set.points(path, x).map_err(exists_hint)?,
+        }
+        Ok(())
+    }
+
+    /// A table with named columns for `path` (a file, or standard output).
+    pub fn table(
+        &mut self,
+        path: &Path,
+        columns: &[String],
+        rows: ndarray::ArrayView2<f64>,
+    ) -> anyhow::Result<()> {
+        match stdout_format(path) {
+            Some(f) => fieldflow::io::write_table_to(self.take_stdout()?, f, columns, rows)?,
+            None => self.set.table(path, columns, rows).map_err(exists_hint)?,
+        }
+        Ok(())
+    }
+
+    /// Recorded paths for `path` (a file, or standard output).
+    pub fn trajectories(
+        &mut self,
+        path: &Path,
+        levels: &[f64],
+        paths: ndarray::ArrayView3<f64>,
+    ) -> anyhow::Result<()> {
+        match stdout_format(path) {
+            Some(f) => fieldflow::io::write_trajectories_to(self.take_stdout()?, f, levels, paths)?,
+            None => self
+                .set
+                .trajectories(path, levels, paths)
+                .map_err(exists_hint)?,
+        }
+        Ok(())
+    }
+
+    /// A text file (JSON report) for `path`.
+    pub fn text(&mut self, path: &Path, text: &str) -> anyhow::Result<()> {
+        self.set.text(path, text).map_err(exists_hint)
+    }
+
+    /// Puts every file in place (all or none), then writes the standard-output part.
+    pub fn commit(self) -> anyhow::Result<()> {
+        self.set.commit().map_err(exists_hint)?;
+        if let Some(bytes) = self.stdout {
+            super::stdout::bytes(&bytes);
+        }
+        Ok(())
+    }
 }
 
 /// Maps a "file exists" error of `fieldflow::io` to the CLI's message.
@@ -190,35 +321,6 @@ pub fn spinner(quiet: bool, what: &str) -> ProgressBar {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_failed_write_removes_the_new_files_of_the_run() {
-        let dir = std::env::temp_dir().join(format!("fieldflow-write-all-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let (old, new, bad) = (
-            dir.join("old.txt"),
-            dir.join("new.txt"),
-            dir.join("bad.txt"),
-        );
-        std::fs::write(&old, "before").unwrap();
-        let steps: Vec<WriteStep> = vec![
-            (&old, Box::new(|| Ok(std::fs::write(&old, "after")?))),
-            (&new, Box::new(|| Ok(std::fs::write(&new, "x")?))),
-            (&bad, Box::new(|| anyhow::bail!("disk full"))),
-        ];
-        let err = write_all(steps).unwrap_err();
-        assert_eq!(err.to_string(), "disk full");
-        assert!(!new.exists(), "the new file of the failed run is removed");
-        // a file that existed before (replaced with --force) is not deleted
-        assert_eq!(std::fs::read_to_string(&old).unwrap(), "after");
-        assert!(!bad.exists());
-        // and a run whose writes all succeed keeps them
-        let steps: Vec<WriteStep> = vec![(&new, Box::new(|| Ok(std::fs::write(&new, "y")?)))];
-        write_all(steps).unwrap();
-        assert_eq!(std::fs::read_to_string(&new).unwrap(), "y");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
 
     #[test]
     fn outputs_are_checked_against_inputs_and_each_other() {

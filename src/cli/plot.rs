@@ -97,8 +97,9 @@ Examples:
   fieldflow plot trajectories --paths paths.npy --out /tmp/figs
 
 From files (no fresh run):
-  compare --samples FILE --reference FILE: the two point files (.csv or .npy, 2 columns:
-        the scatter is 2-D; `fieldflow check` runs the tests in any dimension) side by
+  compare --samples FILE --reference FILE: the two point files (2 columns; .csv, .npy of
+        any real type, .npz[:NAME], or - for standard input; the scatter is
+        2-D; `fieldflow check` runs the tests in any dimension) side by
         side in a window around both, with the two-sample battery of `fieldflow check`
         (999 permutations, --seed S, Bonferroni verdict at family-wise level --alpha,
         default 0.01) in the caption. Writes compare.png and compare.svg.
@@ -107,7 +108,8 @@ From files (no fresh run):
         .. K-1 (.npy does not), in a window around the end points. Writes
         trajectories.png and trajectories.svg.
   --quick and --data do not apply to these modes; --seed does not apply to --paths.
-Existing files are replaced only with --force. Exit code: 0 success, 2 bad input (nothing written).";
+Existing files are replaced only with --force; the PNG and SVG of a figure appear together
+or not at all. Exit code: 0 success, 2 bad input (nothing written).";
 
 /// Arguments of `fieldflow plot`.
 #[derive(Debug, Parser)]
@@ -119,14 +121,16 @@ pub struct Args {
     pub kind: String,
     #[command(flatten)]
     pub common: FigureArgs,
-    /// 2-D points (.csv or .npy) for trajectories, velocity and density (the PFGM
+    /// 2-D points (.csv, .npy, .npz[:NAME], - for standard input) for trajectories, velocity and density (the PFGM
     /// field of these points instead of the built-in toy sets).
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
-    /// compare only: generated points (.csv or .npy, 2 columns), drawn right.
+    /// compare only: generated points (.csv, .npy, .npz[:NAME], -; 2 columns), drawn
+    /// right.
     #[arg(long, value_name = "FILE")]
     pub samples: Option<PathBuf>,
-    /// compare only: reference points (.csv or .npy, 2 columns), drawn left.
+    /// compare only: reference points (.csv, .npy, .npz[:NAME], -; 2 columns), drawn
+    /// left.
     #[arg(long, value_name = "FILE")]
     pub reference: Option<PathBuf>,
     /// compare --samples only: family-wise level of the battery [default: 0.01].
@@ -153,8 +157,8 @@ fn compare_files(args: &Args, samples: &Path, reference: &Path) -> anyhow::Resul
     let mut battery = Battery::new(args.alpha.unwrap_or(0.01))?;
     battery.config.seed = common.seed;
     refuse_existing(&common.out, &[FigureKind::Compare], common.force, "")?;
-    let x = fieldflow::io::read_points(samples)?;
-    let y = fieldflow::io::read_points(reference)?;
+    let x = super::output::read_points(samples)?;
+    let y = super::output::read_points(reference)?;
     for (path, pts) in [(samples, &x), (reference, &y)] {
         if pts.ncols() != 2 {
             bail!(
@@ -174,14 +178,14 @@ fn compare_files(args: &Args, samples: &Path, reference: &Path) -> anyhow::Resul
     let (files, report) =
         save_points_figure(&fig, &common.out, FigureKind::Compare.stem(), common.force)?;
     for t in &report.tests {
-        println!("{:>10}  p = {}", t.name, fieldflow::plots::fmt_p(t.pvalue));
+        outln!("{:>10}  p = {}", t.name, fieldflow::plots::fmt_p(t.pvalue));
     }
-    println!(
+    outln!(
         "verdict: {} (Bonferroni, family-wise alpha = {})",
         if report.reject { "REJECTED" } else { "pass" },
         report.alpha
     );
-    println!(
+    outln!(
         "compare: wrote {} and {}",
         files.png.display(),
         files.svg.display()
@@ -215,7 +219,7 @@ fn trajectories_file(args: &Args, paths: &Path) -> anyhow::Result<ExitCode> {
         fig.recorded,
         common.force,
     )?;
-    println!(
+    outln!(
         "trajectories: wrote {} and {}",
         files.png.display(),
         files.svg.display()
@@ -256,7 +260,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ) {
                 bail!("--data applies to trajectories, velocity and density, not {kind}");
             }
-            let points = fieldflow::io::read_points(path)?;
+            let points = super::output::read_points(path)?;
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -269,7 +273,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     create_dir(&common.out)?;
     let made = make_figure(kind, &common.out, &opts)
         .with_context(|| format!("cannot make figure {kind}"))?;
-    println!(
+    outln!(
         "{kind}: wrote {} and {} in {:.1} s",
         made.files.png.display(),
         made.files.svg.display(),

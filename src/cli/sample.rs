@@ -4,7 +4,7 @@
 //! fieldflow sample --field F [--aug-dim D] [--power K] (--data FILE | --dataset NAME)
 //!                  --n N --seed SEED [--method dopri5] [--rtol R] [--atol A] [--steps N]
 //!                  [--s-max S] [--s-min S] [--prior far|exact] [--denoise]
-//!                  [--from FILE --s-start S] --out FILE [--force]
+//!                  [--from FILE --s-start S] [--force-prior] --out FILE [--force]
 //!                  [--trajectories FILE [--levels K]] [--stats FILE.json]
 //! ```
 //!
@@ -20,10 +20,8 @@
 //! stderr follows the particles (hidden with `--quiet` or when stderr is not a
 //! terminal); it only observes, so the output is the same with or without it.
 
-use super::field_args::{build, write, DataOpts, FieldOpts, SolverArgs};
-use super::output::{
-    check_outputs, exists_hint, progress_bar, spinner, write_all, Kind, WriteStep,
-};
+use super::field_args::{build, prior_check, DataOpts, FieldOpts, SolverArgs};
+use super::output::{check_outputs, progress_bar, spinner, Kind, Outputs};
 use anyhow::{bail, Context};
 use clap::Parser;
 use fieldflow::fields::{MarginalField, PriorKind, Schedule};
@@ -42,15 +40,28 @@ Examples:
   fieldflow sample --field pfgmpp --aug-dim 8 --data data.npy --n 500 --out gen.npy --stats run.json
   fieldflow sample --field poisson --dataset moons --n 200 --out gen.csv --trajectories paths.csv --levels 30
 
-Files: --out has one sample per row (header x0,x1,... in CSV). --trajectories FILE:
+Files: --out has one sample per row (header x0,x1,... in CSV); row i is particle i, and
+  the row of a particle whose trajectory failed is NaN (never a sample: drop those rows
+  before using the file as points). - writes CSV to standard output (npy:- a .npy), and
+  the summary goes to standard error. The outputs (--out, --trajectories, --stats) appear
+  together at the end or not at all; an interrupted run leaves nothing behind. Inputs
+  (--data, --weights, --from) may be .csv, .npy of any real type, .npz (FILE.npz:NAME
+  picks an array) or - (standard input). --trajectories FILE:
   .csv  long format, header particle,s,x0,...,x{d-1}: one row per particle and level,
         particle-major, levels from the start level down to s_min (NaN after a failed path;
         the paths stop at s_min, before a --denoise step)
   .npy  a 3-D float64 array of shape (n, K, d); the K levels are
         s_k = s_start * (s_min / s_start)^(k / (K - 1)), k = 0..K-1 (also listed in --stats)
 --stats FILE.json: evaluations (total, per particle), steps accepted/rejected, failed,
-  non-finite and unconverged particles, seconds, threads, and the settings of the run.
-Exit code: 0 success, 2 bad input (nothing written).";
+  non-finite and unconverged particles, seconds, threads, and the settings of the run
+  (with prior_error_bound, the bound of the far-field prior's total variation error).
+--s-max: the default is the smallest level (at least 40) where the far-field prior is
+  within total variation 0.01 of the exact p_s_max; a smaller --s-max gets a warning,
+  and one that leaves it more than 0.5 away is refused without --force-prior.
+Exit code: 0 success, 2 bad input (nothing written), 3 some trajectories failed, or
+  more particles were unconverged than the exact p_s_min allows (one-sided binomial test
+  of the count against the printed rate, level 1e-6); the files are written all the
+  same. --allow-failures makes such a run exit 0.";
 
 /// Arguments of `fieldflow sample`.
 #[derive(Debug, Parser)]
@@ -58,29 +69,34 @@ Exit code: 0 success, 2 bad input (nothing written).";
 #[command(after_help = EXAMPLES)]
 pub struct Args {
     #[command(flatten)]
-    field: FieldOpts,
+    pub(crate) field: FieldOpts,
     #[command(flatten)]
-    data: DataOpts,
+    pub(crate) data: DataOpts,
     /// Number of samples (optional with --from: the file says how many).
-    #[arg(long)]
+    #[arg(long, value_parser = super::memory::count)]
     n: Option<usize>,
     /// Seed of the prior draw.
     #[arg(long, default_value_t = 0)]
     seed: u64,
     #[command(flatten)]
-    solver: SolverArgs,
+    pub(crate) solver: SolverArgs,
     /// Bottom level (default 1e-3).
     #[arg(allow_hyphen_values = true, long = "s-min")]
     s_min: Option<f64>,
     /// Final denoising step x <- x - s_min f(x) (Euler to s = 0).
     #[arg(long)]
     denoise: bool,
-    /// Start points (`.csv`, `.npy`) instead of prior draws.
+    /// Start points (`.csv`, `.npy`, `.npz[:NAME]`, `-` for standard input) instead of
+    /// prior draws.
     #[arg(long, requires = "s_start")]
     from: Option<PathBuf>,
     /// Level of the --from points.
     #[arg(allow_hyphen_values = true, long = "s-start", requires = "from")]
     s_start: Option<f64>,
+    /// Run even when --s-max leaves the far-field prior more than 0.5 (total
+    /// variation) from the exact p_s_max.
+    #[arg(long = "force-prior")]
+    force_prior: bool,
     /// Unconverged radius in kernel widths at s_min.
     #[arg(
         allow_hyphen_values = true,
@@ -88,23 +104,27 @@ pub struct Args {
         default_value_t = 1000.0
     )]
     unconverged_factor: f64,
-    /// Output file (`.csv` or `.npy`).
+    /// Output file (`.csv` or `.npy`; `-` or `npy:-` for standard output).
     #[arg(long)]
     out: PathBuf,
     /// Replace the output files if they exist (input files are never replaced).
     #[arg(long)]
     force: bool,
     /// Also write every path at --levels log-spaced levels (.csv long format or a 3-D
-    /// .npy; see below).
+    /// .npy; `-` or `npy:-` for standard output; see below).
     #[arg(long)]
     trajectories: Option<PathBuf>,
     /// Number of recorded levels for --trajectories (at least 2, both ends included).
-    #[arg(long, default_value_t = 20, requires = "trajectories")]
+    #[arg(long, default_value_t = 20, requires = "trajectories", value_parser = super::memory::count)]
     levels: usize,
     /// Write the run's statistics (evaluations, steps, failures, seconds, settings) as
     /// JSON.
     #[arg(long)]
     stats: Option<PathBuf>,
+    /// Exit 0 even when trajectories failed or too many particles were unconverged
+    /// (otherwise exit code 3).
+    #[arg(long = "allow-failures")]
+    allow_failures: bool,
 }
 
 /// The settings block of `--stats`.
@@ -137,6 +157,11 @@ pub struct Settings {
     pub seed: Option<u64>,
     /// Unconverged radius in kernel widths.
     pub unconverged_factor: f64,
+    /// Bound of the total variation between the far-field prior and the exact
+    /// p_s_max (docs/MATHEMATICS.md, section 5.3); None when the prior is exact or
+    /// the start points come from a file (encode: the bound at the level the codes
+    /// reach).
+    pub prior_error_bound: Option<f64>,
 }
 
 /// The `--stats` report of `sample` (and, with `log_likelihood`, of `encode`).
@@ -146,8 +171,10 @@ pub struct Stats {
     pub command: &'static str,
     /// Particles integrated.
     pub n: usize,
-    /// Rows written to the output file.
+    /// Rows written to the output file (one per particle).
     pub rows_written: usize,
+    /// Of those, rows of NaN (failed trajectories).
+    pub nan_rows: usize,
     /// Right-hand-side evaluations in total.
     pub evaluations: u64,
     /// Mean evaluations per particle.
@@ -167,6 +194,8 @@ pub struct Stats {
     pub unconverged_radius: Option<f64>,
     /// Upper bound of the unconverged fraction under the exact p_{s_min}.
     pub expected_unconverged_fraction: Option<f64>,
+    /// One-sided binomial p-value of the unconverged count against that fraction.
+    pub unconverged_pvalue: Option<f64>,
     /// Wall-clock seconds of the integration (excluding file reading and writing and
     /// the recording of --trajectories).
     pub seconds: f64,
@@ -231,9 +260,27 @@ fn record(
     Ok(out)
 }
 
-fn write_stats(path: &Path, stats: &Stats, force: bool) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(stats)? + "\n";
-    fieldflow::io::write_text(path, &text, force).map_err(exists_hint)
+/// Refuses a run whose arrays cannot fit: per particle the start point, the solver's
+/// state and result, the samples and the rows written (about eight rows of `d + 1`
+/// numbers) and two sets of solver statistics; with `--trajectories` three copies of
+/// the recorded paths (solver output, the particle-major table, the file's buffer).
+fn ensure_memory(args: &Args, n: usize, d: usize) -> anyhow::Result<()> {
+    let d = d as u128;
+    let stats = std::mem::size_of::<fieldflow::ode::TrajectoryStats>() as u128;
+    let per_particle = 8 * 8 * (d + 1) + 2 * stats;
+    let what = format!("--n {n} (the particles)");
+    super::memory::ensure_fits(&what, super::memory::bytes(n, per_particle))?;
+    if args.trajectories.is_some() {
+        let paths = super::memory::bytes(n, 3 * 8 * d).saturating_mul(args.levels as u128);
+        super::memory::ensure_fits(
+            &format!(
+                "--levels {} for {n} particles (the recorded paths)",
+                args.levels
+            ),
+            paths + super::memory::bytes(n, per_particle),
+        )?;
+    }
+    Ok(())
 }
 
 /// Runs `fieldflow sample`.
@@ -267,7 +314,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     // the start points: a file, or the prior draw that generate makes from the seed
     let (x0, s_top) = match &args.from {
         Some(path) => {
-            let x0 = fieldflow::io::read_points(path)
+            let x0 = super::output::read_points(path)
                 .with_context(|| format!("cannot read start points {}", path.display()))?;
             if let Some(n) = args.n {
                 if n != x0.nrows() {
@@ -288,9 +335,22 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             (None, opts.s_max)
         }
     };
+    // after every input check: a refused run has printed nothing else
+    let (prior_bound, prior_line) = if args.from.is_some() {
+        (None, None)
+    } else {
+        prior_check(
+            &mf,
+            &opts,
+            args.solver.s_max.is_some(),
+            args.force_prior,
+            quiet,
+        )?
+    };
     let n_total = x0
         .as_ref()
         .map_or_else(|| args.n.unwrap_or(0), |x| x.nrows());
+    ensure_memory(&args, n_total, mf.dim())?;
     let bar = progress_bar(n_total, quiet, "sampling");
     let tick = |k: usize| bar.inc(k as u64);
     let start = Instant::now();
@@ -300,6 +360,9 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     };
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
+    if let Some(line) = &prior_line {
+        eprintln!("{line}");
+    }
     let paths = match &args.trajectories {
         Some(_) => {
             let levels = log_levels(s_top, opts.s_min, args.levels);
@@ -334,7 +397,8 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     let stats = Stats {
         command: "sample",
         n,
-        rows_written: n - dropped,
+        rows_written: n,
+        nan_rows: dropped,
         evaluations: t.evals,
         evaluations_per_particle: out.evals_per_particle(),
         steps_accepted: t.accepted,
@@ -344,6 +408,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         unconverged: Some(out.n_unconverged),
         unconverged_radius: Some(out.unconverged_radius),
         expected_unconverged_fraction: Some(out.expected_unconverged).filter(|v| v.is_finite()),
+        unconverged_pvalue: out.unconverged_pvalue(),
         seconds,
         threads: rayon::current_num_threads(),
         trajectory_levels: paths.as_ref().map(|(l, _)| l.clone()),
@@ -362,29 +427,27 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             denoise: opts.denoise,
             seed: args.from.is_none().then_some(args.seed),
             unconverged_factor: opts.unconverged_factor,
+            prior_error_bound: prior_bound,
         },
     };
-    let mut steps: Vec<WriteStep> = vec![(
-        &args.out,
-        Box::new(|| write(&args.out, out.x.view(), args.force).map(|_| ())),
-    )];
+    // every output appears together at the end, or none
+    let mut files = Outputs::new(args.force);
+    stage_samples(&mut files, &args.out, out.x.view())?;
     if let (Some(path), Some((levels, p))) = (&args.trajectories, &paths) {
-        steps.push((
-            path,
-            Box::new(move || {
-                fieldflow::io::write_trajectories(path, levels, p.view(), args.force)
-                    .map_err(exists_hint)
-            }),
-        ));
+        files.trajectories(path, levels, p.view())?;
     }
     if let Some(path) = &args.stats {
-        let stats = &stats;
-        steps.push((path, Box::new(move || write_stats(path, stats, args.force))));
+        files.text(path, &(serde_json::to_string_pretty(&stats)? + "\n"))?;
     }
-    write_all(steps)?;
-    println!(
-        "wrote {} samples to {} (field {}, {} source components, {prior}, s {} -> {}{}, {integrator})",
+    files.commit()?;
+    crate::say!(
+        "wrote {} samples{} to {} (field {}, {} source components, {prior}, s {} -> {}{}, {integrator})",
         n - dropped,
+        if dropped > 0 {
+            format!(" and {dropped} NaN rows of failed particles")
+        } else {
+            String::new()
+        },
         args.out.display(),
         mf.kind(),
         mf.source().len(),
@@ -393,7 +456,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         if opts.denoise { " -> 0 (denoised)" } else { "" },
     );
     let t = &out.totals;
-    println!(
+    crate::say!(
         "function evaluations: {} in total, {:.1} per particle ({} steps accepted, {} rejected), {:.2} s",
         t.evals,
         out.evals_per_particle(),
@@ -401,15 +464,12 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         t.rejected,
         seconds
     );
-    println!(
+    crate::say!(
         "unconverged: {} of {n} (farther than {:.4} from every source component at s_min, or a failed trajectory: {failed}, non-finite: {nonfinite}); under the exact p_s_min at most {:.2e} of the particles would be that far",
         out.n_unconverged, out.unconverged_radius, out.expected_unconverged
     );
-    if dropped > 0 {
-        println!("left out of the file: {dropped} rows with non-finite values");
-    }
     if let (Some(path), Some((levels, _))) = (&args.trajectories, &paths) {
-        println!(
+        crate::say!(
             "wrote the paths at {} levels (s {} -> {}) to {}",
             levels.len(),
             s_top,
@@ -418,7 +478,60 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         );
     }
     if let Some(path) = &args.stats {
-        println!("wrote the run statistics to {}", path.display());
+        crate::say!("wrote the run statistics to {}", path.display());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(failure_verdict(&out, failed, args.allow_failures))
+}
+
+/// Stages the samples, NaN rows of failed particles included (row `i` is particle
+/// `i`; points files refuse non-finite values, so such a file is written as a table).
+fn stage_samples(
+    files: &mut Outputs,
+    path: &Path,
+    x: ndarray::ArrayView2<f64>,
+) -> anyhow::Result<()> {
+    if x.iter().all(|v| v.is_finite()) {
+        return files.points(path, x);
+    }
+    let columns: Vec<String> = (0..x.ncols()).map(|j| format!("x{j}")).collect();
+    files.table(path, &columns, x)
+}
+
+/// Exit code 3 (with a line on stderr) when trajectories failed or the unconverged
+/// count is too large for the exact marginal (binomial test at level
+/// [`super::UNCONVERGED_LEVEL`]), unless `allow`.
+pub fn failure_verdict(out: &Samples, failed: usize, allow: bool) -> ExitCode {
+    let n = out.x.nrows();
+    let mut why = Vec::new();
+    if failed > 0 {
+        why.push(format!(
+            "{failed} of {n} trajectories failed (their rows are NaN)"
+        ));
+    }
+    if let Some(p) = out.unconverged_pvalue() {
+        if p < super::UNCONVERGED_LEVEL {
+            why.push(format!(
+                "{} of {n} particles are unconverged where the exact p_s_min allows a rate of at most {:.2e} (one-sided binomial test: P(X >= {}) = {p:.2e} < {:e})",
+                out.n_unconverged,
+                out.expected_unconverged,
+                out.n_unconverged,
+                super::UNCONVERGED_LEVEL
+            ));
+        }
+    }
+    if why.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    if allow {
+        eprintln!(
+            "fieldflow: warning: {} (accepted: --allow-failures)",
+            why.join("; ")
+        );
+        return ExitCode::SUCCESS;
+    }
+    eprintln!(
+        "fieldflow: error: {}; the files are written; use --allow-failures to accept such a run",
+        why.join("; ")
+    );
+    ExitCode::from(super::EXIT_FAILURES)
 }

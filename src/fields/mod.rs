@@ -1,8 +1,8 @@
 //! Force fields as generative ODEs: the affine family, named fields, sources, exact
 //! marginals and priors.
 //!
-//! Every valid field of the project is an instance of one construction (THEORY.md,
-//! section 2): a schedule `alpha(s), sigma(s)` and a noise law `nu` define the
+//! Every valid field of the project is an instance of one construction (docs/MATHEMATICS.md,
+//! section 3): a schedule `alpha(s), sigma(s)` and a noise law `nu` define the
 //! conditional path `x_s = alpha(s) y + sigma(s) U` out of each data point `y`; the
 //! marginal density `p_s` is the superposition over the source, and the marginal
 //! velocity `f_s` is the posterior-weighted superposition of the conditional
@@ -37,14 +37,17 @@
 pub mod interface;
 pub mod kernel;
 pub mod noise;
+pub mod prior_bound;
 pub mod schedule;
 pub mod source;
+mod tiny;
 pub mod validity;
 
 pub use interface::{Divergence, Field, FnField};
 pub use noise::{Noise, NoiseKind, Profile};
+pub use prior_bound::{default_s_max, prior_error_bound, DEFAULT_PRIOR_TV, PUBLISHED_S_MAX};
 pub use schedule::Schedule;
-pub use source::{Source, SourceKind};
+pub use source::{check_weights, drop_zero_weights, Source, SourceKind};
 
 use crate::rng::{stream, Rng};
 use crate::{Error, Result};
@@ -180,7 +183,27 @@ impl FieldKind {
     /// Builds a field from its name and parameters (`pfgmpp` needs `aug_dim`,
     /// `power` needs `power`).
     pub fn from_name(name: &str, params: &FieldParams) -> Result<Self> {
-        Ok(match name.parse::<FieldName>()? {
+        let field = name.parse::<FieldName>()?;
+        // a parameter of another field is an error, never silently ignored
+        let unused = |what: &str, owner: &str| {
+            Err(Error::Invalid(format!(
+                "{what} is used by field {owner} only, not by {}",
+                name.to_ascii_lowercase()
+            )))
+        };
+        if params.aug_dim.is_some() && field != FieldName::Pfgmpp {
+            return unused("--aug-dim (the extra dimensions D)", "pfgmpp");
+        }
+        if params.power.is_some() && field != FieldName::Power {
+            return unused("--power (the exponent K)", "power");
+        }
+        if params.profile != Profile::Tanh && field != FieldName::Radial {
+            return unused("--profile (the radial CDF)", "radial");
+        }
+        if params.linear_prior != LinearPrior::Normal && field != FieldName::Linear {
+            return unused("--box (the uniform prior box)", "linear");
+        }
+        Ok(match field {
             FieldName::Poisson => FieldKind::Poisson,
             FieldName::Pfgmpp => FieldKind::Pfgmpp {
                 aug_dim: params.aug_dim.ok_or_else(|| {
@@ -494,16 +517,18 @@ impl MarginalField {
         Ok(d)
     }
 
-    /// Checks that `s` is an allowed level (`s > 0`, and `s <= 1` for `linear`).
+    /// Checks that `s` is an allowed level: finite, at least the smallest normal double
+    /// (`2.2e-308`; subnormal levels have lost their precision), and `s <= 1` for
+    /// `linear`.
     pub fn check_level(&self, s: f64) -> Result<()> {
-        if !(s.is_finite() && s > 0.0 && s <= self.schedule.s_upper()) {
+        if !(s.is_finite() && s >= f64::MIN_POSITIVE && s <= self.schedule.s_upper()) {
             return Err(Error::InvalidParameter {
                 name: "s",
                 value: s,
                 reason: if self.schedule == Schedule::Linear {
-                    "the linear path needs 0 < s <= 1"
+                    "the linear path needs 0 < s <= 1 (and s >= 2.2e-308, not subnormal)"
                 } else {
-                    "must be finite and > 0"
+                    "must be finite and > 0 (at least 2.2e-308: subnormal levels are refused)"
                 },
             });
         }
@@ -519,7 +544,7 @@ impl MarginalField {
         let sg = self.schedule.sigma(s);
         let v = match self.source.kind() {
             SourceKind::Points => sg,
-            SourceKind::Gaussian => (a * a * c * c + sg * sg).sqrt(),
+            SourceKind::Gaussian => (a * c).hypot(sg),
             SourceKind::Cauchy => c + sg,
         };
         self.law.sample(rng, out);
@@ -532,9 +557,9 @@ impl MarginalField {
     /// drawing from `stream(seed, b)` (bit-identical for any thread count).
     pub fn sample_marginal(&self, s: f64, n: usize, seed: u64) -> Result<Array2<f64>> {
         self.check_level(s)?;
-        Ok(par_rows(n, self.dim(), seed, |rng, row| {
+        try_par_rows("draws of p_s", n, self.dim(), seed, |rng, row| {
             self.sample_one(s, rng, row)
-        }))
+        })
     }
 
     /// `n` draws of the source (the data law at `s = 0`).
@@ -554,7 +579,7 @@ impl MarginalField {
         kind: PriorKind,
     ) -> Result<Array2<f64>> {
         use crate::sampling::Prior as _;
-        Ok(self.prior(s_max, kind)?.sample(n, seed))
+        self.prior(s_max, kind)?.sample(n, seed)
     }
 
     /// The far-field prior's log-density at `s_max`: `ln nu((x - c)/s_max) - d ln s_max`.
@@ -567,11 +592,27 @@ impl MarginalField {
 
 /// Fills an `n x d` array row by row in parallel batches of [`BATCH`] rows, batch `b`
 /// drawing from `stream(seed, b)`.
+///
+/// # Panics
+/// If `n x d` numbers cannot be allocated; [`try_par_rows`] returns an error instead.
 pub fn par_rows<F>(n: usize, d: usize, seed: u64, draw: F) -> Array2<f64>
 where
     F: Fn(&mut Rng, &mut [f64]) + Sync,
 {
-    let mut data = vec![0.0; n * d];
+    match try_par_rows("rows", n, d, seed, draw) {
+        Ok(a) => a,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// [`par_rows`] that checks the size (overflow, allocation) first: an absurd `n` is
+/// an error naming `what`.
+pub fn try_par_rows<F>(what: &str, n: usize, d: usize, seed: u64, draw: F) -> Result<Array2<f64>>
+where
+    F: Fn(&mut Rng, &mut [f64]) + Sync,
+{
+    let len = crate::limits::array_len(what, &[n, d])?;
+    let mut data = crate::limits::try_filled(what, len, 0.0)?;
     data.par_chunks_mut(BATCH * d.max(1))
         .enumerate()
         .for_each(|(b, chunk)| {
@@ -580,5 +621,5 @@ where
                 draw(&mut rng, row);
             }
         });
-    Array2::from_shape_vec((n, d), data).expect("shape")
+    Array2::from_shape_vec((n, d), data).map_err(|e| Error::Invalid(format!("{what}: {e}")))
 }

@@ -6,7 +6,7 @@
 //! `h'`: the gradient of `log nu` is `2 h'(|u|^2) u`. The power-law profile
 //! `h(r2) = -e ln(1 + r2)` covers PFGM (`e = (d + 1)/2`), PFGM++ (`e = (d + D)/2`) and,
 //! as a bare weight kernel without a normalisation, the `power` field's point-source
-//! law (`e = K/2`). Each law has an exact sampler (THEORY.md, section 2).
+//! law (`e = K/2`). Each law has an exact sampler (docs/MATHEMATICS.md, section 4).
 
 use crate::rng::Rng;
 use crate::{Error, Result};
@@ -327,8 +327,8 @@ impl Noise {
     }
 
     /// Draws `U ~ nu` into `out` (length `d`). For the PFGM++ law this is the
-    /// Beta construction of THEORY.md: `B ~ Beta(d/2, D/2)`, `R = sqrt(B / (1 - B))`,
-    /// uniform direction. Panics if the law is the bare `power` kernel (checked by
+    /// Beta construction (docs/MATHEMATICS.md, section 4): `B ~ Beta(d/2, D/2)`,
+    /// `R = sqrt(B / (1 - B))`, uniform direction. Panics if the law is the bare `power` kernel (checked by
     /// the constructors of the callers).
     pub fn sample(&self, rng: &mut Rng, out: &mut [f64]) {
         debug_assert_eq!(out.len(), self.d);

@@ -24,6 +24,16 @@ impl Schedule {
         }
     }
 
+    /// `1 - alpha(s)`, exactly (`0` or `s`; `1 - alpha(s)` in floating point loses
+    /// the digits of a small `s`).
+    #[inline]
+    pub fn one_minus_alpha(self, s: f64) -> f64 {
+        match self {
+            Schedule::Ray => 0.0,
+            Schedule::Linear => s,
+        }
+    }
+
     /// `alpha'(s)`.
     #[inline]
     pub fn dalpha(self, _s: f64) -> f64 {

@@ -5,8 +5,8 @@
 //! (point masses, with optional weights); a Gaussian mixture `N(mu_k, c_k^2 I)` has a
 //! closed-form marginal field under the Gaussian and linear kernels, and a mixture of
 //! Poisson kernels (multivariate Cauchy laws) `P_{c_k}(. - mu_k)` has one under the
-//! Poisson kernel by the semigroup property (THEORY.md, sections 4 and 7). Weights
-//! are normalised to sum to one when the source is built.
+//! Poisson kernel by the semigroup property (docs/MATHEMATICS.md, section 7, item 4,
+//! and section 8). Weights are normalised to sum to one when the source is built.
 
 use super::noise::{sample_pfgmpp_beta, Noise};
 use crate::rng::Rng;
@@ -14,6 +14,43 @@ use crate::{Error, Result};
 use ndarray::ArrayView2;
 use rand::Rng as _;
 use rand_distr::StandardNormal;
+
+/// Checks data weights as a user gives them, one per point: every weight finite and
+/// `>= 0`, not all zero, and as many as there are points. A zero weight is allowed:
+/// that point is simply not part of the data (see [`drop_zero_weights`]). The one
+/// rule shared by everything that reads data weights (sampling, the landing test).
+pub fn check_weights(weights: &[f64], n_points: usize) -> Result<()> {
+    if weights.len() != n_points {
+        return Err(Error::DimensionMismatch {
+            what: "weights (one per data point)",
+            expected: n_points,
+            got: weights.len(),
+        });
+    }
+    if let Some(i) = weights.iter().position(|w| !(w.is_finite() && *w >= 0.0)) {
+        return Err(Error::Invalid(format!(
+            "weight {} of row {} must be finite and >= 0",
+            weights[i],
+            i + 1
+        )));
+    }
+    if weights.iter().all(|&w| w == 0.0) {
+        return Err(Error::Invalid("all weights are zero".into()));
+    }
+    Ok(())
+}
+
+/// The points with a positive weight, and those weights, after [`check_weights`]:
+/// a zero-weight point carries no mass, so it is left out of the data.
+pub fn drop_zero_weights(
+    points: ArrayView2<f64>,
+    weights: &[f64],
+) -> Result<(ndarray::Array2<f64>, Vec<f64>)> {
+    check_weights(weights, points.nrows())?;
+    let keep: Vec<usize> = (0..weights.len()).filter(|&i| weights[i] > 0.0).collect();
+    let pts = points.select(ndarray::Axis(0), &keep);
+    Ok((pts, keep.iter().map(|&i| weights[i]).collect()))
+}
 
 /// What kind of component the source is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +78,8 @@ pub struct Source {
     cumulative: Vec<f64>,
     /// Coordinate-major copy of the means for the vectorised field kernel.
     soa: super::kernel::Soa,
+    /// The largest absolute coordinate of the means.
+    max_abs: f64,
 }
 
 fn check_means(means: ArrayView2<f64>) -> Result<()> {
@@ -66,6 +105,11 @@ fn check_means(means: ArrayView2<f64>) -> Result<()> {
     Ok(())
 }
 
+/// The smallest accepted ratio of the smallest to the largest weight: with every
+/// weight at least `1e-300` of the largest, the weight ratios of the field kernels
+/// (at most `1e300`) and their products stay finite and normal.
+pub const MIN_WEIGHT_RATIO: f64 = 1e-300;
+
 fn normalise_weights(m: usize, weights: Option<&[f64]>) -> Result<Vec<f64>> {
     match weights {
         None => Ok(vec![1.0 / m as f64; m]),
@@ -86,8 +130,19 @@ fn normalise_weights(m: usize, weights: Option<&[f64]>) -> Result<Vec<f64>> {
                     });
                 }
             }
-            let total: f64 = w.iter().sum();
-            Ok(w.iter().map(|v| v / total).collect())
+            // scale by the largest weight first: no overflow of the total
+            let wmax = w.iter().fold(0.0f64, |a, &v| a.max(v));
+            let wmin = w.iter().fold(f64::INFINITY, |a, &v| a.min(v));
+            if wmin / wmax < MIN_WEIGHT_RATIO {
+                return Err(Error::Invalid(format!(
+                    "weights span more than 300 orders of magnitude (smallest {wmin:e}, largest \
+                     {wmax:e}); the field of such a mixture cannot be evaluated in double \
+                     precision: drop the negligible points or rescale"
+                )));
+            }
+            let scaled: Vec<f64> = w.iter().map(|v| v / wmax).collect();
+            let total: f64 = scaled.iter().sum();
+            Ok(scaled.iter().map(|v| v / total).collect())
         }
     }
 }
@@ -118,6 +173,7 @@ impl Source {
         let d = means.ncols();
         let means: Vec<f64> = means.iter().copied().collect();
         let soa = super::kernel::Soa::new(&means, d, &weights);
+        let max_abs = means.iter().fold(0.0f64, |a, v| a.max(v.abs()));
         Ok(Self {
             kind,
             d,
@@ -126,6 +182,7 @@ impl Source {
             weights,
             cumulative,
             soa,
+            max_abs,
         })
     }
 
@@ -214,6 +271,11 @@ impl Source {
     /// The normalised weights `pi_k`.
     pub fn weights(&self) -> &[f64] {
         &self.weights
+    }
+
+    /// The largest absolute coordinate of the component means.
+    pub fn max_abs(&self) -> f64 {
+        self.max_abs
     }
 
     /// The coordinate-major copy of the means used by the vectorised kernel.

@@ -3,7 +3,7 @@
 //! A velocity `f_s` transports a density `p_s` exactly when the `(d+1)`-dimensional
 //! field `u = (p_s, f_s p_s)` is divergence-free for `s > 0`; then its flux through
 //! every plane `s = const` is the same (one), and the ODE `dx/ds = u_x / u_s` follows
-//! its field lines (THEORY.md, section 1). This module gives `u` for any field (also
+//! its field lines (docs/MATHEMATICS.md, section 2). This module gives `u` for any field (also
 //! for drawing field lines: in `d = 1` the data sit on the line `s = 0`), its
 //! divergence by central finite differences, the closed-form divergence of the
 //! `power` law `(x - y, s)/R^K`, which is `(d + 1 - K)/R^K` per data point, and the

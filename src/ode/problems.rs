@@ -3,7 +3,7 @@
 //! Shared by the tests, examples and benchmarks. Each problem gives its right-hand
 //! side, its interval and initial state, and the reference solution: a closed form
 //! where one exists, otherwise the published value quoted in full digits
-//! (`REFERENCES.md` section 3).
+//! (`docs/REFERENCE-VALUES.md`, section 3).
 
 // Published constants are quoted in all their digits, as printed.
 #![allow(clippy::excessive_precision)]

@@ -139,6 +139,12 @@ impl SolverOptions {
                     reason: "must be at least 1",
                 })
             }
+            Some(n) if n > crate::limits::MAX_FIXED_STEPS => {
+                return Err(Error::Invalid(format!(
+                    "{n} fixed steps is more than the limit {} per trajectory",
+                    crate::limits::MAX_FIXED_STEPS
+                )))
+            }
             Some(_) => {}
             None => {
                 if !self.method.is_adaptive() {

@@ -1,7 +1,7 @@
 //! Figure 1: field lines of the Poisson field in the `(x, s)` plane for 1-D data.
 //!
 //! The data (a few weighted points on the line `s = 0`) act as charges in the plane;
-//! their field `F(x, s)` (THEORY.md, section 2) is that of a point charge far away,
+//! their field `F(x, s)` (docs/MATHEMATICS.md, section 3.4) is that of a point charge far away,
 //! so lines seeded uniformly in angle on a large half-circle carry equal flux. Each
 //! line is traced inward with the sampling ODE itself, `dx/ds = F_x / F_s`
 //! ([`crate::sampling::trajectories`], integrated in `ln s`), down to `s = 1e-3`;

@@ -2,7 +2,7 @@
 //!
 //! The point-source law `F = (x - y, s) / R^K` moves particles by `dx/ds = F_x / F_s`
 //! (the `power` field). Only `K = d + 1` is divergence-free in `(s, x)` space
-//! (THEORY.md, section 6). For each `K`, exact samples of the Poisson marginal at
+//! (docs/MATHEMATICS.md, section 9). For each `K`, exact samples of the Poisson marginal at
 //! `s1 = 3` are pushed forward to `s0 = 0.2` and compared with the exact `p_{s0}`:
 //! a histogram against the exact density, and the one-sample KS and Anderson-Darling
 //! tests of [`crate::checks::one_sample`] against the exact CDF
@@ -61,7 +61,7 @@ pub struct Law {
     /// KS and AD of the start sample against the exact CDF at `s1`.
     pub start_tests: Vec<TestResult>,
     /// Largest `|F_{s0}(x0) - F_{s1}(x1)|` over particles: zero for a flow that
-    /// transports `p_s` (in 1-D it is the quantile map, THEORY.md section 4, item 6).
+    /// transports `p_s` (in 1-D it is the quantile map, docs/MATHEMATICS.md, section 7, item 6).
     pub quantile_error: f64,
 }
 

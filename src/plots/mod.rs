@@ -100,7 +100,8 @@ fn with_suffix(stem: &Path, ext: &str) -> PathBuf {
 
 /// Draws `figure` at `width x height` pixels and writes `STEM.png` and `STEM.svg`
 /// (the extensions are appended to `stem`). Existing files are replaced only if
-/// `overwrite`; the directory must exist. Nothing partial is left on error.
+/// `overwrite`; the directory must exist. The two files appear together or not at
+/// all (an [`crate::io::OutputSet`]); nothing partial is left on error.
 pub fn save_figure(
     figure: &impl Figure,
     stem: impl AsRef<Path>,
@@ -142,7 +143,9 @@ pub fn save_figure(
         figure.draw(&root)?;
         root.present()?;
     }
-    crate::io::write_atomic(&files.png, overwrite, |w| {
+    // both files appear together or not at all
+    let mut set = crate::io::OutputSet::new(overwrite);
+    set.stage(&files.png, |w| {
         let mut enc = png::Encoder::new(w, width, height);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
@@ -152,9 +155,8 @@ pub fn save_figure(
             .map_err(std::io::Error::other)?;
         writer.finish().map_err(std::io::Error::other)
     })?;
-    crate::io::write_atomic(&files.svg, overwrite, |w| {
-        std::io::Write::write_all(w, svg.as_bytes())
-    })?;
+    set.stage(&files.svg, |w| std::io::Write::write_all(w, svg.as_bytes()))?;
+    set.commit()?;
     Ok(files)
 }
 

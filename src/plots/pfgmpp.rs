@@ -1,7 +1,7 @@
 //! Figure 9: PFGM++ from `D = 1` (PFGM) to the Gaussian limit `D -> infinity`.
 //!
 //! PFGM++ with `D` extra dimensions at radius `r` matches the Gaussian (EDM) field at
-//! `sigma = r / sqrt(D)` as `D` grows (THEORY.md, section 2 and section 4, item 10).
+//! `sigma = r / sqrt(D)` as `D` grows (docs/MATHEMATICS.md, section 3.2 and section 7, item 10).
 //! Top row: 1-D trajectories on three weighted points, all started from the same
 //! points at `sigma = 4` and integrated to `sigma = 1e-3` (`r = sigma sqrt(D)`), each
 //! panel with the Gaussian trajectories in grey underneath: for small `D` the paths

@@ -1,4 +1,4 @@
-//! Figure 6: Su's 1-D demo (THEORY.md, section 4, item 11).
+//! Figure 6: Su's 1-D demo (docs/MATHEMATICS.md, section 7, item 11).
 //!
 //! The linear path `x_s = (1 - s) y + s U` with a uniform prior `U ~ U[0, 2]` and data
 //! `{0.5, 1.2, 1.7}` with weights `1/2, 1/4, 1/4`. Prior points are spread evenly over

@@ -4,7 +4,7 @@
 //! Two PFGM transports with an exact answer, integrated in `tau = ln s` from
 //! `s1 = 20` down to `s0 = 0.01`:
 //!
-//! * a Cauchy source in `d = 2` (THEORY.md, section 4, item 4): from exact draws of
+//! * a Cauchy source in `d = 2` (docs/MATHEMATICS.md, section 7, item 4): from exact draws of
 //!   `p_{s1}`, the exact path is `x_{s0} = mu + (x_{s1} - mu)(c + s0)/(c + s1)`; the
 //!   error is the largest relative error `|x - x_exact| / |x_exact - mu|`;
 //! * three weighted points in `d = 1` (item 6): the flow is the quantile map

@@ -10,7 +10,7 @@
 //! command line does. A learned field usually takes a `FarFieldPrior` around the
 //! centre of its training data.
 
-use crate::fields::{par_rows, MarginalField, Noise, PriorKind, Schedule};
+use crate::fields::{try_par_rows, MarginalField, Noise, PriorKind, Schedule};
 use crate::{Error, Result};
 use ndarray::{Array1, Array2, ArrayView2};
 use rayon::prelude::*;
@@ -23,8 +23,9 @@ pub trait Prior: Sync {
     /// The level `s_max` the prior describes.
     fn level(&self) -> f64;
 
-    /// `n` draws, bit-identical for a given `seed` whatever the thread count.
-    fn sample(&self, n: usize, seed: u64) -> Array2<f64>;
+    /// `n` draws, bit-identical for a given `seed` whatever the thread count (an
+    /// error only for an `n` too large to allocate).
+    fn sample(&self, n: usize, seed: u64) -> Result<Array2<f64>>;
 
     /// `ln` of the density at each row of `x` (`n x d`, finite).
     fn log_density(&self, x: ArrayView2<f64>) -> Array1<f64>;
@@ -97,9 +98,9 @@ impl Prior for FarFieldPrior {
         self.level
     }
 
-    fn sample(&self, n: usize, seed: u64) -> Array2<f64> {
+    fn sample(&self, n: usize, seed: u64) -> Result<Array2<f64>> {
         let s_max = self.level;
-        par_rows(n, self.dim(), seed, |rng, row| {
+        try_par_rows("prior draws", n, self.dim(), seed, |rng, row| {
             self.law.sample(rng, row);
             for (o, cj) in row.iter_mut().zip(&self.center) {
                 *o = cj + s_max * *o;
@@ -144,9 +145,9 @@ impl Prior for ExactPrior<'_> {
         self.level
     }
 
-    fn sample(&self, n: usize, seed: u64) -> Array2<f64> {
+    fn sample(&self, n: usize, seed: u64) -> Result<Array2<f64>> {
         let s = self.level;
-        par_rows(n, self.dim(), seed, |rng, row| {
+        try_par_rows("draws of p_s", n, self.dim(), seed, |rng, row| {
             self.mf.sample_one(s, rng, row)
         })
     }
@@ -186,7 +187,7 @@ impl Prior for MarginalPrior<'_> {
     fn level(&self) -> f64 {
         self.inner().level()
     }
-    fn sample(&self, n: usize, seed: u64) -> Array2<f64> {
+    fn sample(&self, n: usize, seed: u64) -> Result<Array2<f64>> {
         self.inner().sample(n, seed)
     }
     fn log_density(&self, x: ArrayView2<f64>) -> Array1<f64> {
