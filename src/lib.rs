@@ -21,6 +21,8 @@
 //!   marginal densities, velocities, divergences and samplers, priors, and the
 //!   validity diagnostics of the `(s, x)` field.
 //! * [`sampling`]: generation, encoding and exact likelihoods by integrating a field.
+//! * [`samplers`]: few-step samplers on a level schedule (EDM's Euler and Heun,
+//!   DPM-Solver++(2M), (3M)) and their measurement against the exact solution.
 //! * [`io`]: point files (`.csv`, `.npy`) read with line-precise errors and written
 //!   atomically.
 //! * [`plots`]: PNG + SVG figures with a bundled font (no system font libraries),
@@ -44,6 +46,7 @@ pub mod limits;
 pub mod ode;
 pub mod plots;
 pub mod rng;
+pub mod samplers;
 pub mod sampling;
 
 pub use error::{Error, Result};

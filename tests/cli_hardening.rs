@@ -285,7 +285,9 @@ fn a_closed_stdout_keeps_the_exit_code_and_prints_no_panic() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.stderr.is_empty());
+    // stderr has only the note on the chosen s_max, no panic and no error
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked") && !err.contains("error"), "{err}");
     assert!(dir.join("o.csv").exists() && dir.join("st.json").exists());
     fs::remove_dir_all(&dir).unwrap();
 }

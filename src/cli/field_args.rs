@@ -64,7 +64,9 @@ pub struct DataOpts {
 /// The integrator, the top level and the prior (shared by `sample` and `encode`).
 #[derive(Debug, Args)]
 pub struct SolverArgs {
-    /// Integrator: euler, heun, rk4, bs3, dopri5, tsit5.
+    /// Integrator: euler, heun, rk4, bs3, dopri5, tsit5; for `sample` also the
+    /// few-step samplers edm-euler, edm-heun, dpmpp-2m, dpmpp-3m (with --steps N
+    /// levels down to --s-min, then a last step: output at s = 0).
     #[arg(long, default_value = "dopri5")]
     pub method: String,
     /// Relative tolerance.
@@ -73,7 +75,8 @@ pub struct SolverArgs {
     /// Absolute tolerance.
     #[arg(allow_hyphen_values = true, long, default_value_t = 1e-5)]
     pub atol: f64,
-    /// Fixed number of steps (no error control; needed for euler, heun, rk4).
+    /// Fixed number of steps (no error control; needed for euler, heun, rk4), or the
+    /// number of levels N of a few-step sampler.
     #[arg(long, value_parser = super::memory::count)]
     pub steps: Option<usize>,
     /// Top level (default for ray fields: the smallest level, at least 40, where the

@@ -4,6 +4,7 @@
 //! `run(args) -> anyhow::Result<ExitCode>` function. Errors end the process with a
 //! one-line message on stderr and exit code 2.
 
+pub mod bench;
 pub mod check;
 pub mod datasets;
 pub mod encode;
@@ -110,6 +111,8 @@ pub enum Command {
     Plot(plot::Args),
     /// Make every README figure (PNG + SVG) into a folder.
     Figures(figures::Args),
+    /// Measure few-step samplers against the exact solution (`bench samplers`).
+    Bench(bench::Args),
 }
 
 /// Runs the parsed command line.
@@ -125,5 +128,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(args, cli.quiet),
         Command::Plot(args) => plot::run(args),
         Command::Figures(args) => figures::run(args, cli.quiet),
+        Command::Bench(args) => bench::run(args, cli.quiet),
     }
 }

@@ -5,7 +5,7 @@
 //! ```
 //!
 //! KIND is one of `field-lines`, `trajectories`, `velocity`, `density`, `compare`,
-//! `su1d`, `force-laws`, `work-precision`, `pfgmpp`, `datasets`. The figure is written
+//! `su1d`, `force-laws`, `work-precision`, `pfgmpp`, `samplers`, `datasets`. The figure is written
 //! as `DIR/STEM.png` and `DIR/STEM.svg` (the directory is created if needed); an
 //! existing file is only replaced with `--force`.
 //!
@@ -117,7 +117,7 @@ or not at all. Exit code: 0 success, 2 bad input (nothing written).";
 #[command(after_help = FILE_MODES)]
 pub struct Args {
     /// Figure: field-lines, trajectories, velocity, density, compare, su1d,
-    /// force-laws, work-precision, pfgmpp, datasets.
+    /// force-laws, work-precision, pfgmpp, samplers, datasets.
     pub kind: String,
     #[command(flatten)]
     pub common: FigureArgs,

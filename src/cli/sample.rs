@@ -16,7 +16,10 @@
 //! that end farther than `--unconverged-factor` kernel widths from every data point).
 //! `--trajectories` records every path at `K` log-spaced levels from the start level
 //! down to `s_min` (a second integration of the same paths, read from the solver's
-//! dense output); `--stats` writes the run's numbers as JSON. A progress bar on
+//! dense output); `--stats` writes the run's numbers as JSON. `--method edm-euler |
+//! edm-heun | dpmpp-2m | dpmpp-3m --steps N [--rho 7]` runs a few-step sampler
+//! (`fieldflow::samplers`) on EDM's levels from `--s-max` (or `--s-start`) down to
+//! `--s-min` and a last step to `s = 0`, so its output is at `s = 0`. A progress bar on
 //! stderr follows the particles (hidden with `--quiet` or when stderr is not a
 //! terminal); it only observes, so the output is the same with or without it.
 
@@ -58,6 +61,12 @@ Files: --out has one sample per row (header x0,x1,... in CSV); row i is particle
 --s-max: the default is the smallest level (at least 40) where the far-field prior is
   within total variation 0.01 of the exact p_s_max; a smaller --s-max gets a warning,
   and one that leaves it more than 0.5 away is refused without --force-prior.
+Few-step samplers: --method edm-euler|edm-heun|dpmpp-2m|dpmpp-3m --steps N [--rho 7]
+  runs N levels s_i = (s_max^(1/rho) + i/(N-1) (s_min^(1/rho) - s_max^(1/rho)))^rho
+  from --s-max (or --s-start with --from) down to --s-min, then a last step to s = 0:
+  the output is at s = 0 (no --denoise needed; --trajectories does not apply).
+  Evaluations per particle: 2N - 1 for edm-heun, N for the others.
+  fieldflow sample --field gaussian --dataset 8gaussians --mixture --n 1000 --method edm-heun --steps 18 --s-max 80 --s-min 0.002 --out gen.csv
 Exit code: 0 success, 2 bad input (nothing written), 3 some trajectories failed, or
   more particles were unconverged than the exact p_s_min allows (one-sided binomial test
   of the count against the printed rate, level 1e-6); the files are written all the
@@ -80,7 +89,10 @@ pub struct Args {
     seed: u64,
     #[command(flatten)]
     pub(crate) solver: SolverArgs,
-    /// Bottom level (default 1e-3).
+    /// EDM's schedule exponent rho of the few-step samplers (default 7).
+    #[arg(allow_hyphen_values = true, long)]
+    rho: Option<f64>,
+    /// Bottom level (default 1e-3; the lowest level above 0 of the few-step samplers).
     #[arg(allow_hyphen_values = true, long = "s-min")]
     s_min: Option<f64>,
     /// Final denoising step x <- x - s_min f(x) (Euler to s = 0).
@@ -285,6 +297,14 @@ fn ensure_memory(args: &Args, n: usize, d: usize) -> anyhow::Result<()> {
 
 /// Runs `fieldflow sample`.
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
+    if let Ok(m) = args.solver.method.parse::<fieldflow::samplers::Method>() {
+        return run_few_step(args, m, quiet);
+    }
+    if args.rho.is_some() {
+        bail!(
+            "--rho applies to the few-step samplers (edm-euler, edm-heun, dpmpp-2m, dpmpp-3m) only"
+        );
+    }
     let mut outputs: Vec<(&Path, &str, Kind)> = vec![(&args.out, "--out", Kind::Points)];
     if let Some(p) = &args.trajectories {
         outputs.push((p, "--trajectories", Kind::Points));
@@ -360,9 +380,6 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     };
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
-    if let Some(line) = &prior_line {
-        eprintln!("{line}");
-    }
     let paths = match &args.trajectories {
         Some(_) => {
             let levels = log_levels(s_top, opts.s_min, args.levels);
@@ -440,6 +457,10 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         files.text(path, &(serde_json::to_string_pretty(&stats)? + "\n"))?;
     }
     files.commit()?;
+    // after the files are in place: a failed run prints its one error line only
+    if let Some(line) = &prior_line {
+        eprintln!("{line}");
+    }
     crate::say!(
         "wrote {} samples{} to {} (field {}, {} source components, {prior}, s {} -> {}{}, {integrator})",
         n - dropped,
@@ -534,4 +555,177 @@ pub fn failure_verdict(out: &Samples, failed: usize, allow: bool) -> ExitCode {
         why.join("; ")
     );
     ExitCode::from(super::EXIT_FAILURES)
+}
+
+/// `sample --method edm-euler|edm-heun|dpmpp-2m|dpmpp-3m`: a few-step sampler to
+/// `s = 0`.
+fn run_few_step(
+    args: Args,
+    method: fieldflow::samplers::Method,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    use fieldflow::samplers::{sample, SamplerOptions};
+    if args.trajectories.is_some() {
+        bail!("--trajectories applies to the ODE solvers only, not to --method {method}");
+    }
+    if args.denoise {
+        bail!("--denoise does not apply to --method {method}: its output is already at s = 0");
+    }
+    let Some(steps) = args.solver.steps else {
+        bail!("--method {method} needs the number of levels --steps N");
+    };
+    let mut outputs: Vec<(&Path, &str, Kind)> = vec![(&args.out, "--out", Kind::Points)];
+    if let Some(p) = &args.stats {
+        outputs.push((p, "--stats", Kind::Json));
+    }
+    let mut inputs: Vec<&Path> = Vec::new();
+    inputs.extend(args.data.data.as_deref());
+    inputs.extend(args.data.weights.as_deref());
+    inputs.extend(args.from.as_deref());
+    check_outputs(&outputs, &inputs, args.force)?;
+    if args.n == Some(0) {
+        bail!("--n must be at least 1");
+    }
+    let mf = build(&args.field, &args.data)?;
+    let mut defaults = SampleOptions::new(&mf);
+    let s_min = args.s_min.unwrap_or(defaults.s_min);
+    let prior: PriorKind = args.solver.prior.parse()?;
+    let rho = args.rho.unwrap_or(7.0);
+    let (x0, s_top, prior_name, prior_bound, prior_line) = match &args.from {
+        Some(path) => {
+            let x0 = super::output::read_points(path)
+                .with_context(|| format!("cannot read start points {}", path.display()))?;
+            if let Some(n) = args.n {
+                if n != x0.nrows() {
+                    bail!(
+                        "--n {n} but {} holds {} points (omit --n to use them all)",
+                        path.display(),
+                        x0.nrows()
+                    );
+                }
+            }
+            let s = args.s_start.expect("clap requires --s-start with --from");
+            if s.is_finite() && s <= s_min {
+                bail!("the start level --s-start {s} must be above --s-min {s_min}");
+            }
+            (x0, s, "start points from file".to_string(), None, None)
+        }
+        None => {
+            let Some(n) = args.n else {
+                bail!("give --n (or start points with --from)");
+            };
+            ensure_memory(&args, n, mf.dim())?;
+            let s = args.solver.s_max.unwrap_or(defaults.s_max);
+            SamplerOptions::new(method, steps, s, s_min)
+                .rho(rho)
+                .validate(&mf)?;
+            defaults.s_max = s;
+            defaults.prior = prior;
+            let (bound, line) = prior_check(
+                &mf,
+                &defaults,
+                args.solver.s_max.is_some(),
+                args.force_prior,
+                quiet,
+            )?;
+            let name = if mf.schedule() == Schedule::Linear {
+                "exact prior"
+            } else if prior == PriorKind::Exact {
+                "exact mixture prior"
+            } else {
+                "far-field prior"
+            };
+            (
+                mf.sample_prior(s, n, args.seed, prior)?,
+                s,
+                name.to_string(),
+                bound,
+                line,
+            )
+        }
+    };
+    let opts = SamplerOptions::new(method, steps, s_top, s_min).rho(rho);
+    let start = Instant::now();
+    let out = sample(&mf, x0.view(), &opts)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let n = out.x.nrows();
+    let nan_rows = (0..n)
+        .filter(|&i| !out.x.row(i).iter().all(|v| v.is_finite()))
+        .count();
+    let evals = (out.evals_per_particle * n) as u64;
+    let describe = format!("{method}, {steps} levels, rho {}", opts.rho);
+    let stats = Stats {
+        command: "sample",
+        n,
+        rows_written: n,
+        nan_rows,
+        evaluations: evals,
+        evaluations_per_particle: out.evals_per_particle as f64,
+        steps_accepted: (steps * n) as u64,
+        steps_rejected: 0,
+        failed: nan_rows,
+        non_finite: nan_rows,
+        unconverged: None,
+        unconverged_radius: None,
+        expected_unconverged_fraction: None,
+        unconverged_pvalue: None,
+        seconds,
+        threads: rayon::current_num_threads(),
+        trajectory_levels: Some(out.levels.clone()),
+        mean_log_likelihood: None,
+        settings: Settings {
+            field: mf.kind().to_string(),
+            source_components: mf.source().len(),
+            dim: mf.dim(),
+            method: method.to_string(),
+            rtol: f64::NAN,
+            atol: f64::NAN,
+            fixed_steps: Some(steps),
+            s_from: s_top,
+            s_to: 0.0,
+            prior: prior_name.clone(),
+            denoise: true,
+            seed: args.from.is_none().then_some(args.seed),
+            unconverged_factor: f64::NAN,
+            prior_error_bound: prior_bound,
+        },
+    };
+    // every output appears together at the end, or none
+    let mut files = Outputs::new(args.force);
+    stage_samples(&mut files, &args.out, out.x.view())?;
+    if let Some(path) = &args.stats {
+        files.text(path, &(serde_json::to_string_pretty(&stats)? + "\n"))?;
+    }
+    files.commit()?;
+    // after the files are in place: a failed run prints its one error line only
+    if let Some(line) = &prior_line {
+        eprintln!("{line}");
+    }
+    crate::say!(
+        "wrote {n} samples to {} (field {}, {} source components, {prior_name}, s {} -> {} -> 0, {describe})",
+        args.out.display(),
+        mf.kind(),
+        mf.source().len(),
+        s_top,
+        s_min,
+    );
+    crate::say!(
+        "function evaluations: {evals} in total, {} per particle, {seconds:.2} s",
+        out.evals_per_particle
+    );
+    if let Some(path) = &args.stats {
+        crate::say!("wrote the run statistics to {}", path.display());
+    }
+    if nan_rows > 0 {
+        let why = format!("{nan_rows} of {n} particles became non-finite (their rows are NaN)");
+        if args.allow_failures {
+            eprintln!("fieldflow: warning: {why} (accepted: --allow-failures)");
+        } else {
+            eprintln!(
+                "fieldflow: error: {why}; the files are written; use --allow-failures to accept such a run"
+            );
+            return Ok(ExitCode::from(super::EXIT_FAILURES));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -103,13 +103,15 @@ pub enum FigureKind {
     WorkPrecision,
     /// 9. PFGM++ from `D = 1` to the Gaussian limit.
     Pfgmpp,
+    /// 10. Few-step samplers against the exact solution (error against evaluations).
+    Samplers,
     /// The eight toy data sets.
     Datasets,
 }
 
 impl FigureKind {
     /// Every figure, in README order.
-    pub const ALL: [FigureKind; 10] = [
+    pub const ALL: [FigureKind; 11] = [
         FigureKind::FieldLines,
         FigureKind::Trajectories,
         FigureKind::Velocity,
@@ -119,6 +121,7 @@ impl FigureKind {
         FigureKind::ForceLaws,
         FigureKind::WorkPrecision,
         FigureKind::Pfgmpp,
+        FigureKind::Samplers,
         FigureKind::Datasets,
     ];
 
@@ -134,6 +137,7 @@ impl FigureKind {
             FigureKind::ForceLaws => "force-laws",
             FigureKind::WorkPrecision => "work-precision",
             FigureKind::Pfgmpp => "pfgmpp",
+            FigureKind::Samplers => "samplers",
             FigureKind::Datasets => "datasets",
         }
     }
@@ -150,6 +154,7 @@ impl FigureKind {
             FigureKind::ForceLaws => "force_laws",
             FigureKind::WorkPrecision => "work_precision",
             FigureKind::Pfgmpp => "pfgmpp",
+            FigureKind::Samplers => "samplers",
             FigureKind::Datasets => "datasets",
         }
     }
@@ -173,6 +178,9 @@ impl FigureKind {
             FigureKind::WorkPrecision => "error against function evaluations for every solver",
             FigureKind::Pfgmpp => {
                 "PFGM++ from D = 1 to the Gaussian limit: trajectories and samples"
+            }
+            FigureKind::Samplers => {
+                "few-step samplers and adaptive solvers against the exact solution"
             }
             FigureKind::Datasets => "the eight toy data sets",
         }
@@ -225,6 +233,7 @@ pub fn make_figure(kind: FigureKind, out_dir: &Path, opts: &FigureOptions) -> Re
         FigureKind::ForceLaws => super::force_laws::make(out_dir, opts),
         FigureKind::WorkPrecision => super::work_precision::make(out_dir, opts),
         FigureKind::Pfgmpp => super::pfgmpp::make(out_dir, opts),
+        FigureKind::Samplers => super::samplers::make(out_dir, opts),
         FigureKind::Datasets => {
             let grid = super::DatasetsGrid {
                 n: opts.size.pick(2000, 300),

@@ -16,8 +16,8 @@
 //! The project's figures (one file each, listed in [`FigureKind`]) compute what they
 //! draw from the library at the time they are drawn (nothing is hard-coded): field
 //! lines, trajectories, velocities, densities, checks of generated samples, Su's 1-D
-//! demo, valid and invalid force laws, a work-precision diagram and PFGM++ across
-//! `D`. Each takes [`FigureOptions`] (full or quick size, seed, overwrite) and returns
+//! demo, valid and invalid force laws, a work-precision diagram, PFGM++ across
+//! `D` and the few-step samplers against the exact solution. Each takes [`FigureOptions`] (full or quick size, seed, overwrite) and returns
 //! the [`FigureFiles`] it wrote. The drawing helpers they share live here: [`axes`]
 //! (a titled chart with labelled axes), [`colorbar`], [`heatmap`] (runs of equal
 //! colour merged, so SVGs stay small), [`colored_path`] (a polyline coloured by a
@@ -30,6 +30,7 @@ pub mod field_lines;
 pub mod force_laws;
 pub mod gallery;
 pub mod pfgmpp;
+pub mod samplers;
 pub mod su1d;
 pub mod trajectories;
 pub mod velocity;
