@@ -20,7 +20,9 @@
 //!   radial profiles, point-source power laws): the affine family, sources, exact
 //!   marginal densities, velocities, divergences and samplers, priors, and the
 //!   validity diagnostics of the `(s, x)` field.
-//! * [`sampling`]: generation, encoding and exact likelihoods by integrating a field.
+//! * [`sampling`]: generation, encoding and exact likelihoods by integrating any
+//!   [`fields::Field`] (the exact `MarginalField`, a closure, a learned network) from
+//!   a [`sampling::Prior`].
 //! * [`samplers`]: few-step samplers on a level schedule (EDM's Euler and Heun,
 //!   DPM-Solver++(2M), (3M)) and their measurement against the exact solution.
 //! * [`io`]: point files (`.csv`, `.npy`) read with line-precise errors and written

@@ -1,13 +1,28 @@
 //! Sampling by integrating a field: generate (backward), encode (forward), exact
 //! likelihoods, and an honest count of particles that did not converge.
 //!
-//! A [`MarginalField`] becomes an ODE system ([`FieldOde`]). Ray fields (`alpha = 1`)
+//! Sampling knows only two traits: a [`Field`] (dimension, schedule, batch velocity,
+//! optional divergence) and a [`Prior`] (the law at the top level). The ODE core
+//! ([`crate::ode`]) knows only [`OdeSystem`], which [`FieldOde`] builds from any
+//! field; [`MarginalField`], the exact field of a data set, is one implementation,
+//! a closure ([`crate::fields::FnField`]) or a learned network are others. [`Flow`]
+//! bundles a field, a prior and optionally a reference field (the exact field of the
+//! data, for the unconverged count) and runs [`Flow::generate`],
+//! [`Flow::generate_from`] and [`Flow::encode`]; the free functions [`generate`],
+//! [`generate_from`] and [`encode`] are the short forms for a `MarginalField` with
+//! the prior named in [`SampleOptions::prior`], and [`transport`] and
+//! [`trajectories`] take any field.
+//!
+//! A field becomes an ODE system ([`FieldOde`]). Ray fields (`alpha = 1`)
 //! are integrated in `tau = ln s`, `dx/dtau = s f_s(x) = x - m(x)`, which keeps the
 //! problem well scaled over many decades of `s`; the linear path is integrated in `s`
 //! on `(0, 1]`. With the likelihood switched on the state gets one more component,
 //! `l' = -div f_s(x)` (times `s` in `tau`), so that along each path
-//! `l(s_b) - l(s_a) = ln p_{s_b}(x_{s_b}) - ln p_{s_a}(x_{s_a})` with the closed-form
-//! divergence (docs/MATHEMATICS.md, section 2): exact likelihoods without a trace estimator.
+//! `l(s_b) - l(s_a) = ln p_{s_b}(x_{s_b}) - ln p_{s_a}(x_{s_a})`. With the closed-form
+//! divergence of a `MarginalField` (docs/MATHEMATICS.md, section 2) these are exact
+//! likelihoods without a trace estimator; a field without a divergence gets the
+//! finite-difference trace (small `d`) or Hutchinson's estimator ([`TraceEstimator`],
+//! errors and variance in [`estimate_divergence`]'s module).
 //!
 //! [`generate`] draws the prior at `s_max` (far field or exact mixture; exact for the
 //! linear path), integrates down to `s_min`, and optionally takes the final denoising
@@ -16,10 +31,12 @@
 //! `s_start`, and [`encode`] runs forward. Heavy-tailed priors are sampled exactly,
 //! never clipped; a particle counts as *unconverged* when its trajectory failed
 //! (non-finite start, solver failure) or when it ends farther than
-//! `unconverged_factor * v_max(s_min)` from every component mean, `v_max` being the
-//! largest component scale at `s_min` (`sigma(s_min)` for data points). Under the
-//! exact `p_{s_min}` the probability of that is at most `P(|U| > factor)`, which is
-//! reported next to the count.
+//! `unconverged_factor * v_max(s_min)` from every component mean of the reference
+//! field, `v_max` being the largest component scale at `s_min` (`sigma(s_min)` for
+//! data points). Under the exact `p_{s_min}` the probability of that is at most
+//! `P(|U| > factor)`, which is reported next to the count. Without a reference (a
+//! [`Flow`] of an own field without [`Flow::reference`]) only failed trajectories
+//! count.
 //!
 //! ```
 //! use fieldflow::fields::{FieldKind, MarginalField, Source};
@@ -34,9 +51,35 @@
 //! assert_eq!(out.x.nrows(), 200);
 //! assert!(out.n_unconverged < 10);
 //! ```
+//!
+//! An own field goes through [`Flow`] with a prior of its choice:
+//!
+//! ```
+//! use fieldflow::fields::{FnField, Noise, Schedule};
+//! use fieldflow::sampling::{FarFieldPrior, Flow, SampleOptions};
+//! // the exact field of the source N(0, I) under the Gaussian path: f = s x / (1 + s^2)
+//! let field = FnField::new(2, Schedule::Ray, |s: f64, x: &[f64], f: &mut [f64]| {
+//!     for (fj, xj) in f.iter_mut().zip(x) {
+//!         *fj = s * xj / (1.0 + s * s);
+//!     }
+//! })
+//! .unwrap();
+//! let opts = SampleOptions::for_schedule(Schedule::Ray);
+//! let prior = FarFieldPrior::new(vec![0.0; 2], Noise::gaussian(2).unwrap(), opts.s_max).unwrap();
+//! let out = Flow::new(&field, &prior).unwrap().generate(100, 1, &opts).unwrap();
+//! assert_eq!(out.x.dim(), (100, 2));
+//! ```
+
+mod prior;
+mod trace;
+
+pub use prior::{ExactPrior, FarFieldPrior, MarginalPrior, Prior};
+pub use trace::{
+    estimate_divergence, DivergenceEstimate, TraceEstimator, AUTO_FD_MAX_DIM, AUTO_PROBES, FD_DELTA,
+};
 
 use crate::error::ensure_cols;
-use crate::fields::{MarginalField, PriorKind, Schedule, SourceKind};
+use crate::fields::{Divergence, Field, MarginalField, PriorKind, Schedule, SourceKind, BATCH};
 use crate::ode::{
     solve_batch, solve_batch_with_progress, BatchStats, OdeSystem, SolverOptions, Status,
     TrajectoryStats,
@@ -48,20 +91,29 @@ use rayon::prelude::*;
 /// A field as an ODE in `tau = ln s` (ray fields) or in `s` (linear path), optionally
 /// augmented with the log-density change.
 pub struct FieldOde<'a> {
-    mf: &'a MarginalField,
+    field: &'a dyn Field,
     log_time: bool,
     with_logp: bool,
+    trace: trace::Trace,
 }
 
 impl<'a> FieldOde<'a> {
-    /// The ODE of `mf`; `log_time` selects `tau = ln s` as the time variable,
-    /// `with_logp` appends the component `l' = -div f`.
-    pub fn new(mf: &'a MarginalField, log_time: bool, with_logp: bool) -> Self {
+    /// The ODE of `field`; `log_time` selects `tau = ln s` as the time variable,
+    /// `with_logp` appends the component `l' = -div f` (the field's own divergence,
+    /// or [`TraceEstimator::Auto`] for a field without one).
+    pub fn new(field: &'a dyn Field, log_time: bool, with_logp: bool) -> Self {
         Self {
-            mf,
+            field,
             log_time,
             with_logp,
+            trace: trace::Trace::new(TraceEstimator::Auto, field.dim()),
         }
+    }
+
+    /// Uses `est` for the divergence of a field without one (probes are drawn here).
+    pub fn with_trace(mut self, est: TraceEstimator) -> Self {
+        self.trace = trace::Trace::new(est, self.field.dim());
+        self
     }
 
     /// The ODE time of level `s`.
@@ -85,7 +137,7 @@ impl<'a> FieldOde<'a> {
 
 impl OdeSystem for FieldOde<'_> {
     fn dim(&self) -> usize {
-        self.mf.dim() + usize::from(self.with_logp)
+        self.field.dim() + usize::from(self.with_logp)
     }
 
     fn eval(&self, t: f64, y: &[f64], dy: &mut [f64]) {
@@ -93,7 +145,7 @@ impl OdeSystem for FieldOde<'_> {
     }
 
     fn eval_block(&self, t: &[f64], y: &[f64], dy: &mut [f64]) {
-        let d = self.mf.dim();
+        let d = self.field.dim();
         let w = self.dim();
         let n = t.len();
         let s: Vec<f64> = t.iter().map(|&ti| self.level_of(ti)).collect();
@@ -104,7 +156,12 @@ impl OdeSystem for FieldOde<'_> {
             }
             let mut f = vec![0.0; n * d];
             let mut div = vec![0.0; n];
-            self.mf.eval_block(&s, &x, &mut f, None, Some(&mut div));
+            if self.field.divergence() == Divergence::None {
+                self.field.eval_block(&s, &x, &mut f, None);
+                self.trace.eval(self.field, &s, &x, &mut div);
+            } else {
+                self.field.eval_block(&s, &x, &mut f, Some(&mut div));
+            }
             for i in 0..n {
                 let k = if self.log_time { s[i] } else { 1.0 };
                 let row = &mut dy[i * w..(i + 1) * w];
@@ -114,7 +171,7 @@ impl OdeSystem for FieldOde<'_> {
                 row[d] = -k * div[i];
             }
         } else {
-            self.mf.eval_block(&s, y, dy, None, None);
+            self.field.eval_block(&s, y, dy, None);
             if self.log_time {
                 for (row, &si) in dy.chunks_exact_mut(d).zip(&s) {
                     for v in row {
@@ -141,23 +198,24 @@ pub struct Transport {
     pub totals: BatchStats,
 }
 
-/// Whether `mf` is integrated in `tau = ln s`.
-pub fn uses_log_time(mf: &MarginalField) -> bool {
-    mf.schedule() == Schedule::Ray
+/// Whether `field` is integrated in `tau = ln s` (the ray schedule).
+pub fn uses_log_time(field: &dyn Field) -> bool {
+    field.schedule() == Schedule::Ray
 }
 
 /// Integrates the rows of `x0` from level `s_from` to `s_to` (either direction) along
 /// the field; with `likelihood` also the change of `ln p_s` along each path. Rows
-/// with a non-finite entry are not integrated (status `NonFinite`).
+/// with a non-finite entry are not integrated (status `NonFinite`). A field without a
+/// divergence gets [`TraceEstimator::Auto`] for the likelihood.
 pub fn transport(
-    mf: &MarginalField,
+    field: &dyn Field,
     x0: ArrayView2<f64>,
     s_from: f64,
     s_to: f64,
     solver: &SolverOptions,
     likelihood: bool,
 ) -> Result<Transport> {
-    transport_with_progress(mf, x0, s_from, s_to, solver, likelihood, &|_| {})
+    transport_with_progress(field, x0, s_from, s_to, solver, likelihood, &|_| {})
 }
 
 /// A progress callback: called with the number of particles just finished (from
@@ -167,7 +225,7 @@ pub type Progress<'a> = &'a (dyn Fn(usize) + Sync);
 /// [`transport`] that calls `progress(k)` each time `k` more particles are done
 /// (non-finite start rows, which are not integrated, are reported at once).
 pub fn transport_with_progress(
-    mf: &MarginalField,
+    field: &dyn Field,
     x0: ArrayView2<f64>,
     s_from: f64,
     s_to: f64,
@@ -175,11 +233,27 @@ pub fn transport_with_progress(
     likelihood: bool,
     progress: Progress,
 ) -> Result<Transport> {
-    mf.check_level(s_from)?;
-    mf.check_level(s_to)?;
-    let d = mf.dim();
+    let trace = likelihood.then_some(TraceEstimator::Auto);
+    transport_impl(field, x0, (s_from, s_to), solver, trace, progress)
+}
+
+/// [`transport_with_progress`] with the likelihood's trace estimator (`None`: no
+/// likelihood).
+fn transport_impl(
+    field: &dyn Field,
+    x0: ArrayView2<f64>,
+    (s_from, s_to): (f64, f64),
+    solver: &SolverOptions,
+    trace: Option<TraceEstimator>,
+    progress: Progress,
+) -> Result<Transport> {
+    let likelihood = trace.is_some();
+    field.check_level(s_from)?;
+    field.check_level(s_to)?;
+    let d = field.dim();
     ensure_cols("start points", x0, d)?;
-    let sys = FieldOde::new(mf, uses_log_time(mf), likelihood);
+    let sys = FieldOde::new(field, uses_log_time(field), likelihood)
+        .with_trace(trace.unwrap_or_default());
     let w = sys.dim();
     let n = x0.nrows();
     let finite: Vec<usize> = (0..n)
@@ -246,21 +320,21 @@ pub fn transport_with_progress(
 /// dense output: an `n x levels.len() x d` array (NaN after a trajectory failed).
 /// For pictures of trajectories and field lines.
 pub fn trajectories(
-    mf: &MarginalField,
+    field: &dyn Field,
     x0: ArrayView2<f64>,
     s_from: f64,
     s_to: f64,
     levels: &[f64],
     solver: &SolverOptions,
 ) -> Result<ndarray::Array3<f64>> {
-    mf.check_level(s_from)?;
-    mf.check_level(s_to)?;
-    mf.check_points(x0)?;
+    field.check_level(s_from)?;
+    field.check_level(s_to)?;
+    check_points(field, x0)?;
     for &s in levels {
-        mf.check_level(s)?;
+        field.check_level(s)?;
     }
-    crate::limits::array_len("recorded paths", &[x0.nrows(), levels.len(), mf.dim()])?;
-    let sys = FieldOde::new(mf, uses_log_time(mf), false);
+    crate::limits::array_len("recorded paths", &[x0.nrows(), levels.len(), field.dim()])?;
+    let sys = FieldOde::new(field, uses_log_time(field), false);
     let t_out: Vec<f64> = levels.iter().map(|&s| sys.time_of(s)).collect();
     let sol = solve_batch(
         &sys,
@@ -271,6 +345,12 @@ pub fn trajectories(
         &t_out,
     )?;
     Ok(sol.dense)
+}
+
+/// Checks that `x` has the field's `d` columns and finite entries.
+fn check_points(field: &dyn Field, x: ArrayView2<f64>) -> Result<()> {
+    ensure_cols("points", x, field.dim())?;
+    crate::error::ensure_finite("points", x)
 }
 
 fn totals_of(stats: &[TrajectoryStats]) -> BatchStats {
@@ -307,6 +387,9 @@ pub struct SampleOptions {
     pub likelihood: bool,
     /// Unconverged radius in units of the largest component scale at `s_min`.
     pub unconverged_factor: f64,
+    /// The likelihood's divergence for a field without one (ignored when the field
+    /// has its own, as `MarginalField` does).
+    pub trace: TraceEstimator,
 }
 
 impl SampleOptions {
@@ -321,6 +404,22 @@ impl SampleOptions {
         let s_max = crate::fields::default_s_max(mf, crate::fields::DEFAULT_PRIOR_TV)
             .unwrap_or(crate::fields::PUBLISHED_S_MAX);
         Self {
+            s_max,
+            ..Self::for_schedule(mf.schedule())
+        }
+    }
+
+    /// Defaults for any [`Field`] on `schedule` (`SampleOptions::for_schedule(
+    /// field.schedule())`): those of [`SampleOptions::new`], except that `s_max` is
+    /// PFGM's published 40 for ray fields (no data to bound the prior error with)
+    /// and 1 for the linear path.
+    pub fn for_schedule(schedule: Schedule) -> Self {
+        let s_max = if schedule == Schedule::Linear {
+            1.0
+        } else {
+            crate::fields::PUBLISHED_S_MAX
+        };
+        Self {
             solver: SolverOptions::new(crate::ode::Method::Dopri5).tol(1e-5),
             s_max,
             s_min: 1e-3,
@@ -328,12 +427,13 @@ impl SampleOptions {
             denoise: false,
             likelihood: false,
             unconverged_factor: 1000.0,
+            trace: TraceEstimator::Auto,
         }
     }
 
-    fn validate(&self, mf: &MarginalField) -> Result<()> {
-        mf.check_level(self.s_max)?;
-        mf.check_level(self.s_min)?;
+    fn validate(&self, field: &dyn Field) -> Result<()> {
+        field.check_level(self.s_max)?;
+        field.check_level(self.s_min)?;
         if self.s_min >= self.s_max {
             return Err(Error::Invalid(format!(
                 "need s_min < s_max, got s_min = {} and s_max = {}",
@@ -347,6 +447,7 @@ impl SampleOptions {
                 reason: "must be finite and > 0",
             });
         }
+        self.trace.validate()?;
         self.solver.validate()
     }
 }
@@ -416,8 +517,238 @@ pub fn binomial_upper_tail(k: usize, n: usize, p: f64) -> Option<f64> {
     Some(b.sf(k as u64 - 1).clamp(0.0, 1.0))
 }
 
+/// A field, the prior it starts from, and optionally a reference field for the
+/// unconverged count: what [`Flow::generate`], [`Flow::generate_from`] and
+/// [`Flow::encode`] integrate.
+///
+/// The prior's level must be the options' `s_max` (generation starts there, encoding
+/// ends there). The reference is usually the exact field of the data
+/// ([`MarginalField`]): a particle counts as unconverged when it ends farther than
+/// `unconverged_factor` component scales from every component of the reference's
+/// source (see the module docs); without one, only failed trajectories count.
+#[derive(Clone, Copy)]
+pub struct Flow<'a> {
+    field: &'a dyn Field,
+    prior: &'a dyn Prior,
+    reference: Option<&'a MarginalField>,
+    progress: Option<Progress<'a>>,
+}
+
+impl<'a> Flow<'a> {
+    /// `field` started from `prior` (same dimension).
+    pub fn new(field: &'a dyn Field, prior: &'a dyn Prior) -> Result<Self> {
+        if prior.dim() != field.dim() {
+            return Err(Error::DimensionMismatch {
+                what: "prior (against the field)",
+                expected: field.dim(),
+                got: prior.dim(),
+            });
+        }
+        Ok(Self {
+            field,
+            prior,
+            reference: None,
+            progress: None,
+        })
+    }
+
+    /// Counts unconverged particles against `reference` (same dimension and
+    /// schedule as the field).
+    pub fn reference(mut self, reference: &'a MarginalField) -> Result<Self> {
+        if reference.dim() != self.field.dim() {
+            return Err(Error::DimensionMismatch {
+                what: "reference field (against the field)",
+                expected: self.field.dim(),
+                got: reference.dim(),
+            });
+        }
+        if reference.schedule() != self.field.schedule() {
+            return Err(Error::Invalid(format!(
+                "the reference field has the {:?} schedule, the field the {:?} schedule",
+                reference.schedule(),
+                self.field.schedule()
+            )));
+        }
+        self.reference = Some(reference);
+        Ok(self)
+    }
+
+    /// Calls `progress(k)` each time `k` more particles are done (see
+    /// [`transport_with_progress`]).
+    pub fn progress(mut self, progress: Progress<'a>) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    fn tick(&self) -> Progress<'a> {
+        self.progress.unwrap_or(&|_| {})
+    }
+
+    /// Checks that the prior sits at level `s`.
+    fn check_prior_level(&self, s: f64, what: &str) -> Result<()> {
+        let l = self.prior.level();
+        if (l - s).abs() > 1e-12 * s.abs() {
+            return Err(Error::Invalid(format!(
+                "the prior is at level s = {l} but {what} = {s}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Draws `n` prior points (stream `seed`) at `opts.s_max` and integrates them down
+    /// to `opts.s_min`.
+    pub fn generate(&self, n: usize, seed: u64, opts: &SampleOptions) -> Result<Samples> {
+        opts.validate(self.field)?;
+        self.check_prior_level(opts.s_max, "s_max")?;
+        let x0 = self.prior.sample(n, seed)?;
+        let lp0 = opts.likelihood.then(|| self.prior.log_density(x0.view()));
+        self.finish(x0.view(), opts.s_max, lp0, opts)
+    }
+
+    /// Integrates caller-given points from level `s_start` down to `opts.s_min`; with
+    /// the likelihood, the prior (then at level `s_start`) gives the start density.
+    pub fn generate_from(
+        &self,
+        x_start: ArrayView2<f64>,
+        s_start: f64,
+        opts: &SampleOptions,
+    ) -> Result<Samples> {
+        let o = start_options(self.field, s_start, opts)?;
+        check_points(self.field, x_start)?;
+        let lp0 = if o.likelihood {
+            self.check_prior_level(s_start, "s_start")?;
+            Some(self.prior.log_density(x_start))
+        } else {
+            None
+        };
+        self.finish(x_start, s_start, lp0, &o)
+    }
+
+    /// Integrates points at level `opts.s_min` forward to `opts.s_max`; with the
+    /// likelihood, `ln p_{s_min}(x) = ln prior(z) - (change along the path)`.
+    pub fn encode(&self, x: ArrayView2<f64>, opts: &SampleOptions) -> Result<Encoded> {
+        opts.validate(self.field)?;
+        check_points(self.field, x)?;
+        if opts.likelihood {
+            self.check_prior_level(opts.s_max, "s_max")?;
+        }
+        let tr = transport_impl(
+            self.field,
+            x,
+            (opts.s_min, opts.s_max),
+            &opts.solver,
+            opts.likelihood.then_some(opts.trace),
+            self.tick(),
+        )?;
+        let log_p = tr.delta_log_p.as_ref().map(|dl| {
+            let lz = self.prior.log_density(tr.x.view());
+            lz - dl
+        });
+        Ok(Encoded {
+            z: tr.x,
+            log_p,
+            delta_log_p: tr.delta_log_p,
+            stats: tr.stats,
+            totals: tr.totals,
+        })
+    }
+
+    fn finish(
+        &self,
+        x0: ArrayView2<f64>,
+        s_start: f64,
+        lp0: Option<Array1<f64>>,
+        opts: &SampleOptions,
+    ) -> Result<Samples> {
+        let field = self.field;
+        let tr = transport_impl(
+            field,
+            x0,
+            (s_start, opts.s_min),
+            &opts.solver,
+            opts.likelihood.then_some(opts.trace),
+            self.tick(),
+        )?;
+        let mut x = tr.x;
+        let log_p = match (lp0, tr.delta_log_p) {
+            (Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
+        let (unconverged, radius, expected) = match self.reference {
+            Some(mf) => {
+                let (mask, radius) = unconverged_mask(mf, x.view(), opts.s_min, opts, &tr.stats);
+                (mask, radius, mf.law().tail_prob(opts.unconverged_factor))
+            }
+            None => {
+                let mask = (0..x.nrows())
+                    .map(|i| {
+                        !tr.stats[i].status.is_success() || !x.row(i).iter().all(|v| v.is_finite())
+                    })
+                    .collect();
+                (mask, f64::NAN, f64::NAN)
+            }
+        };
+        let mut totals = tr.totals;
+        if opts.denoise {
+            totals.evals += denoise(field, &mut x, opts.s_min) as u64;
+        }
+        let n_unconverged = unconverged.iter().filter(|&&u| u).count();
+        Ok(Samples {
+            x,
+            log_p,
+            n_unconverged,
+            unconverged,
+            unconverged_radius: radius,
+            expected_unconverged: expected,
+            stats: tr.stats,
+            totals,
+        })
+    }
+}
+
+/// The options of a generation that starts at `s_start` (checked above `s_min`).
+fn start_options(field: &dyn Field, s_start: f64, opts: &SampleOptions) -> Result<SampleOptions> {
+    let o = SampleOptions {
+        s_max: s_start,
+        ..opts.clone()
+    };
+    if s_start.is_finite() && s_start <= opts.s_min {
+        return Err(Error::Invalid(format!(
+            "the start level s_start = {s_start} must be above s_min = {}",
+            opts.s_min
+        )));
+    }
+    o.validate(field)?;
+    Ok(o)
+}
+
+/// The final denoising step `x <- x - s f_s(x)` on the finite rows of `x`, in
+/// parallel blocks of [`BATCH`] rows (rows are independent, so the result does not
+/// depend on the blocks); returns the number of evaluations.
+fn denoise(field: &dyn Field, x: &mut Array2<f64>, s: f64) -> usize {
+    let d = field.dim();
+    let rows: Vec<usize> = (0..x.nrows())
+        .filter(|&i| x.row(i).iter().all(|v| v.is_finite()))
+        .collect();
+    let mut xs = Vec::with_capacity(rows.len() * d);
+    for &i in &rows {
+        xs.extend(x.row(i).iter());
+    }
+    let mut f = vec![0.0; xs.len()];
+    f.par_chunks_mut(BATCH * d)
+        .zip(xs.par_chunks(BATCH * d))
+        .for_each(|(fb, xb)| field.eval_block(&vec![s; xb.len() / d], xb, fb, None));
+    for (k, &i) in rows.iter().enumerate() {
+        for j in 0..d {
+            x[[i, j]] = xs[k * d + j] - s * f[k * d + j];
+        }
+    }
+    rows.len()
+}
+
 /// Draws `n` prior points at `opts.s_max` (stream `seed`) and integrates them down to
-/// `opts.s_min`.
+/// `opts.s_min`: [`Flow::generate`] of `mf` with the prior `opts.prior` and `mf` as
+/// its own reference.
 pub fn generate(mf: &MarginalField, n: usize, seed: u64, opts: &SampleOptions) -> Result<Samples> {
     generate_with_progress(mf, n, seed, opts, &|_| {})
 }
@@ -431,13 +762,11 @@ pub fn generate_with_progress(
     progress: Progress,
 ) -> Result<Samples> {
     opts.validate(mf)?;
-    let x0 = mf.sample_prior(opts.s_max, n, seed, opts.prior)?;
-    let lp0 = if opts.likelihood {
-        Some(prior_log_density(mf, opts.s_max, x0.view(), opts.prior))
-    } else {
-        None
-    };
-    finish(mf, x0.view(), opts.s_max, lp0, opts, progress)
+    let prior = mf.prior(opts.s_max, opts.prior)?;
+    Flow::new(mf, &prior)?
+        .reference(mf)?
+        .progress(progress)
+        .generate(n, seed, opts)
 }
 
 /// Integrates caller-given points from level `s_start` down to `opts.s_min` (the
@@ -460,99 +789,27 @@ pub fn generate_from_with_progress(
     opts: &SampleOptions,
     progress: Progress,
 ) -> Result<Samples> {
-    let o = SampleOptions {
-        s_max: s_start,
-        ..opts.clone()
-    };
-    if s_start.is_finite() && s_start <= opts.s_min {
-        return Err(Error::Invalid(format!(
-            "the start level s_start = {s_start} must be above s_min = {}",
-            opts.s_min
-        )));
-    }
-    o.validate(mf)?;
-    mf.check_points(x_start)?;
-    let lp0 = if o.likelihood {
-        Some(prior_log_density(mf, s_start, x_start, o.prior))
-    } else {
-        None
-    };
-    finish(mf, x_start, s_start, lp0, &o, progress)
+    start_options(mf, s_start, opts)?;
+    let prior = mf.prior(s_start, opts.prior)?;
+    Flow::new(mf, &prior)?
+        .reference(mf)?
+        .progress(progress)
+        .generate_from(x_start, s_start, opts)
 }
 
 /// `ln` of the prior density at level `s`: the exact `p_s` (also for the linear path,
-/// whose prior is exact) or the far field.
+/// whose prior is exact) or the far field ([`MarginalField::prior`]); NaN for an
+/// invalid level.
 pub fn prior_log_density(
     mf: &MarginalField,
     s: f64,
     x: ArrayView2<f64>,
     prior: PriorKind,
 ) -> Array1<f64> {
-    let exact = prior == PriorKind::Exact || mf.schedule() == Schedule::Linear;
-    let rows: Vec<Vec<f64>> = x.rows().into_iter().map(|r| r.to_vec()).collect();
-    let v: Vec<f64> = rows
-        .par_iter()
-        .map(|r| {
-            if exact {
-                mf.log_density(s, r)
-            } else {
-                mf.far_field_log_density(s, r)
-            }
-        })
-        .collect();
-    Array1::from(v)
-}
-
-fn finish(
-    mf: &MarginalField,
-    x0: ArrayView2<f64>,
-    s_start: f64,
-    lp0: Option<Array1<f64>>,
-    opts: &SampleOptions,
-    progress: Progress,
-) -> Result<Samples> {
-    let tr = transport_with_progress(
-        mf,
-        x0,
-        s_start,
-        opts.s_min,
-        &opts.solver,
-        opts.likelihood,
-        progress,
-    )?;
-    let mut x = tr.x;
-    let log_p = match (lp0, tr.delta_log_p) {
-        (Some(a), Some(b)) => Some(a + b),
-        _ => None,
-    };
-    let (unconverged, radius) = unconverged_mask(mf, x.view(), opts.s_min, opts, &tr.stats);
-    let mut totals = tr.totals;
-    if opts.denoise {
-        let d = mf.dim();
-        let s = opts.s_min;
-        for mut row in x.rows_mut() {
-            if !row.iter().all(|v| v.is_finite()) {
-                continue;
-            }
-            let xr = row.to_vec();
-            let f = mf.velocity(s, &xr);
-            for j in 0..d {
-                row[j] = xr[j] - s * f[j];
-            }
-            totals.evals += 1;
-        }
+    match mf.prior(s, prior) {
+        Ok(p) => p.log_density(x),
+        Err(_) => Array1::from_elem(x.nrows(), f64::NAN),
     }
-    let n_unconverged = unconverged.iter().filter(|&&u| u).count();
-    Ok(Samples {
-        x,
-        log_p,
-        n_unconverged,
-        unconverged,
-        unconverged_radius: radius,
-        expected_unconverged: mf.law().tail_prob(opts.unconverged_factor),
-        stats: tr.stats,
-        totals,
-    })
 }
 
 /// The largest component scale `v_k(s)`.
@@ -621,7 +878,8 @@ pub struct Encoded {
     pub totals: BatchStats,
 }
 
-/// Integrates points at level `opts.s_min` forward to `opts.s_max`.
+/// Integrates points at level `opts.s_min` forward to `opts.s_max` ([`Flow::encode`]
+/// of `mf` with the prior `opts.prior`).
 pub fn encode(mf: &MarginalField, x: ArrayView2<f64>, opts: &SampleOptions) -> Result<Encoded> {
     encode_with_progress(mf, x, opts, &|_| {})
 }
@@ -634,25 +892,6 @@ pub fn encode_with_progress(
     progress: Progress,
 ) -> Result<Encoded> {
     opts.validate(mf)?;
-    mf.check_points(x)?;
-    let tr = transport_with_progress(
-        mf,
-        x,
-        opts.s_min,
-        opts.s_max,
-        &opts.solver,
-        opts.likelihood,
-        progress,
-    )?;
-    let log_p = tr.delta_log_p.as_ref().map(|dl| {
-        let lz = prior_log_density(mf, opts.s_max, tr.x.view(), opts.prior);
-        lz - dl
-    });
-    Ok(Encoded {
-        z: tr.x,
-        log_p,
-        delta_log_p: tr.delta_log_p,
-        stats: tr.stats,
-        totals: tr.totals,
-    })
+    let prior = mf.prior(opts.s_max, opts.prior)?;
+    Flow::new(mf, &prior)?.progress(progress).encode(x, opts)
 }

@@ -16,7 +16,9 @@
 //!
 //! [`FieldKind`] names a field (the command line's names), [`Source`] is the data
 //! distribution at `s = 0`, and [`MarginalField`] combines them: velocity,
-//! log-density, divergence, exact samplers of `p_s` and the priors.
+//! log-density, divergence, exact samplers of `p_s` and the priors. Sampling does not
+//! depend on `MarginalField` itself but on the [`Field`] trait ([`interface`]), which
+//! `MarginalField` implements, as do closures ([`FnField`]) and learned fields.
 //!
 //! ```
 //! use fieldflow::fields::{FieldKind, MarginalField, Source};
@@ -32,6 +34,7 @@
 //! assert!(m[0] > -1.0 && m[0] < 1.0);
 //! ```
 
+pub mod interface;
 pub mod kernel;
 pub mod noise;
 pub mod prior_bound;
@@ -40,6 +43,7 @@ pub mod source;
 mod tiny;
 pub mod validity;
 
+pub use interface::{Divergence, Field, FnField};
 pub use noise::{Noise, NoiseKind, Profile};
 pub use prior_bound::{default_s_max, prior_error_bound, DEFAULT_PRIOR_TV, PUBLISHED_S_MAX};
 pub use schedule::Schedule;
@@ -563,9 +567,10 @@ impl MarginalField {
         par_rows(n, self.dim(), seed, |rng, row| self.source.sample(rng, row))
     }
 
-    /// `n` draws of the prior at `s_max`. The linear path's prior is `nu` itself at
-    /// `s_max = 1` (exact whatever `kind`); for the ray fields `FarField` draws
-    /// `c + s_max U` around the source centre `c`, and `Exact` draws `p_{s_max}`.
+    /// `n` draws of the prior at `s_max` ([`MarginalField::prior`]). The linear path's
+    /// prior is `nu` itself at `s_max = 1` (exact whatever `kind`); for the ray fields
+    /// `FarField` draws `c + s_max U` around the source centre `c`, and `Exact` draws
+    /// `p_{s_max}`.
     pub fn sample_prior(
         &self,
         s_max: f64,
@@ -573,17 +578,8 @@ impl MarginalField {
         seed: u64,
         kind: PriorKind,
     ) -> Result<Array2<f64>> {
-        self.check_level(s_max)?;
-        if kind == PriorKind::Exact || self.schedule == Schedule::Linear {
-            return self.sample_marginal(s_max, n, seed);
-        }
-        let c = self.source.center();
-        try_par_rows("prior draws", n, self.dim(), seed, |rng, row| {
-            self.law.sample(rng, row);
-            for (o, cj) in row.iter_mut().zip(&c) {
-                *o = cj + s_max * *o;
-            }
-        })
+        use crate::sampling::Prior as _;
+        self.prior(s_max, kind)?.sample(n, seed)
     }
 
     /// The far-field prior's log-density at `s_max`: `ln nu((x - c)/s_max) - d ln s_max`.

@@ -7,7 +7,8 @@
 //! `log10 s`. Paths enter the window from far away (the prior is heavy-tailed) and
 //! end on data points.
 //!
-//! [`make_from_paths`] draws a trajectories file of `fieldflow sample --trajectories`
+//! [`compute_panel_field`] records the paths of any 2-D [`Field`] from given start
+//! points (an own or a learned field); [`make_from_paths`] draws a trajectories file of `fieldflow sample --trajectories`
 //! ([`crate::io::read_trajectories`]) with the same path drawing ([`draw_paths`]).
 
 use super::{
@@ -15,7 +16,7 @@ use super::{
     FigureOptions,
 };
 use crate::data::Dataset;
-use crate::fields::{FieldKind, MarginalField, PriorKind, Source};
+use crate::fields::{Field, FieldKind, MarginalField, PriorKind, Source};
 use crate::io::RecordedPaths;
 use crate::ode::{Method, SolverOptions};
 use crate::sampling::trajectories;
@@ -43,6 +44,10 @@ pub struct Panel {
 /// The figure.
 #[derive(Debug, Clone)]
 pub struct Trajectories {
+    /// What is drawn, for the title (`PFGM trajectories` for [`make`]).
+    pub label: String,
+    /// Where the paths start, for the title (`the far-field prior` for [`make`]).
+    pub start: String,
     /// One panel per data set.
     pub panels: Vec<Panel>,
     /// Top level.
@@ -66,13 +71,38 @@ pub fn compute_panel(
     let x0 = mf.sample_prior(s_max, n_paths, seed + 1, PriorKind::FarField)?;
     let lv = log_levels(s_max, s_min, levels);
     let solver = SolverOptions::new(Method::Dopri5).tol(1e-6);
-    let paths = trajectories(&mf, x0.view(), s_max, s_min, &lv, &solver)?;
+    compute_panel_field(name, &mf, x0.view(), data, window, lv, &solver)
+}
+
+/// The paths of any 2-D `field` from the start points `x0` (`n x 2`, at level
+/// `levels[0]`) recorded at `levels` (from the start level down, see
+/// [`trajectories`]); `data` (`m x 2`, may be empty) is drawn in grey.
+pub fn compute_panel_field(
+    name: &str,
+    field: &dyn Field,
+    x0: ndarray::ArrayView2<f64>,
+    data: Array2<f64>,
+    window: ((f64, f64), (f64, f64)),
+    levels: Vec<f64>,
+    solver: &SolverOptions,
+) -> Result<Panel> {
+    if field.dim() != 2 {
+        return Err(Error::DimensionMismatch {
+            what: "field dimension (the trajectories figure is 2-D)",
+            expected: 2,
+            got: field.dim(),
+        });
+    }
+    let (Some(&a), Some(&b)) = (levels.first(), levels.last()) else {
+        return Err(Error::Empty { what: "levels" });
+    };
+    let paths = trajectories(field, x0, a, b, &levels, solver)?;
     Ok(Panel {
         name: name.to_string(),
         window,
         data,
         paths,
-        levels: lv,
+        levels,
     })
 }
 
@@ -81,8 +111,8 @@ impl Figure for Trajectories {
         let n = self.panels.first().map(|p| p.paths.dim().0).unwrap_or(0);
         let root = root.titled(
             &format!(
-                "PFGM trajectories: {n} particles from the far-field prior, s = {} -> {} (empirical fields), coloured by log10 s",
-                self.s_max, self.s_min
+                "{}: {n} particles from {}, s = {} -> {}, coloured by log10 s",
+                self.label, self.start, self.s_max, self.s_min
             ),
             ("sans-serif", 20),
         )?;
@@ -94,11 +124,15 @@ impl Figure for Trajectories {
             let box_ = p.window;
             let mut chart = axes(
                 area,
-                &format!(
-                    "{}: {} data points (grey), end points at s_min (red)",
-                    p.name,
-                    p.data.nrows()
-                ),
+                &if p.data.nrows() == 0 {
+                    format!("{}: end points at s_min (red)", p.name)
+                } else {
+                    format!(
+                        "{}: {} data points (grey), end points at s_min (red)",
+                        p.name,
+                        p.data.nrows()
+                    )
+                },
                 box_.0 .0..box_.0 .1,
                 box_.1 .0..box_.1 .1,
                 ("x1", "x2"),
@@ -147,6 +181,8 @@ pub fn make(out_dir: &Path, opts: &FigureOptions) -> Result<FigureFiles> {
         })
         .collect::<Result<Vec<_>>>()?;
     let fig = Trajectories {
+        label: "PFGM trajectories (empirical fields)".into(),
+        start: "the far-field prior".into(),
         panels,
         s_max,
         s_min,

@@ -5,19 +5,24 @@
 //! [`MarginalField::evaluate`]); arrows are drawn at a common length (capped at one
 //! grid cell) and coloured by the length of `m(x) - x`. At large `s` the field points
 //! to the centre of the data, at small `s` to the nearest data points.
+//! [`compute_field`] draws any 2-D ray [`Field`] the same way (an own or a learned
+//! field, with `m(x) = x - s f_s(x)` its implied posterior mean).
 
 use super::{arrow, axes, colorbar, save_figure, ColorScale, Figure, FigureFiles, FigureOptions};
 use crate::data::Dataset;
-use crate::fields::{FieldKind, MarginalField, Source};
-use crate::Result;
+use crate::fields::{Field, FieldKind, MarginalField, Source, BATCH};
+use crate::{Error, Result};
 use ndarray::Array2;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use rayon::prelude::*;
 use std::path::Path;
 
 /// The figure: the data, the grid and `m(x) - x` at each level.
 #[derive(Debug, Clone)]
 pub struct Velocity {
+    /// The field's name for the title (`PFGM` for [`compute`]).
+    pub field: String,
     /// The data's name.
     pub name: String,
     /// The data (`m x 2`).
@@ -44,6 +49,32 @@ pub fn compute(
     n: usize,
 ) -> Result<Velocity> {
     let mf = MarginalField::new(FieldKind::Poisson, Source::points(data.view(), None)?)?;
+    let mut fig = compute_field(name, &mf, data, window, levels, n)?;
+    fig.field = "PFGM".into();
+    Ok(fig)
+}
+
+/// `-s f_s(x)` of any 2-D `field` at `levels` on an `n x n` grid of cell centres over
+/// the square `window`; `data` (`m x 2`, may be empty) is drawn in grey. The title
+/// names the field by [`Field::describe`].
+pub fn compute_field(
+    name: &str,
+    field: &dyn Field,
+    data: Array2<f64>,
+    window: ((f64, f64), (f64, f64)),
+    levels: &[f64],
+    n: usize,
+) -> Result<Velocity> {
+    if field.dim() != 2 {
+        return Err(Error::DimensionMismatch {
+            what: "field dimension (the velocity figure is 2-D)",
+            expected: 2,
+            got: field.dim(),
+        });
+    }
+    for &s in levels {
+        field.check_level(s)?;
+    }
     let cell = (window.0 .1 - window.0 .0) / n as f64;
     let grid = Array2::from_shape_fn((n * n, 2), |(i, j)| {
         let (k, lo) = if j == 0 {
@@ -55,9 +86,17 @@ pub fn compute(
     });
     let arrows = levels
         .iter()
-        .map(|&s| Ok(mf.evaluate(s, grid.view())?.f * (-s)))
+        .map(|&s| {
+            let xs: Vec<f64> = grid.iter().copied().collect();
+            let mut f = vec![0.0; xs.len()];
+            f.par_chunks_mut(BATCH * 2)
+                .zip(xs.par_chunks(BATCH * 2))
+                .for_each(|(fb, xb)| field.eval_block(&vec![s; xb.len() / 2], xb, fb, None));
+            Ok(Array2::from_shape_vec((n * n, 2), f).expect("shape") * (-s))
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok(Velocity {
+        field: field.describe(),
         name: name.to_string(),
         window,
         data,
@@ -72,9 +111,14 @@ impl Figure for Velocity {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         let root = root.titled(
             &format!(
-                "PFGM velocity on {} ({} data points, grey): arrows along the generation direction -s f_s(x) = m(x) - x, colour = its length",
+                "{} velocity on {}{}: arrows along the generation direction -s f_s(x) = m(x) - x, colour = its length",
+                self.field,
                 self.name,
-                self.data.nrows()
+                if self.data.nrows() == 0 {
+                    String::new()
+                } else {
+                    format!(" ({} data points, grey)", self.data.nrows())
+                }
             ),
             ("sans-serif", 19),
         )?;
