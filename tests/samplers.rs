@@ -561,3 +561,30 @@ fn the_reference_matches_the_closed_form_for_one_gaussian() {
     assert!(worst < 1e-9, "{worst:e}");
     assert!(evals > 100.0);
 }
+
+/// The samplers take any `Field`: an own closure with the closed-form velocity of one
+/// Gaussian source N(mu, c^2 I) under the Gaussian field, f = s (x - mu) / (c^2 + s^2),
+/// gives the same end points as the `MarginalField` of that source (to rounding: the
+/// two compute the same formula in a different order).
+#[test]
+fn samplers_run_on_an_own_closure_field() {
+    use fieldflow::fields::{FnField, Schedule};
+    let (mu, c) = ([0.5, -1.0], 0.7);
+    let src = Source::gaussian_mixture(array![[mu[0], mu[1]]].view(), &[c], None).unwrap();
+    let mf = MarginalField::new(FieldKind::Gaussian, src).unwrap();
+    let own = FnField::new(2, Schedule::Ray, move |s: f64, x: &[f64], f: &mut [f64]| {
+        for j in 0..2 {
+            f[j] = s * (x[j] - mu[j]) / (c * c + s * s);
+        }
+    })
+    .unwrap();
+    let x0 = mf.sample_marginal(80.0, 64, 3).unwrap();
+    for m in [Method::EdmHeun, Method::DpmPp2m, Method::DpmPp3m] {
+        let opts = SamplerOptions::new(m, 12, 80.0, 0.002);
+        let a = sample(&mf, x0.view(), &opts).unwrap();
+        let b = sample(&own, x0.view(), &opts).unwrap();
+        assert_eq!(a.evals_per_particle, b.evals_per_particle);
+        let (rms, max) = errors(a.x.view(), b.x.view());
+        assert!(max < 1e-12, "{m}: rms {rms:e}, max {max:e}");
+    }
+}

@@ -8,7 +8,8 @@
 //! `f_s(x) = (x - m_s(x)) / s`: for the ray fields (`alpha = 1`, `sigma = s`) and for
 //! the linear path (`alpha = 1 - s`, `sigma = s`, where
 //! `f = -m + (x - (1 - s) m)/s = (x - m)/s` as well), so the denoiser is
-//! `m_s(x) = x - s f_s(x)`, obtained from one [`MarginalField::eval_block`] call.
+//! `m_s(x) = x - s f_s(x)`, obtained from one [`Field::eval_block`] call: any field (the exact
+//! `MarginalField`, a closure, a learned network) can be sampled.
 //!
 //! * [`Method::EdmEuler`], [`Method::EdmHeun`]: Karras, Aittala, Aila and Laine,
 //!   "Elucidating the Design Space of Diffusion-Based Generative Models" (NeurIPS
@@ -57,7 +58,7 @@ pub mod bench;
 pub mod wasserstein;
 
 use crate::error::ensure_cols;
-use crate::fields::MarginalField;
+use crate::fields::Field;
 use crate::{Error, Result};
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
@@ -164,7 +165,7 @@ impl SamplerOptions {
     }
 
     /// Checks the settings (for `mf`, whose schedule bounds the levels).
-    pub fn validate(&self, mf: &MarginalField) -> Result<()> {
+    pub fn validate(&self, mf: &dyn Field) -> Result<()> {
         levels(self.steps, self.s_max, self.s_min, self.rho)?;
         mf.check_level(self.s_max)?;
         mf.check_level(self.s_min)
@@ -245,15 +246,11 @@ pub struct SamplerOutput {
 /// # Errors
 /// Bad options ([`SamplerOptions::validate`]), points with the wrong number of
 /// columns or non-finite entries.
-pub fn sample(
-    mf: &MarginalField,
-    x0: ArrayView2<f64>,
-    opts: &SamplerOptions,
-) -> Result<SamplerOutput> {
+pub fn sample(mf: &dyn Field, x0: ArrayView2<f64>, opts: &SamplerOptions) -> Result<SamplerOutput> {
     opts.validate(mf)?;
     let d = mf.dim();
     ensure_cols("start points", x0, d)?;
-    mf.check_points(x0)?;
+    crate::error::ensure_finite("start points", x0)?;
     let lv = levels(opts.steps, opts.s_max, opts.s_min, opts.rho)?;
     let n = x0.nrows();
     let mut x: Vec<f64> = x0.iter().copied().collect();
@@ -275,24 +272,24 @@ pub fn sample(
 
 /// The denoiser `m_s(x) = x - s f_s(x)` of a block of rows at one level; the only
 /// access to the field. Writes `m`, returns nothing.
-fn denoise(mf: &MarginalField, s: f64, x: &[f64], m: &mut [f64]) {
+fn denoise(mf: &dyn Field, s: f64, x: &[f64], m: &mut [f64]) {
     let d = mf.dim();
     let rows = x.len() / d.max(1);
     let sv = vec![s; rows];
-    mf.eval_block(&sv, x, m, None, None);
+    mf.eval_block(&sv, x, m, None);
     for (mi, xi) in m.iter_mut().zip(x) {
         *mi = xi - s * *mi;
     }
 }
 
 /// `alpha(s)`, `sigma(s)` of the field's schedule.
-fn alpha_sigma(mf: &MarginalField, s: f64) -> (f64, f64) {
+fn alpha_sigma(mf: &dyn Field, s: f64) -> (f64, f64) {
     let sch = mf.schedule();
     (sch.alpha(s), sch.sigma(s))
 }
 
 /// Runs one chunk through every step; returns the evaluations per row.
-fn run_chunk(mf: &MarginalField, method: Method, lv: &[f64], x: &mut [f64]) -> usize {
+fn run_chunk(mf: &dyn Field, method: Method, lv: &[f64], x: &mut [f64]) -> usize {
     match method {
         Method::EdmEuler => edm(mf, lv, x, false),
         Method::EdmHeun => edm(mf, lv, x, true),
@@ -302,7 +299,7 @@ fn run_chunk(mf: &MarginalField, method: Method, lv: &[f64], x: &mut [f64]) -> u
 }
 
 /// Karras et al. (2022), Algorithm 1 without churn.
-fn edm(mf: &MarginalField, lv: &[f64], x: &mut [f64], heun: bool) -> usize {
+fn edm(mf: &dyn Field, lv: &[f64], x: &mut [f64], heun: bool) -> usize {
     let len = x.len();
     let (mut m, mut slope, mut xn) = (vec![0.0; len], vec![0.0; len], vec![0.0; len]);
     let mut evals = 0;
@@ -328,7 +325,7 @@ fn edm(mf: &MarginalField, lv: &[f64], x: &mut [f64], heun: bool) -> usize {
 }
 
 /// DPM-Solver++ multistep of order `order` (2 or 3), data prediction.
-fn dpmpp(mf: &MarginalField, lv: &[f64], x: &mut [f64], order: usize) -> usize {
+fn dpmpp(mf: &dyn Field, lv: &[f64], x: &mut [f64], order: usize) -> usize {
     let len = x.len();
     // the last three denoiser outputs (newest first) and their lambdas
     let mut hist: Vec<Vec<f64>> = Vec::with_capacity(3);
