@@ -38,6 +38,8 @@ pub mod data;
 pub mod error;
 pub mod fields;
 pub mod io;
+#[cfg(feature = "learn")]
+pub mod learn;
 pub mod ode;
 pub mod plots;
 pub mod rng;
