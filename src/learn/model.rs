@@ -93,8 +93,14 @@ impl ModelMeta {
         put("hidden", self.hidden.to_string());
         put("layers", self.layers.to_string());
         put("activation", "silu".into());
-        put("embedding", format!("c_noise + sin/cos at 1,2,4,8 ({EMBED_DIM})"));
-        put("mean", serde_json::to_string(&self.mean).unwrap_or_default());
+        put(
+            "embedding",
+            format!("c_noise + sin/cos at 1,2,4,8 ({EMBED_DIM})"),
+        );
+        put(
+            "mean",
+            serde_json::to_string(&self.mean).unwrap_or_default(),
+        );
         put("sd", format!("{:?}", self.sd));
         put("seed", self.seed.to_string());
         put("steps", self.steps.to_string());
@@ -114,8 +120,11 @@ impl ModelMeta {
             message: msg,
         };
         let get = |k: &str| -> Result<&String> {
-            m.get(k)
-                .ok_or_else(|| bad(format!("model metadata lacks '{k}' (not a fieldflow model?)")))
+            m.get(k).ok_or_else(|| {
+                bad(format!(
+                    "model metadata lacks '{k}' (not a fieldflow model?)"
+                ))
+            })
         };
         let num = |k: &str| -> Result<usize> {
             get(k)?
@@ -263,8 +272,11 @@ impl TrainedModel {
     /// The file's bytes: safetensors with the metadata in its header.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let named = self.mlp.named_tensors();
-        safetensors::serialize(named.iter().map(|(n, t)| (n.as_str(), t)), Some(self.meta.to_map()))
-            .map_err(|e| Error::Invalid(format!("cannot serialise the model: {e}")))
+        safetensors::serialize(
+            named.iter().map(|(n, t)| (n.as_str(), t)),
+            Some(self.meta.to_map()),
+        )
+        .map_err(|e| Error::Invalid(format!("cannot serialise the model: {e}")))
     }
 
     /// Writes the model atomically ([`Error::FileExists`] unless `overwrite`).
@@ -283,10 +295,9 @@ impl TrainedModel {
             .map_err(|e| bad(format!("not a safetensors model file or truncated ({e})")))?;
         let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
             .map_err(|e| bad(format!("not a safetensors model file or truncated ({e})")))?;
-        let map = header
-            .metadata()
-            .as_ref()
-            .ok_or_else(|| bad("the safetensors file has no metadata (not a fieldflow model)".into()))?;
+        let map = header.metadata().as_ref().ok_or_else(|| {
+            bad("the safetensors file has no metadata (not a fieldflow model)".into())
+        })?;
         let meta = ModelMeta::from_map(path, map)?;
         let _ = st;
         let tensors = candle_core::safetensors::load_buffer(bytes, &candle_core::Device::Cpu)
@@ -294,12 +305,17 @@ impl TrainedModel {
         let mut layers = Vec::with_capacity(meta.layers + 1);
         for i in 0..=meta.layers {
             let take = |n: String| {
-                tensors
-                    .get(&n)
-                    .cloned()
-                    .ok_or_else(|| bad(format!("tensor '{n}' is missing for {} hidden layers", meta.layers)))
+                tensors.get(&n).cloned().ok_or_else(|| {
+                    bad(format!(
+                        "tensor '{n}' is missing for {} hidden layers",
+                        meta.layers
+                    ))
+                })
             };
-            layers.push((take(format!("layers.{i}.weight"))?, take(format!("layers.{i}.bias"))?));
+            layers.push((
+                take(format!("layers.{i}.weight"))?,
+                take(format!("layers.{i}.bias"))?,
+            ));
         }
         if tensors.len() != 2 * (meta.layers + 1) {
             return Err(bad(format!(

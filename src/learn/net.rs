@@ -30,7 +30,13 @@ pub struct Mlp {
 
 impl Mlp {
     /// A fresh network `input -> hidden x layers -> output`, initialised from `rng`.
-    pub fn new(input: usize, hidden: usize, layers: usize, output: usize, rng: &mut Rng) -> Result<Self> {
+    pub fn new(
+        input: usize,
+        hidden: usize,
+        layers: usize,
+        output: usize,
+        rng: &mut Rng,
+    ) -> Result<Self> {
         if hidden == 0 || layers == 0 {
             return Err(Error::Invalid(
                 "the network needs at least one hidden layer of width at least 1".into(),

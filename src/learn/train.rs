@@ -9,7 +9,7 @@
 use super::model::{data_hash, ModelMeta, TrainedModel};
 use super::net::{nn_err, Mlp};
 use super::{embed, sigma_scale, Precond, EMBED_DIM};
-use crate::error::{ensure_finite, ensure_cols};
+use crate::error::{ensure_cols, ensure_finite};
 use crate::fields::{FieldKind, MarginalField, Noise, Source};
 use crate::rng::{stream, Rng};
 use crate::{Error, Result};
@@ -154,7 +154,12 @@ struct Sampler<'a> {
 }
 
 impl<'a> Sampler<'a> {
-    fn new(cfg: &TrainConfig, pts: ArrayView2<'a, f64>, pre: Precond, mean: &[f64]) -> Result<Self> {
+    fn new(
+        cfg: &TrainConfig,
+        pts: ArrayView2<'a, f64>,
+        pre: Precond,
+        mean: &[f64],
+    ) -> Result<Self> {
         let mf = MarginalField::new(cfg.kind, Source::points(pts, None)?)?;
         let law = mf.law().clone();
         Ok(Sampler {
@@ -216,7 +221,8 @@ impl<'a> Sampler<'a> {
             for j in 0..d {
                 let centred = x[i * d + j] - c.alpha * self.mean[j];
                 inp[i * w + j] = (c.c_in * centred) as f32;
-                tgt[i * d + j] = ((y[i * d + j] - self.mean[j] - c.c_skip * centred) / c.c_out) as f32;
+                tgt[i * d + j] =
+                    ((y[i * d + j] - self.mean[j] - c.c_skip * centred) / c.c_out) as f32;
             }
             embed(c.c_noise, &mut e);
             for (k, v) in e.iter().enumerate() {
@@ -237,7 +243,10 @@ fn tensors(inp: Vec<f32>, tgt: Vec<f32>, n: usize, d: usize) -> Result<(Tensor, 
 /// per-coordinate variance).
 pub fn normalisation(data: ArrayView2<f64>) -> (Vec<f64>, f64) {
     let n = data.nrows() as f64;
-    let mean: Vec<f64> = data.mean_axis(Axis(0)).map(|m| m.to_vec()).unwrap_or_default();
+    let mean: Vec<f64> = data
+        .mean_axis(Axis(0))
+        .map(|m| m.to_vec())
+        .unwrap_or_default();
     let mut var = 0.0;
     for row in data.rows() {
         for (v, m) in row.iter().zip(&mean) {
