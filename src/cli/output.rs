@@ -21,6 +21,8 @@ pub enum Kind {
     Json,
     /// A folder (created if missing).
     Dir,
+    /// A model file: `.safetensors`.
+    Model,
 }
 
 /// Whether `a` and `b` name the same existing file.
@@ -65,6 +67,15 @@ pub fn check_outputs(
                     .is_some_and(|e| e.eq_ignore_ascii_case("json"));
                 if !ok {
                     bail!("{opt} {}: expected a .json file", path.display());
+                }
+            }
+            Kind::Model => {
+                let ok = path
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| e.eq_ignore_ascii_case("safetensors"));
+                if !ok {
+                    bail!("{opt} {}: expected a .safetensors file", path.display());
                 }
             }
             Kind::Dir => {

@@ -181,6 +181,45 @@ impl ModelMeta {
     }
 }
 
+/// Rewrites a safetensors buffer with its JSON header's keys sorted (the metadata
+/// map's iteration order is random), so that the same model always gives the same
+/// bytes. The header stays padded with spaces to a multiple of 8 bytes; tensor
+/// offsets are relative to the data section and do not change.
+fn canonical_header(bytes: &[u8]) -> Result<Vec<u8>> {
+    let bad = || Error::Invalid("cannot serialise the model: malformed header".into());
+    let n = u64::from_le_bytes(
+        bytes
+            .get(..8)
+            .ok_or_else(bad)?
+            .try_into()
+            .map_err(|_| bad())?,
+    ) as usize;
+    let header = bytes.get(8..8 + n).ok_or_else(bad)?;
+    let value = sorted(serde_json::from_slice(header).map_err(|_| bad())?);
+    let mut text = serde_json::to_vec(&value).map_err(|_| bad())?;
+    while text.len() % 8 != 0 {
+        text.push(b' ');
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend((text.len() as u64).to_le_bytes());
+    out.extend(text);
+    out.extend(&bytes[8 + n..]);
+    Ok(out)
+}
+
+/// `v` with the keys of every object inserted in sorted order (serde_json keeps
+/// insertion order when another crate enables its `preserve_order` feature).
+fn sorted(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<_> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        other => other,
+    }
+}
+
 /// A trained network with its metadata: predicts the posterior mean `m(x, s)`.
 #[derive(Debug, Clone)]
 pub struct TrainedModel {
@@ -272,11 +311,12 @@ impl TrainedModel {
     /// The file's bytes: safetensors with the metadata in its header.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let named = self.mlp.named_tensors();
-        safetensors::serialize(
+        let bytes = safetensors::serialize(
             named.iter().map(|(n, t)| (n.as_str(), t)),
             Some(self.meta.to_map()),
         )
-        .map_err(|e| Error::Invalid(format!("cannot serialise the model: {e}")))
+        .map_err(|e| Error::Invalid(format!("cannot serialise the model: {e}")))?;
+        canonical_header(&bytes)
     }
 
     /// Writes the model atomically ([`Error::FileExists`] unless `overwrite`).
