@@ -41,6 +41,7 @@
 pub mod field;
 pub mod model;
 pub mod net;
+pub mod sample;
 pub mod train;
 
 pub use field::LearnedField;
