@@ -22,6 +22,7 @@ pub enum Kind {
     /// A folder (created if missing).
     Dir,
     /// A model file: `.safetensors`.
+    #[cfg_attr(not(feature = "learn"), allow(dead_code))]
     Model,
 }
 

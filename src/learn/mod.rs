@@ -25,7 +25,7 @@
 //! `m = mu + sd F` at `t = 1`; there `c_noise = t`. The embedding of `c_noise` is the
 //! raw value with sine and cosine features at frequencies 1, 2, 4 and 8.
 //!
-//! Training ([`train`]) draws levels as in the papers: EDM's log-normal
+//! Training ([`train()`]) draws levels as in the papers: EDM's log-normal
 //! `ln(sigma / (2 sd)) ~ N(-1.2, 1.2^2)` (levels in units where the data standard
 //! deviation is EDM's 0.5; `r = sigma sqrt(D)` for PFGM++, `D = 1` for PFGM) and
 //! `t ~ U(0, 1]` for the linear path. Two regression targets: the conditional one (a

@@ -288,7 +288,7 @@ pub fn train(
         });
     }
     let (mean, sd) = normalisation(data);
-    if !(sd > 0.0) {
+    if sd <= 0.0 || sd.is_nan() {
         return Err(Error::Invalid(
             "the training data have no spread (all points equal)".into(),
         ));
