@@ -369,3 +369,45 @@ fn a_learned_linear_field_samples_near_moons_whatever_the_thread_count() {
     eprintln!("{msg}");
     assert!(m_gen < 0.65 * m_prior && m_gen < 4.0 * m_fresh, "{msg}");
 }
+
+/// The exact divergence (forward-mode Jacobian trace) against central finite
+/// differences of the velocity (step 1e-3 on an f32 network: agreement to 2% of
+/// max(1, |div|)), for a ray field and the linear path in d = 3.
+#[test]
+fn the_learned_divergence_matches_finite_differences() {
+    let data = gaussian(300, &[2.0, -1.0, 0.5], &[1.0, 0.5, 2.0], 2);
+    for kind in ["pfgmpp:8", "linear"] {
+        let kind: FieldKind = kind.parse().unwrap();
+        let model = train(&small_cfg(kind, 200), data.view(), None, |_, _| {})
+            .unwrap()
+            .model;
+        let field = LearnedField::new(model);
+        assert_eq!(
+            field.divergence(),
+            fieldflow::learn::field::Divergence::Exact
+        );
+        let pts = gaussian(20, &[2.0, -1.0, 0.5], &[1.5, 1.0, 2.0], 7);
+        for (i, row) in pts.rows().into_iter().enumerate() {
+            let s = 0.05 + 0.045 * i as f64;
+            let x = row.to_vec();
+            let (mut f, mut dv) = (vec![0.0; 3], vec![0.0; 1]);
+            field.eval_block(&[s], &x, &mut f, Some(&mut dv));
+            let h = 1e-3;
+            let mut fd = 0.0;
+            for j in 0..3 {
+                let (mut xp, mut xm) = (x.clone(), x.clone());
+                xp[j] += h;
+                xm[j] -= h;
+                let (mut fp, mut fm) = (vec![0.0; 3], vec![0.0; 3]);
+                field.eval_block(&[s], &xp, &mut fp, None);
+                field.eval_block(&[s], &xm, &mut fm, None);
+                fd += (fp[j] - fm[j]) / (2.0 * h);
+            }
+            assert!(
+                (dv[0] - fd).abs() < 2e-2 * fd.abs().max(1.0),
+                "{kind} s={s}: exact {} vs finite differences {fd}",
+                dv[0]
+            );
+        }
+    }
+}

@@ -2,9 +2,15 @@
 //!
 //! [`LearnedField`] has the same block interface as the exact field: `eval_block`
 //! evaluates rows at their own levels, writing NaN rows if the network fails (never
-//! panicking), so the ODE solvers treat a failure like any non-finite velocity. The
-//! divergence is not available yet ([`crate::learn::field::Divergence::None`]); the
-//! exact Jacobian trace by forward-mode tangents is planned.
+//! panicking), so the ODE solvers treat a failure like any non-finite velocity.
+//!
+//! The divergence is exact: `div f = (d - tr(dm/dx)) / s` with
+//! `dm/dx = c_skip I + c_out c_in J`, and the network's Jacobian `J` with respect to
+//! its position inputs is carried through the layers by forward-mode tangents,
+//! `J = W_L diag(silu'(z_{L-1})) W_{L-1} ... diag(silu'(z_1)) W_1 [I; 0]`, which costs
+//! `d` extra passes of the network's width per row (meant for small `d`). This pass
+//! runs in `f64` on the `f32` weights, so it is the exact trace of the same network
+//! evaluated in double precision.
 
 use super::model::TrainedModel;
 use crate::fields::{FieldKind, Schedule};
@@ -26,12 +32,91 @@ pub enum Divergence {
 #[derive(Debug, Clone)]
 pub struct LearnedField {
     model: TrainedModel,
+    /// The weights in `f64`: `(W [out x in] row-major, b, out)` per layer.
+    weights: Vec<(Vec<f64>, Vec<f64>, usize)>,
 }
 
 impl LearnedField {
     /// Wraps a trained model.
     pub fn new(model: TrainedModel) -> Self {
-        Self { model }
+        let named = model.mlp().named_tensors();
+        let weights = named
+            .chunks_exact(2)
+            .map(|pair| {
+                let flat = |t: &candle_core::Tensor| -> Vec<f64> {
+                    t.flatten_all()
+                        .and_then(|v| v.to_vec1::<f32>())
+                        .map(|v| v.into_iter().map(f64::from).collect())
+                        .unwrap_or_default()
+                };
+                let out = pair[0].1.dims()[0];
+                (flat(&pair[0].1), flat(&pair[1].1), out)
+            })
+            .collect();
+        Self { model, weights }
+    }
+
+    /// `tr(dF/dx_in)` pieces: the network's Jacobian with respect to its first `d`
+    /// inputs at input `z` (length `d + 9`), as a row-major `d x d` matrix.
+    fn input_jacobian(&self, z: &[f64], d: usize) -> Vec<f64> {
+        let mut h = z.to_vec();
+        let mut width = z.len();
+        // tangents: width x d, row-major; initially [I; 0]
+        let mut t = vec![0.0; width * d];
+        for j in 0..d {
+            t[j * d + j] = 1.0;
+        }
+        let last = self.weights.len() - 1;
+        for (l, (w, b, out)) in self.weights.iter().enumerate() {
+            let mut hn = b.clone();
+            let mut tn = vec![0.0; out * d];
+            for o in 0..*out {
+                let row = &w[o * width..(o + 1) * width];
+                let mut acc = 0.0;
+                for (k, wk) in row.iter().enumerate() {
+                    acc += wk * h[k];
+                    let tk = &t[k * d..(k + 1) * d];
+                    for (tj, v) in tn[o * d..(o + 1) * d].iter_mut().zip(tk) {
+                        *tj += wk * v;
+                    }
+                }
+                hn[o] += acc;
+            }
+            if l < last {
+                for o in 0..*out {
+                    let x = hn[o];
+                    let sg = 1.0 / (1.0 + (-x).exp());
+                    let dsilu = sg * (1.0 + x * (1.0 - sg));
+                    hn[o] = x * sg;
+                    for v in &mut tn[o * d..(o + 1) * d] {
+                        *v *= dsilu;
+                    }
+                }
+            }
+            h = hn;
+            t = tn;
+            width = *out;
+        }
+        t
+    }
+
+    /// `div f` at rows `x` with levels `s` (exact trace of the network's Jacobian).
+    fn divergence_block(&self, s: &[f64], x: &[f64], div: &mut [f64]) {
+        let d = self.dim();
+        let meta = self.model.meta();
+        let pre = self.model.precond();
+        let mut z = vec![0.0; d + super::EMBED_DIM];
+        for (i, &si) in s.iter().enumerate() {
+            let c = pre.at(si);
+            for j in 0..d {
+                z[j] = c.c_in * (x[i * d + j] - c.alpha * meta.mean[j]);
+            }
+            super::embed(c.c_noise, &mut z[d..]);
+            let jac = self.input_jacobian(&z, d);
+            let tr: f64 = (0..d).map(|j| jac[j * d + j]).sum();
+            let tr_m = d as f64 * c.c_skip + c.c_out * c.c_in * tr;
+            div[i] = (d as f64 - tr_m) / si;
+        }
     }
 
     /// Loads a model file.
@@ -60,16 +145,23 @@ impl LearnedField {
     }
 
     /// Velocities of a block of rows (`s[i]` the level of row `i`, `x` and `f` row by
-    /// row, `n x d`). NaN rows if the network fails; `div` is filled with NaN (the
-    /// divergence is not available, see [`LearnedField::divergence`]).
+    /// row, `n x d`) and, when asked, their divergences. NaN rows (and NaN
+    /// divergences) if the network fails or the sizes do not fit; never a panic.
     pub fn eval_block(&self, s: &[f64], x: &[f64], f: &mut [f64], div: Option<&mut [f64]>) {
         let d = self.dim();
-        if let Some(dv) = div {
-            dv.fill(f64::NAN);
-        }
         if self.model.predict_mean(s, x, f).is_err() {
             f.fill(f64::NAN);
+            if let Some(dv) = div {
+                dv.fill(f64::NAN);
+            }
             return;
+        }
+        if let Some(dv) = div {
+            if dv.len() == s.len() {
+                self.divergence_block(s, x, dv);
+            } else {
+                dv.fill(f64::NAN);
+            }
         }
         for (i, &si) in s.iter().enumerate() {
             for j in 0..d {
@@ -79,9 +171,9 @@ impl LearnedField {
         }
     }
 
-    /// How the divergence is provided: not yet.
+    /// How the divergence is provided: exactly (forward-mode Jacobian trace).
     pub fn divergence(&self) -> Divergence {
-        Divergence::None
+        Divergence::Exact
     }
 
     /// A one-line description.
