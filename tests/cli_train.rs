@@ -142,6 +142,43 @@ fn train_writes_a_reproducible_model_and_refuses_bad_input() {
     .concat());
     assert_fails(&out, "columns");
     // a model file that is not one
-    std::fs::write(dir.join("bad.safetensors"), b"hello").unwrap();
-    assert!(LearnedField::load(dir.join("bad.safetensors")).is_err());
+    let bad = dir.join("bad.safetensors");
+    std::fs::write(&bad, b"hello").unwrap();
+    assert!(LearnedField::load(&bad).is_err());
+
+    // sample --model: reproducible samples of the learned field; bad combinations fail
+    let (g1, g2) = (dir.join("g1.csv"), dir.join("g2.csv"));
+    let sample = [
+        "sample",
+        "--model",
+        s(&m1),
+        "--n",
+        "50",
+        "--seed",
+        "3",
+        "--method",
+        "rk4",
+        "--steps",
+        "10",
+    ];
+    let out = ok(&run(&[&sample[..], &["--out", s(&g1)]].concat()));
+    assert!(out.contains("learned pfgmpp"), "{out}");
+    ok(&run(
+        &[&sample[..], &["--out", s(&g2), "--denoise"]].concat()
+    ));
+    ok(&run(&[&sample[..], &["--out", s(&g2), "--force"]].concat()));
+    let text = std::fs::read_to_string(&g1).unwrap();
+    assert_eq!(text.lines().count(), 51);
+    assert_eq!(text, std::fs::read_to_string(&g2).unwrap());
+    let g3 = dir.join("g3.csv");
+    assert_fails(
+        &run(&[&sample[..], &["--out", s(&g3), "--field", "linear"]].concat()),
+        "--field",
+    );
+    assert_fails(
+        &run(&["sample", "--model", s(&bad), "--n", "5", "--out", s(&g3)]),
+        "not a safetensors",
+    );
+    assert_fails(&run(&["sample", "--n", "5", "--out", s(&g3)]), "--field");
+    assert!(!g3.exists());
 }

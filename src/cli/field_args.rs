@@ -13,9 +13,10 @@ use std::path::PathBuf;
 /// The field and its parameters.
 #[derive(Debug, Args)]
 pub struct FieldOpts {
-    /// Field: poisson, pfgmpp, gaussian, linear, radial, power.
+    /// Field: poisson, pfgmpp, gaussian, linear, radial, power (required unless a
+    /// command takes --model).
     #[arg(long)]
-    pub field: String,
+    pub field: Option<String>,
     /// Extra dimensions D > 0 of `pfgmpp` (D = 1 is poisson).
     #[arg(allow_hyphen_values = true, long = "aug-dim")]
     pub aug_dim: Option<f64>,
@@ -142,7 +143,10 @@ impl FieldOpts {
                 None => LinearPrior::Normal,
             },
         };
-        Ok(FieldKind::from_name(&self.field, &params)?)
+        let Some(name) = &self.field else {
+            bail!("the following required argument was not provided: --field");
+        };
+        Ok(FieldKind::from_name(name, &params)?)
     }
 }
 

@@ -14,6 +14,8 @@ pub mod output;
 pub mod plot;
 pub mod sample;
 #[cfg(feature = "learn")]
+pub mod sample_model;
+#[cfg(feature = "learn")]
 pub mod train;
 
 use clap::{Parser, Subcommand};

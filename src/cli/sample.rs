@@ -57,6 +57,11 @@ Exit code: 0 success, 2 bad input (nothing written).";
 #[command(allow_negative_numbers = true)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
+    /// A learned field: a model file written by `fieldflow train` (instead of
+    /// --field and the data).
+    #[cfg(feature = "learn")]
+    #[arg(long, conflicts_with_all = ["field", "data", "dataset", "from", "trajectories", "stats"])]
+    model: Option<PathBuf>,
     #[command(flatten)]
     field: FieldOpts,
     #[command(flatten)]
@@ -238,6 +243,20 @@ fn write_stats(path: &Path, stats: &Stats, force: bool) -> anyhow::Result<()> {
 
 /// Runs `fieldflow sample`.
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
+    #[cfg(feature = "learn")]
+    if let Some(model) = &args.model {
+        let run = super::sample_model::ModelRun {
+            model,
+            n: args.n,
+            seed: args.seed,
+            solver: &args.solver,
+            s_min: args.s_min,
+            denoise: args.denoise,
+            out: &args.out,
+            force: args.force,
+        };
+        return super::sample_model::run(run, quiet);
+    }
     let mut outputs: Vec<(&Path, &str, Kind)> = vec![(&args.out, "--out", Kind::Points)];
     if let Some(p) = &args.trajectories {
         outputs.push((p, "--trajectories", Kind::Points));
