@@ -44,6 +44,8 @@ pub mod data;
 pub mod error;
 pub mod fields;
 pub mod io;
+#[cfg(feature = "learn")]
+pub mod learn;
 pub mod limits;
 pub mod ode;
 pub mod plots;

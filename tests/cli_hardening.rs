@@ -23,8 +23,29 @@ fn huge_counts_are_refused_with_exit_code_2() {
     let (o, d, smp, dm) = (s(&out), s(&data), s(&samples), s(&demo));
     let max = "18446744073709551615";
     let big = "1000000000000";
+    let model = dir.join("m.safetensors");
+    let m = s(&model);
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["datasets", "moons", "--n", big, "--out", o], "memory"),
+        (
+            vec![
+                "train", "--field", "linear", "--data", d, "--batch", big, "--out", m,
+            ],
+            "memory",
+        ),
+        (
+            vec![
+                "train", "--field", "linear", "--data", d, "--hidden", max, "--out", m,
+            ],
+            "memory",
+        ),
+        (
+            vec![
+                "sample", "--field", "gaussian", "--data", d, "--n", "10", "--method", "edm-heun",
+                "--steps", big, "--out", o,
+            ],
+            "limit",
+        ),
         (vec!["datasets", "moons", "--n", max, "--out", o], "memory"),
         (
             vec!["datasets", "moons", "--n", "1e12", "--out", o],

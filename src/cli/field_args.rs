@@ -16,9 +16,10 @@ use std::path::PathBuf;
 /// The field and its parameters.
 #[derive(Debug, Args)]
 pub struct FieldOpts {
-    /// Field: poisson, pfgmpp, gaussian, linear, radial, power.
+    /// Field: poisson, pfgmpp, gaussian, linear, radial, power (required unless a
+    /// command takes --model).
     #[arg(long)]
-    pub field: String,
+    pub field: Option<String>,
     /// Extra dimensions D > 0 of `pfgmpp` (D = 1 is poisson).
     #[arg(allow_hyphen_values = true, long = "aug-dim")]
     pub aug_dim: Option<f64>,
@@ -197,8 +198,11 @@ fn parse_box(s: &str) -> anyhow::Result<LinearPrior> {
 impl FieldOpts {
     /// The field kind.
     pub fn kind(&self) -> anyhow::Result<FieldKind> {
+        let Some(name) = &self.field else {
+            bail!("the following required argument was not provided: --field");
+        };
         // a flag of another field is refused, also when it holds the default value
-        let field: FieldName = self.field.parse()?;
+        let field: FieldName = name.parse()?;
         for (given, flag, owner) in [
             (self.aug_dim.is_some(), "--aug-dim", FieldName::Pfgmpp),
             (self.power.is_some(), "--power", FieldName::Power),
@@ -209,7 +213,7 @@ impl FieldOpts {
                 bail!(
                     "{flag} is used by field {} only, not by {}",
                     format!("{owner:?}").to_ascii_lowercase(),
-                    self.field
+                    name
                 );
             }
         }
@@ -222,7 +226,7 @@ impl FieldOpts {
                 None => LinearPrior::Normal,
             },
         };
-        Ok(FieldKind::from_name(&self.field, &params)?)
+        Ok(FieldKind::from_name(name, &params)?)
     }
 }
 

@@ -19,6 +19,10 @@ pub mod stdout;
 
 #[cfg(test)]
 mod prop_tests;
+#[cfg(feature = "learn")]
+pub mod sample_model;
+#[cfg(feature = "learn")]
+pub mod train;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -125,6 +129,9 @@ pub enum Command {
     Encode(encode::Args),
     /// Test samples against a reference sample or a known target (exit 0 pass, 1 rejected).
     Check(check::Args),
+    /// Train a network on a field (learned field) and write a model file.
+    #[cfg(feature = "learn")]
+    Train(train::Args),
     /// Make one figure (PNG + SVG) from a fresh run.
     Plot(plot::Args),
     /// Make every README figure (PNG + SVG) into a folder.
@@ -144,6 +151,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sample(args) => sample::run(args, cli.quiet),
         Command::Encode(args) => encode::run(args, cli.quiet),
         Command::Check(args) => check::run(args, cli.quiet),
+        #[cfg(feature = "learn")]
+        Command::Train(args) => train::run(args, cli.quiet),
         Command::Plot(args) => plot::run(args),
         Command::Figures(args) => figures::run(args, cli.quiet),
         Command::Bench(args) => bench::run(args, cli.quiet),

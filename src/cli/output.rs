@@ -87,6 +87,9 @@ pub enum Kind {
     Json,
     /// A folder (created if missing).
     Dir,
+    /// A model file: `.safetensors`.
+    #[cfg_attr(not(feature = "learn"), allow(dead_code))]
+    Model,
 }
 
 /// Whether `a` and `b` name the same existing file.
@@ -140,6 +143,15 @@ pub fn check_outputs(
                     .is_some_and(|e| e.eq_ignore_ascii_case("json"));
                 if !ok {
                     bail!("{opt} {}: expected a .json file", path.display());
+                }
+            }
+            Kind::Model => {
+                let ok = path
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| e.eq_ignore_ascii_case("safetensors"));
+                if !ok {
+                    bail!("{opt} {}: expected a .safetensors file", path.display());
                 }
             }
             Kind::Dir => {
@@ -257,6 +269,11 @@ impl Outputs {
                 .map_err(exists_hint)?,
         }
         Ok(())
+    }
+
+    /// A file of raw bytes (a model file) for `path`.
+    pub fn bytes(&mut self, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+        self.set.bytes(path, bytes).map_err(exists_hint)
     }
 
     /// A text file (JSON report) for `path`.

@@ -77,6 +77,11 @@ Exit code: 0 success, 2 bad input (nothing written), 3 some trajectories failed,
 #[command(allow_negative_numbers = true)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
+    /// A learned field: a model file written by `fieldflow train` (instead of
+    /// --field and the data).
+    #[cfg(feature = "learn")]
+    #[arg(long, conflicts_with_all = ["field", "data", "dataset", "from", "trajectories", "stats"])]
+    model: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) field: FieldOpts,
     #[command(flatten)]
@@ -315,6 +320,22 @@ fn read_start(args: &Args, path: &Path) -> anyhow::Result<(ndarray::Array2<f64>,
 
 /// Runs `fieldflow sample`.
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
+    #[cfg(feature = "learn")]
+    if let Some(model) = &args.model {
+        let run = super::sample_model::ModelRun {
+            model,
+            n: args.n,
+            seed: args.seed,
+            solver: &args.solver,
+            s_min: args.s_min,
+            rho: args.rho,
+            denoise: args.denoise,
+            allow_failures: args.allow_failures,
+            out: &args.out,
+            force: args.force,
+        };
+        return super::sample_model::run(run, quiet);
+    }
     if let Ok(m) = args.solver.method.parse::<fieldflow::samplers::Method>() {
         return run_few_step(args, m, quiet);
     }
@@ -513,7 +534,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
 
 /// Stages the samples, NaN rows of failed particles included (row `i` is particle
 /// `i`; points files refuse non-finite values, so such a file is written as a table).
-fn stage_samples(
+pub(crate) fn stage_samples(
     files: &mut Outputs,
     path: &Path,
     x: ndarray::ArrayView2<f64>,

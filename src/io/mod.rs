@@ -484,6 +484,11 @@ impl OutputSet {
         self.stage(path, |w| encode_table(w, format, columns, rows))
     }
 
+    /// Stages a file of raw bytes for `path` (a model file, say).
+    pub fn bytes(&mut self, path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
+        self.stage(path.as_ref(), |w| w.write_all(bytes))
+    }
+
     /// Stages a text file for `path` (see [`write_text`]).
     pub fn text(&mut self, path: impl AsRef<Path>, text: &str) -> Result<()> {
         self.stage(path.as_ref(), |w| w.write_all(text.as_bytes()))
