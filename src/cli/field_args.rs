@@ -343,6 +343,11 @@ impl DataOpts {
         pts: ndarray::ArrayView2<f64>,
         w: Option<&[f64]>,
     ) -> anyhow::Result<(Source, Standardization)> {
+        // the read array, the standardised copy and the source's two layouts
+        super::memory::ensure_fits(
+            &format!("{} x {} data", pts.nrows(), pts.ncols()),
+            super::memory::bytes(pts.nrows(), 4 * 8 * pts.ncols() as u128),
+        )?;
         let map = Standardization::fit(self.standardization()?, pts)?;
         let z = map.apply(pts)?;
         Ok((Source::points(z.view(), w)?, map))
