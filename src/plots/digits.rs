@@ -162,13 +162,18 @@ impl Figure for DigitsFigure {
         let side = cell * digits::SIDE as i32;
         root.draw(&Text::new(
             format!(
-                "Exact fields on the {} UCI 8x8 digits: generated (left of each pair) and nearest training image (right), distance in pixel units 0..16",
+                "Exact fields on {} UCI 8x8 digits: generated (left) beside the nearest training image",
                 self.m
             ),
-            (10, 8),
+            (10, 6),
             title.clone(),
         ))?;
-        let mut y = 40;
+        root.draw(&Text::new(
+            "(right), distance in pixel units 0..16; dopri5 rtol = atol = 1e-4, global standardisation",
+            (10, 26),
+            small.clone(),
+        ))?;
+        let mut y = 48;
         for row in &self.rows {
             root.draw(&Text::new(row.title.clone(), (10, y), small.clone()))?;
             y += 18;
@@ -208,7 +213,7 @@ impl Figure for DigitsFigure {
 pub fn make(out_dir: &Path, opts: &FigureOptions) -> Result<FigureFiles> {
     let (n, m) = opts.size.pick((6, None), (4, Some(300)));
     let fig = compute(n, m, opts.seed)?;
-    save_figure(&fig, out_dir.join("digits"), (920, 620), opts.overwrite)
+    save_figure(&fig, out_dir.join("digits"), (760, 510), opts.overwrite)
 }
 
 #[cfg(test)]
