@@ -348,7 +348,12 @@ impl DataOpts {
             &format!("{} x {} data", pts.nrows(), pts.ncols()),
             super::memory::bytes(pts.nrows(), 4 * 8 * pts.ncols() as u128),
         )?;
-        let map = Standardization::fit(self.standardization()?, pts)?;
+        let kind = self.standardization()?;
+        let map = Standardization::fit(kind, pts)?;
+        if kind == Standardize::None {
+            // no copy of the data for the identity
+            return Ok((Source::points(pts, w)?, map));
+        }
         let z = map.apply(pts)?;
         Ok((Source::points(z.view(), w)?, map))
     }
