@@ -16,6 +16,12 @@
 //! problem with an exact answer; [`GaussianMixture::eight_gaussians`] has exactly the
 //! distribution of the `8gaussians` data set, which is sampled through it.
 
+pub mod digits;
+pub mod standardize;
+
+pub use digits::Digits;
+pub use standardize::{Standardization, Standardize};
+
 use crate::error::{Error, Result};
 use ndarray::{Array1, Array2, ArrayView2};
 use rand::distr::weighted::WeightedIndex;

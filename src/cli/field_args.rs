@@ -4,7 +4,7 @@
 
 use anyhow::{bail, Context};
 use clap::Args;
-use fieldflow::data::{Dataset, GaussianMixture};
+use fieldflow::data::{Dataset, GaussianMixture, Standardization, Standardize};
 use fieldflow::fields::{
     drop_zero_weights, prior_error_bound, FieldKind, FieldName, FieldParams, LinearPrior,
     MarginalField, PriorKind, Schedule, Source, DEFAULT_PRIOR_TV,
@@ -45,13 +45,15 @@ pub struct DataOpts {
     /// formats as `--data`).
     #[arg(long, requires = "data")]
     pub weights: Option<PathBuf>,
-    /// Toy data set by name, or `mixture:SPEC` (a Gaussian mixture, components
+    /// Toy data set by name, `digits` (the bundled 8 x 8 handwritten digits, d = 64,
+    /// pixel values 0..16), or `mixture:SPEC` (a Gaussian mixture, components
     /// `WEIGHT@X1,...,XD~STD` separated by `/`); its draws form the empirical source.
     #[arg(long)]
     pub dataset: Option<String>,
-    /// Number of data points drawn for `--dataset`.
-    #[arg(long = "data-n", default_value_t = 1000, value_parser = super::memory::count)]
-    pub data_n: usize,
+    /// Number of data points drawn for `--dataset` [default: 1000; for `digits` all
+    /// 1797 images, and N <= 1797 draws N of them without replacement].
+    #[arg(long = "data-n", value_parser = super::memory::count)]
+    pub data_n: Option<usize>,
     /// Seed of the data-set draw for `--dataset`.
     #[arg(long = "data-seed", default_value_t = 0)]
     pub data_seed: u64,
@@ -60,6 +62,13 @@ pub struct DataOpts {
     /// `linear` only).
     #[arg(long, requires = "dataset")]
     pub mixture: bool,
+    /// Standardise the data before the field is built: none, global (one mean and
+    /// standard deviation over all values) or per-feature (each column's own; a
+    /// constant column keeps scale 1). Only `sample` accepts it: it maps the samples
+    /// back with the inverse before writing them (recorded trajectories stay in the
+    /// standardised space).
+    #[arg(long, default_value = "none")]
+    pub standardize: String,
 }
 
 /// The integrator, the top level and the prior (shared by `sample` and `encode`).
@@ -231,13 +240,28 @@ impl FieldOpts {
 }
 
 impl DataOpts {
-    /// The empirical source (zero-weight points are dropped).
+    /// The empirical source (zero-weight points are dropped); `--standardize` must be
+    /// `none` (see [`DataOpts::standardized_source`]).
     pub fn source(&self) -> anyhow::Result<Source> {
+        if self.standardization()? != Standardize::None {
+            bail!("--standardize is only supported by `fieldflow sample`");
+        }
+        Ok(self.standardized_source()?.0)
+    }
+
+    /// The `--standardize` choice.
+    pub fn standardization(&self) -> anyhow::Result<Standardize> {
+        Ok(self.standardize.parse()?)
+    }
+
+    /// The source built from the standardised points, and the fitted map (its
+    /// inverse takes generated points back to data units).
+    pub fn standardized_source(&self) -> anyhow::Result<(Source, Standardization)> {
         match (&self.data, &self.dataset) {
             (Some(path), None) => {
                 let pts = super::output::read_points(path)?;
                 match &self.weights {
-                    None => Ok(Source::points(pts.view(), None)?),
+                    None => self.finish(pts.view(), None),
                     Some(wp) => {
                         let w = super::output::read_weights(wp)?;
                         if w.len() != pts.nrows() {
@@ -251,11 +275,16 @@ impl DataOpts {
                         }
                         let (pts, w) = drop_zero_weights(pts.view(), &w)
                             .with_context(|| wp.display().to_string())?;
-                        Ok(Source::points(pts.view(), Some(&w))?)
+                        self.finish(pts.view(), Some(&w))
                     }
                 }
             }
+            (None, Some(name)) if name == "digits" => {
+                let d = fieldflow::data::Digits::draw(self.data_n, self.data_seed)?;
+                self.finish(d.images.view(), None)
+            }
             (None, Some(name)) => {
+                let data_n = self.data_n.unwrap_or(1000);
                 // a Gaussian mixture (mixture:SPEC, or 8gaussians) or another toy set
                 let mix: Option<GaussianMixture> = match name.strip_prefix("mixture:") {
                     Some(spec) => Some(spec.parse()?),
@@ -271,10 +300,20 @@ impl DataOpts {
                     }
                 };
                 if self.mixture {
+                    if self.standardization()? != Standardize::None {
+                        bail!("--standardize needs data points, not --mixture");
+                    }
                     let mix = mix.expect("checked above");
-                    return Ok(Source::from_mixture(&mix)?);
+                    let d = mix.dim();
+                    return Ok((
+                        Source::from_mixture(&mix)?,
+                        Standardization::fit(
+                            Standardize::None,
+                            ndarray::Array2::zeros((1, d)).view(),
+                        )?,
+                    ));
                 }
-                if self.data_n == 0 {
+                if data_n == 0 {
                     bail!("--data-n must be at least 1");
                 }
                 let d = match &mix {
@@ -283,22 +322,55 @@ impl DataOpts {
                 };
                 // the draws and the field's copies of them (coordinates, weights, norms)
                 super::memory::ensure_fits(
-                    &format!("--data-n {} (the data points)", self.data_n),
-                    super::memory::bytes(self.data_n, 6 * 8 * (d as u128 + 1)),
+                    &format!("--data-n {} (the data points)", data_n),
+                    super::memory::bytes(data_n, 6 * 8 * (d as u128 + 1)),
                 )?;
                 let pts = match &mix {
                     Some(m) if name.starts_with("mixture:") => {
-                        m.try_sample(self.data_n, &mut fieldflow::rng::seeded(self.data_seed))?
+                        m.try_sample(data_n, &mut fieldflow::rng::seeded(self.data_seed))?
                     }
                     _ => name
                         .parse::<Dataset>()?
-                        .try_sample_seeded(self.data_n, self.data_seed)?,
+                        .try_sample_seeded(data_n, self.data_seed)?,
                 };
-                Ok(Source::points(pts.view(), None)?)
+                self.finish(pts.view(), None)
             }
             _ => bail!("give the data: --data FILE or --dataset NAME"),
         }
     }
+}
+
+impl DataOpts {
+    /// Standardises `pts` as asked and builds the source from them.
+    fn finish(
+        &self,
+        pts: ndarray::ArrayView2<f64>,
+        w: Option<&[f64]>,
+    ) -> anyhow::Result<(Source, Standardization)> {
+        // the read array, the standardised copy and the source's two layouts
+        super::memory::ensure_fits(
+            &format!("{} x {} data", pts.nrows(), pts.ncols()),
+            super::memory::bytes(pts.nrows(), 4 * 8 * pts.ncols() as u128),
+        )?;
+        let kind = self.standardization()?;
+        let map = Standardization::fit(kind, pts)?;
+        if kind == Standardize::None {
+            // no copy of the data for the identity
+            return Ok((Source::points(pts, w)?, map));
+        }
+        let z = map.apply(pts)?;
+        Ok((Source::points(z.view(), w)?, map))
+    }
+}
+
+/// Builds the marginal field and the standardisation of its data (`sample` only).
+pub fn build_standardized(
+    field: &FieldOpts,
+    data: &DataOpts,
+) -> anyhow::Result<(MarginalField, Standardization)> {
+    let kind = field.kind()?;
+    let (src, map) = data.standardized_source()?;
+    Ok((MarginalField::new(kind, src)?, map))
 }
 
 /// Builds the marginal field from the options.

@@ -16,6 +16,7 @@ pub mod output;
 pub mod plot;
 pub mod sample;
 pub mod stdout;
+pub mod to_png;
 
 #[cfg(test)]
 mod prop_tests;
@@ -138,6 +139,8 @@ pub enum Command {
     Figures(figures::Args),
     /// Measure few-step samplers against the exact solution (`bench samplers`).
     Bench(bench::Args),
+    /// Write points (e.g. generated images) as PNG files.
+    ToPng(to_png::Args),
 }
 
 /// Runs the parsed command line.
@@ -156,5 +159,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plot(args) => plot::run(args),
         Command::Figures(args) => figures::run(args, cli.quiet),
         Command::Bench(args) => bench::run(args, cli.quiet),
+        Command::ToPng(args) => to_png::run(args),
     }
 }

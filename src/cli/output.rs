@@ -56,7 +56,7 @@ pub fn stdout_format(path: &Path) -> Option<PointFormat> {
     }
 }
 
-fn note(lines: &[String]) {
+pub fn note(lines: &[String]) {
     if !QUIET.load(Ordering::Relaxed) {
         for l in lines {
             eprintln!("note: {l}");

@@ -153,7 +153,7 @@ proptest! {
         let argv = ["fieldflow", "datasets", "moons", "--out", "o.csv", "--n"];
         let cli = Cli::try_parse_from(argv.iter().copied().chain([n.to_string().as_str()]));
         match cli.map(|c| c.command) {
-            Ok(Command::Datasets(a)) => prop_assert_eq!(a.n as u64, n),
+            Ok(Command::Datasets(a)) => prop_assert_eq!(a.n.map(|v| v as u64), Some(n)),
             other => prop_assert!(false, "{:?}", other.err()),
         }
         if let Err(e) = Cli::try_parse_from(argv.iter().copied().chain([text.as_str()])) {

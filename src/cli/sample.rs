@@ -23,10 +23,11 @@
 //! stderr follows the particles (hidden with `--quiet` or when stderr is not a
 //! terminal); it only observes, so the output is the same with or without it.
 
-use super::field_args::{build, prior_check, DataOpts, FieldOpts, SolverArgs};
+use super::field_args::{build_standardized, prior_check, DataOpts, FieldOpts, SolverArgs};
 use super::output::{check_outputs, progress_bar, spinner, Kind, Outputs};
 use anyhow::{bail, Context};
 use clap::Parser;
+use fieldflow::data::Standardize;
 use fieldflow::fields::{MarginalField, PriorKind, Schedule};
 use fieldflow::ode::Status;
 use fieldflow::sampling::{
@@ -363,7 +364,10 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         bail!("--n must be at least 1");
     }
     args.solver.check()?;
-    let mf = build(&args.field, &args.data)?;
+    if args.from.is_some() && args.data.standardization()? != Standardize::None {
+        bail!("--from cannot be combined with --standardize (give start points in data units by sampling from the prior instead)");
+    }
+    let (mf, map) = build_standardized(&args.field, &args.data)?;
     let mut opts = args.solver.options(&mf)?;
     if let Some(s) = args.s_min {
         opts.s_min = s;
@@ -477,7 +481,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     };
     // every output appears together at the end, or none
     let mut files = Outputs::new(args.force);
-    stage_samples(&mut files, &args.out, out.x.view())?;
+    stage_samples(&mut files, &args.out, map.invert(out.x.view())?.view())?;
     if let (Some(path), Some((levels, p))) = (&args.trajectories, &paths) {
         files.trajectories(path, levels, p.view())?;
     }
@@ -600,7 +604,7 @@ fn run_few_step(
     if args.n == Some(0) {
         bail!("--n must be at least 1");
     }
-    let mf = build(&args.field, &args.data)?;
+    let (mf, map) = build_standardized(&args.field, &args.data)?;
     let mut defaults = SampleOptions::new(&mf);
     let s_min = args.s_min.unwrap_or(defaults.s_min);
     let prior: PriorKind = args.solver.prior.parse()?;
@@ -695,7 +699,7 @@ fn run_few_step(
     };
     // every output appears together at the end, or none
     let mut files = Outputs::new(args.force);
-    stage_samples(&mut files, &args.out, out.x.view())?;
+    stage_samples(&mut files, &args.out, map.invert(out.x.view())?.view())?;
     if let Some(path) = &args.stats {
         files.text(path, &(serde_json::to_string_pretty(&stats)? + "\n"))?;
     }

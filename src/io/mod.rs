@@ -13,6 +13,8 @@
 //! * `.npz`: a NumPy archive; `FILE.npz` reads its only array, `FILE.npz:NAME` the
 //!   array `NAME` (an archive with several arrays and no name is an error that lists
 //!   them).
+//! * a folder: one PNG image per file, in sorted file-name order, values scaled to
+//!   `[0, 1]` (see [`read_png_folder`]).
 //! * `-`: standard input, read once; `.npy` and `.npz` content is recognised by its
 //!   first bytes, anything else is CSV.
 //!
@@ -42,10 +44,12 @@
 
 pub mod atomic;
 mod csv;
+mod images;
 mod npy;
 mod trajectories;
 
 pub use atomic::{abandon_pending, pending_count, OutputSet};
+pub use images::{encode_png, read_png_folder, write_png_images, ImageFolder};
 pub use trajectories::{
     read_trajectories, write_trajectories, write_trajectories_to, RecordedPaths,
 };
@@ -223,6 +227,16 @@ pub fn read_points(path: impl AsRef<Path>) -> Result<Array2<f64>> {
 /// file, a dropped pandas index column (see [`Loaded::notes`]).
 pub fn load_points(path: impl AsRef<Path>) -> Result<Loaded> {
     let path = path.as_ref();
+    if path.is_dir() {
+        let f = read_png_folder(path)?;
+        return Ok(Loaded {
+            points: f.points,
+            dtype: None,
+            dropped_index: false,
+            notes: f.notes,
+            lines: None,
+        });
+    }
     match fetch(path)? {
         Content::Csv(text) => {
             let c = csv::parse_points(path, &text)?;

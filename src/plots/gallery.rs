@@ -107,11 +107,14 @@ pub enum FigureKind {
     Samplers,
     /// The eight toy data sets.
     Datasets,
+    /// Exact fields on the 8 x 8 digits: samples beside their nearest training
+    /// images, and one path as images over levels.
+    Digits,
 }
 
 impl FigureKind {
     /// Every figure, in README order.
-    pub const ALL: [FigureKind; 11] = [
+    pub const ALL: [FigureKind; 12] = [
         FigureKind::FieldLines,
         FigureKind::Trajectories,
         FigureKind::Velocity,
@@ -123,6 +126,7 @@ impl FigureKind {
         FigureKind::Pfgmpp,
         FigureKind::Samplers,
         FigureKind::Datasets,
+        FigureKind::Digits,
     ];
 
     /// The command-line name (`field-lines`, ...).
@@ -139,6 +143,7 @@ impl FigureKind {
             FigureKind::Pfgmpp => "pfgmpp",
             FigureKind::Samplers => "samplers",
             FigureKind::Datasets => "datasets",
+            FigureKind::Digits => "digits",
         }
     }
 
@@ -156,6 +161,7 @@ impl FigureKind {
             FigureKind::Pfgmpp => "pfgmpp",
             FigureKind::Samplers => "samplers",
             FigureKind::Datasets => "datasets",
+            FigureKind::Digits => "digits",
         }
     }
 
@@ -183,6 +189,9 @@ impl FigureKind {
                 "few-step samplers and adaptive solvers against the exact solution"
             }
             FigureKind::Datasets => "the eight toy data sets",
+            FigureKind::Digits => {
+                "exact fields on the 8x8 digits: samples beside their nearest training images"
+            }
         }
     }
 }
@@ -234,6 +243,7 @@ pub fn make_figure(kind: FigureKind, out_dir: &Path, opts: &FigureOptions) -> Re
         FigureKind::WorkPrecision => super::work_precision::make(out_dir, opts),
         FigureKind::Pfgmpp => super::pfgmpp::make(out_dir, opts),
         FigureKind::Samplers => super::samplers::make(out_dir, opts),
+        FigureKind::Digits => super::digits::make(out_dir, opts),
         FigureKind::Datasets => {
             let grid = super::DatasetsGrid {
                 n: opts.size.pick(2000, 300),

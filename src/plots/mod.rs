@@ -17,7 +17,8 @@
 //! draw from the library at the time they are drawn (nothing is hard-coded): field
 //! lines, trajectories, velocities, densities, checks of generated samples, Su's 1-D
 //! demo, valid and invalid force laws, a work-precision diagram, PFGM++ across
-//! `D` and the few-step samplers against the exact solution. Each takes [`FigureOptions`] (full or quick size, seed, overwrite) and returns
+//! `D`, the few-step samplers against the exact solution, and the exact fields on the
+//! 8 x 8 digits ([`digits`]). Each takes [`FigureOptions`] (full or quick size, seed, overwrite) and returns
 //! the [`FigureFiles`] it wrote. The drawing helpers they share live here: [`axes`]
 //! (a titled chart with labelled axes), [`colorbar`], [`heatmap`] (runs of equal
 //! colour merged, so SVGs stay small), [`colored_path`] (a polyline coloured by a
@@ -26,6 +27,7 @@
 
 pub mod compare;
 pub mod density;
+pub mod digits;
 pub mod field_lines;
 pub mod force_laws;
 pub mod gallery;
