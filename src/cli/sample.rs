@@ -323,6 +323,9 @@ fn read_start(args: &Args, path: &Path) -> anyhow::Result<(ndarray::Array2<f64>,
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     #[cfg(feature = "learn")]
     if let Some(model) = &args.model {
+        if args.data.standardize != "none" {
+            bail!("--standardize does not apply with --model (the model stores its own normalisation)");
+        }
         let run = super::sample_model::ModelRun {
             model,
             n: args.n,
