@@ -74,7 +74,7 @@ pub use gemm::WEIGHT_RTOL;
 /// Smallest `d` at which the power-law kernel takes the matrix-product path
 /// ([`gemm`]) when the divergence is not requested (measured crossover, see
 /// docs/FIELDS.md).
-pub const GEMM_MIN_D: usize = 32;
+pub const GEMM_MIN_D: usize = 16;
 
 /// Data points per tile.
 pub const TILE: usize = 256;
