@@ -35,7 +35,11 @@ fn particles_for(m: usize, d: usize) -> usize {
 
 fn bench_field(c: &mut Criterion) {
     let cases = [
-        ("field", FieldKind::Poisson, &[2usize, 16, 32, 64, 784, 3072][..]),
+        (
+            "field",
+            FieldKind::Poisson,
+            &[2usize, 16, 32, 64, 784, 3072][..],
+        ),
         ("gaussian", FieldKind::Gaussian, &[2usize, 16, 64, 784][..]),
     ];
     for (name, kind, dims) in cases {
@@ -58,7 +62,7 @@ fn bench_kind(c: &mut Criterion, name: &str, kind: FieldKind, dims: &[usize]) {
         for &m in ms {
             let data = gaussian_points(m, d, 1);
             let src = Source::points(data.view(), None).unwrap();
-            let mf = MarginalField::new(kind.clone(), src).unwrap();
+            let mf = MarginalField::new(kind, src).unwrap();
             let n = particles_for(m, d);
             // particles drawn from the exact marginal at s = 0.5: realistic distances
             let s = 0.5;

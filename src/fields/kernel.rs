@@ -30,6 +30,11 @@
 //!   (up to about 3e4 ulp of a velocity component where `x - m` cancels); the test
 //!   `dispatched_and_portable_paths_agree_to_a_stated_bound` asserts 1e-13, 3e-13 and
 //!   3e-14.
+//!
+//!   From `d = GEMM_MIN_D` (32) on, when the divergence is not asked for, the same
+//!   weights are formed from matrix products instead (`gemm` submodule: distances as
+//!   `|x|^2 + |y|^2 - 2 x.y`, weighted sums as a second product, rows whose distances
+//!   may have lost digits to cancellation recomputed by the coordinate-wise code).
 //! * [`eval_points`] otherwise, for an empirical source and a radially decreasing
 //!   law (Gaussian, radial profiles, non-integer `2e`, the linear schedule). Pass one
 //!   finds, for each row, the nearest data point (smallest `|x - alpha y_i|^2`; no
@@ -72,9 +77,9 @@ mod gemm;
 pub use gemm::WEIGHT_RTOL;
 
 /// Smallest `d` at which the power-law kernel takes the matrix-product path
-/// ([`gemm`]) when the divergence is not requested (measured crossover, see
+/// (the `gemm` submodule) when the divergence is not requested (measured crossover, see
 /// docs/FIELDS.md).
-pub const GEMM_MIN_D: usize = 16;
+pub const GEMM_MIN_D: usize = 32;
 
 /// Data points per tile.
 pub const TILE: usize = 256;
