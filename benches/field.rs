@@ -1,10 +1,13 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
-//! Field evaluations per second: the PFGM (Poisson) velocity of `N` particles against
-//! `M` data points in `d` dimensions, the way the sampler calls it (blocks of 64 rows,
-//! in parallel with rayon). Throughput is reported in particle-data pairs.
+//! Field evaluations per second: the PFGM (Poisson) and Gaussian (EDM) velocity of `N`
+//! particles against `M` data points in `d` dimensions, the way the sampler calls it
+//! (blocks of 64 rows, in parallel with rayon). Throughput is reported in
+//! particle-data pairs.
 //!
 //! `cargo bench --bench field` (all cases), or a filter such as
-//! `cargo bench --bench field -- d2/` for one dimension.
+//! `cargo bench --bench field -- field/d64/` for one dimension, or
+//! `cargo bench --bench field -- 'M/10000' --measurement-time 3 --warm-up-time 1` for
+//! the table of docs/FIELDS.md (`M = 1e4`, `d = 2, 16, 32, 64, 784, 3072`).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use fieldflow::fields::{FieldKind, MarginalField, Source};
@@ -31,16 +34,35 @@ fn particles_for(m: usize, d: usize) -> usize {
 }
 
 fn bench_field(c: &mut Criterion) {
-    for d in [2usize, 16, 64] {
-        let mut group = c.benchmark_group(format!("field/d{d}"));
+    let cases = [
+        (
+            "field",
+            FieldKind::Poisson,
+            &[2usize, 16, 32, 64, 784, 3072][..],
+        ),
+        ("gaussian", FieldKind::Gaussian, &[2usize, 16, 64, 784][..]),
+    ];
+    for (name, kind, dims) in cases {
+        bench_kind(c, name, kind, dims);
+    }
+}
+
+fn bench_kind(c: &mut Criterion, name: &str, kind: FieldKind, dims: &[usize]) {
+    for &d in dims {
+        let mut group = c.benchmark_group(format!("{name}/d{d}"));
         group
             .sample_size(10)
             .warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(3));
-        for m in [1_000usize, 10_000, 100_000] {
+        let ms: &[usize] = if d <= 64 {
+            &[1_000, 10_000, 100_000]
+        } else {
+            &[10_000]
+        };
+        for &m in ms {
             let data = gaussian_points(m, d, 1);
             let src = Source::points(data.view(), None).unwrap();
-            let mf = MarginalField::new(FieldKind::Poisson, src).unwrap();
+            let mf = MarginalField::new(kind, src).unwrap();
             let n = particles_for(m, d);
             // particles drawn from the exact marginal at s = 0.5: realistic distances
             let s = 0.5;

@@ -30,6 +30,11 @@
 //!   (up to about 3e4 ulp of a velocity component where `x - m` cancels); the test
 //!   `dispatched_and_portable_paths_agree_to_a_stated_bound` asserts 1e-13, 3e-13 and
 //!   3e-14.
+//!
+//!   From `d = GEMM_MIN_D` (32) on, when the divergence is not asked for, the same
+//!   weights are formed from matrix products instead (`gemm` submodule: distances as
+//!   `|x|^2 + |y|^2 - 2 x.y`, weighted sums as a second product, rows whose distances
+//!   may have lost digits to cancellation recomputed by the coordinate-wise code).
 //! * [`eval_points`] otherwise, for an empirical source and a radially decreasing
 //!   law (Gaussian, radial profiles, non-integer `2e`, the linear schedule). Pass one
 //!   finds, for each row, the nearest data point (smallest `|x - alpha y_i|^2`; no
@@ -67,6 +72,14 @@
 use super::noise::{Noise, NoiseKind};
 use super::schedule::Schedule;
 use super::source::{Source, SourceKind};
+
+mod gemm;
+pub use gemm::WEIGHT_RTOL;
+
+/// Smallest `d` at which the power-law kernel takes the matrix-product path
+/// (the `gemm` submodule) when the divergence is not requested (measured crossover, see
+/// docs/FIELDS.md).
+pub const GEMM_MIN_D: usize = 32;
 
 /// Data points per tile.
 pub const TILE: usize = 256;
@@ -545,6 +558,10 @@ pub struct Soa {
     /// `ln` of the largest weight.
     ln_pi_max: f64,
     uniform: bool,
+    /// `|y_i|^2` per point (zero in the padding).
+    norm2: Vec<f64>,
+    /// The largest `|y_i|^2`.
+    norm2_max: f64,
 }
 
 impl Soa {
@@ -565,6 +582,11 @@ impl Soa {
             *p = w / pi_max;
         }
         let uniform = weights.iter().all(|&w| w == weights[0]);
+        let mut norm2 = vec![0.0; stride];
+        for (n2, row) in norm2.iter_mut().zip(means.chunks_exact(d.max(1))) {
+            *n2 = row.iter().map(|v| v * v).sum();
+        }
+        let norm2_max = norm2.iter().fold(0.0f64, |a, &v| a.max(v));
         Self {
             m,
             stride,
@@ -572,6 +594,8 @@ impl Soa {
             pi,
             ln_pi_max: pi_max.ln(),
             uniform,
+            norm2,
+            norm2_max,
         }
     }
 }
@@ -587,6 +611,11 @@ impl HalfPow {
     /// The exponent `e = n2 / 2`.
     fn exponent(self) -> f64 {
         0.5 * (2 * self.half + u32::from(self.odd)) as f64
+    }
+
+    /// `q^e` for one number (the same operations as [`half_pow`]).
+    fn pow_scalar(self, q: f64) -> f64 {
+        half_pow(self, [q; LANES], &[q.sqrt(); LANES])[0]
     }
 }
 
@@ -641,32 +670,32 @@ fn eval_power(n2: u32, src: &Source, rows: Rows) {
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F (checked just above).
-            unsafe { power_avx512(p, soa, d, rows) };
+            unsafe { power_avx512(p, soa, src.means(), d, rows) };
             return;
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2 (checked just above).
-            unsafe { power_avx2(p, soa, d, rows) };
+            unsafe { power_avx2(p, soa, src.means(), d, rows) };
             return;
         }
     }
-    power_rows::<false>(p, soa, d, rows);
+    power_rows::<false>(p, soa, src.means(), d, rows);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn power_avx512(p: HalfPow, soa: &Soa, d: usize, rows: Rows) {
-    power_rows::<true>(p, soa, d, rows);
+unsafe fn power_avx512(p: HalfPow, soa: &Soa, ys: &[f64], d: usize, rows: Rows) {
+    power_rows::<true>(p, soa, ys, d, rows);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn power_avx2(p: HalfPow, soa: &Soa, d: usize, rows: Rows) {
-    power_rows::<false>(p, soa, d, rows);
+unsafe fn power_avx2(p: HalfPow, soa: &Soa, ys: &[f64], d: usize, rows: Rows) {
+    power_rows::<false>(p, soa, ys, d, rows);
 }
 
 #[inline(always)]
-fn power_rows<const R: bool>(p: HalfPow, soa: &Soa, d: usize, rows: Rows) {
+fn power_rows<const R: bool>(p: HalfPow, soa: &Soa, ys: &[f64], d: usize, rows: Rows) {
     let dv = rows.div.is_some();
     macro_rules! small {
         ($d:literal) => {
@@ -683,6 +712,13 @@ fn power_rows<const R: bool>(p: HalfPow, soa: &Soa, d: usize, rows: Rows) {
         2 => small!(2),
         3 => small!(3),
         4 => small!(4),
+        _ if d >= GEMM_MIN_D && !dv => {
+            if soa.uniform {
+                gemm::power_gemm::<false, R>(p, soa, ys, d, rows)
+            } else {
+                gemm::power_gemm::<true, R>(p, soa, ys, d, rows)
+            }
+        }
         _ => match (soa.uniform, dv) {
             (true, false) => power_general::<false, false, R>(p, soa, d, rows),
             (false, false) => power_general::<true, false, R>(p, soa, d, rows),
@@ -1390,7 +1426,7 @@ mod tests {
                     div: out.div,
                     log_norm: kernel.log_norm() + src.soa().ln_pi_max,
                 };
-                power_rows::<false>(p, src.soa(), d, rows);
+                power_rows::<false>(p, src.soa(), src.means(), d, rows);
             }
         }
         e
