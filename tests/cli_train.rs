@@ -182,4 +182,58 @@ fn train_writes_a_reproducible_model_and_refuses_bad_input() {
     );
     assert_fails(&run(&["sample", "--n", "5", "--out", s(&g3)]), "--field");
     assert!(!g3.exists());
+    // the few-step samplers run on the learned field too: 2N - 1 evaluations
+    let g4 = dir.join("g4.csv");
+    let out = ok(&run(&[
+        "sample",
+        "--model",
+        s(&m1),
+        "--n",
+        "20",
+        "--method",
+        "edm-heun",
+        "--steps",
+        "6",
+        "--out",
+        s(&g4),
+    ]));
+    assert!(out.contains("220 evaluations in total"), "{out}");
+    assert_eq!(std::fs::read_to_string(&g4).unwrap().lines().count(), 21);
+    // encode --model: codes and the log-likelihood through the network's divergence
+    let codes = dir.join("codes.csv");
+    let out = ok(&run(&[
+        "encode",
+        "--model",
+        s(&m1),
+        "--points",
+        s(&g1),
+        "--log-likelihood",
+        "--out",
+        s(&codes),
+    ]));
+    assert!(out.contains("log-likelihood"), "{out}");
+    let text = std::fs::read_to_string(&codes).unwrap();
+    assert_eq!(text.lines().next(), Some("x0,x1,log_p"));
+    assert_eq!(text.lines().count(), 51);
+    for line in text.lines().skip(1) {
+        assert!(
+            line.split(',')
+                .all(|v| v.parse::<f64>().unwrap().is_finite()),
+            "{line}"
+        );
+    }
+    let c2 = dir.join("c2.csv");
+    assert_fails(
+        &run(&[
+            "encode",
+            "--model",
+            s(&m1),
+            "--points",
+            s(&d3),
+            "--out",
+            s(&c2),
+        ]),
+        "columns",
+    );
+    assert!(!c2.exists());
 }

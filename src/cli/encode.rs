@@ -57,6 +57,11 @@ Exit code: 0 success, 2 bad input (nothing written), 3 some trajectories failed 
 #[command(allow_negative_numbers = true)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
+    /// A learned field: a model file written by `fieldflow train` (instead of
+    /// --field and the data); its log-likelihood uses the network's exact divergence.
+    #[cfg(feature = "learn")]
+    #[arg(long, conflicts_with_all = ["field", "data", "dataset", "stats"])]
+    model: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) field: FieldOpts,
     #[command(flatten)]
@@ -92,6 +97,10 @@ pub struct Args {
 
 /// Runs `fieldflow encode`.
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
+    #[cfg(feature = "learn")]
+    if let Some(model) = &args.model {
+        return run_model(&args, model, quiet);
+    }
     let mut outputs: Vec<(&Path, &str, Kind)> = vec![(&args.out, "--out", Kind::Points)];
     if let Some(p) = &args.stats {
         outputs.push((p, "--stats", Kind::Json));
@@ -233,6 +242,87 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     }
     if let Some(path) = &args.stats {
         crate::say!("wrote the run statistics to {}", path.display());
+    }
+    let why =
+        (failed > 0).then(|| format!("{failed} of {n} trajectories failed (their rows are NaN)"));
+    Ok(super::failures_exit(
+        why.into_iter().collect(),
+        args.allow_failures,
+    ))
+}
+
+/// `fieldflow encode --model MODEL`: the codes of a learned field and, with
+/// `--log-likelihood`, the model's log-likelihood through its exact divergence (the
+/// far-field prior around the training mean at the model's top level).
+#[cfg(feature = "learn")]
+fn run_model(args: &Args, model: &Path, quiet: bool) -> anyhow::Result<ExitCode> {
+    use fieldflow::fields::Field;
+    use fieldflow::learn::LearnedField;
+    use fieldflow::sampling::{Flow, Prior};
+    check_outputs(
+        &[(&args.out, "--out", Kind::Points)],
+        &[&args.points, model],
+        args.force,
+    )?;
+    if args
+        .solver
+        .method
+        .parse::<fieldflow::samplers::Method>()
+        .is_ok()
+    {
+        bail!("encode integrates the ODE: use an ODE solver (dopri5, tsit5, ...), not a few-step sampler");
+    }
+    let field = LearnedField::load(model)?;
+    let x = super::output::read_points(&args.points)?;
+    if x.ncols() != field.dim() {
+        bail!(
+            "{} has {} columns but the model {} has dimension {}",
+            args.points.display(),
+            x.ncols(),
+            model.display(),
+            field.dim()
+        );
+    }
+    let mut opts = super::sample_model::model_options(&field, &args.solver, args.s_start)?;
+    opts.likelihood = args.log_likelihood;
+    let prior = field.prior(opts.s_max)?;
+    let n = x.nrows();
+    let bar = progress_bar(n, quiet, "encoding");
+    let tick = |k: usize| bar.inc(k as u64);
+    let start = Instant::now();
+    let enc = Flow::new(&field, &prior)?
+        .progress(&tick)
+        .encode(x.view(), &opts)?;
+    bar.finish_and_clear();
+    let seconds = start.elapsed().as_secs_f64();
+    let mut columns: Vec<String> = (0..field.dim()).map(|j| format!("x{j}")).collect();
+    let table: Array2<f64> = match &enc.log_p {
+        Some(lp) => {
+            columns.push("log_p".into());
+            ndarray::concatenate(Axis(1), &[enc.z.view(), lp.view().insert_axis(Axis(1))])?
+        }
+        None => enc.z.clone(),
+    };
+    let (failed, _) = failures(&enc.stats);
+    let mut files = Outputs::new(args.force);
+    files.table(&args.out, &columns, table.view())?;
+    files.commit()?;
+    crate::say!("{}", field.describe());
+    crate::say!(
+        "wrote {n} codes to {} ({}, s {} -> {}, {}): {} evaluations in total, {:.1} per particle, {seconds:.2} s",
+        args.out.display(),
+        prior.describe(),
+        opts.s_min,
+        opts.s_max,
+        args.solver.describe(),
+        enc.totals.evals,
+        enc.totals.evals as f64 / n.max(1) as f64,
+    );
+    if let Some(lp) = &enc.log_p {
+        crate::say!(
+            "log-likelihood (column log_p, exact divergence of the network): mean {:.6} nats per point",
+            lp.mean().unwrap_or(f64::NAN)
+        );
     }
     let why =
         (failed > 0).then(|| format!("{failed} of {n} trajectories failed (their rows are NaN)"));

@@ -40,6 +40,41 @@ pub struct ModelRun<'a> {
     pub force: bool,
 }
 
+/// The sampling options of a learned field: the model's default top level unless
+/// `--s-max`, `--s-min` (bottom level; for `encode` the level of the points), and the
+/// ODE solver (a few-step sampler's name leaves the default solver in place; the
+/// caller runs the sampler instead). Only the far-field prior exists for a model.
+pub fn model_options(
+    field: &LearnedField,
+    solver: &SolverArgs,
+    s_min: Option<f64>,
+) -> anyhow::Result<SampleOptions> {
+    solver.check()?;
+    if solver.prior.parse::<PriorKind>()? != PriorKind::FarField {
+        bail!(
+            "--prior {} does not apply with --model (the far field around the training mean)",
+            solver.prior
+        );
+    }
+    let mut opts = SampleOptions::for_schedule(field.schedule());
+    opts.s_max = solver.s_max.unwrap_or(field.default_s_max());
+    if let Some(s) = s_min {
+        opts.s_min = s;
+    }
+    if solver
+        .method
+        .parse::<fieldflow::samplers::Method>()
+        .is_err()
+    {
+        opts.solver = opts.solver.rtol(solver.rtol).atol(solver.atol);
+        opts.solver.method = solver.method.parse::<Method>()?;
+        if let Some(k) = solver.steps {
+            opts.solver = opts.solver.fixed_steps(k);
+        }
+    }
+    Ok(opts)
+}
+
 /// Runs `fieldflow sample --model`.
 pub fn run(r: ModelRun<'_>, quiet: bool) -> anyhow::Result<ExitCode> {
     check_outputs(&[(r.out, "--out", Kind::Points)], &[r.model], r.force)?;
@@ -49,19 +84,8 @@ pub fn run(r: ModelRun<'_>, quiet: bool) -> anyhow::Result<ExitCode> {
     if n == 0 {
         bail!("--n must be at least 1");
     }
-    r.solver.check()?;
-    if r.solver.prior.parse::<PriorKind>()? != PriorKind::FarField {
-        bail!(
-            "--prior {} does not apply with --model (the far field around the training mean)",
-            r.solver.prior
-        );
-    }
     let field = LearnedField::load(r.model)?;
-    let mut opts = SampleOptions::for_schedule(field.schedule());
-    opts.s_max = r.solver.s_max.unwrap_or(field.default_s_max());
-    if let Some(s) = r.s_min {
-        opts.s_min = s;
-    }
+    let mut opts = model_options(&field, r.solver, r.s_min)?;
     opts.denoise = r.denoise;
     let prior = field.prior(opts.s_max)?;
     let bar = spinner(quiet, "sampling");
@@ -98,11 +122,6 @@ pub fn run(r: ModelRun<'_>, quiet: bool) -> anyhow::Result<ExitCode> {
         Err(_) => {
             if r.rho.is_some() {
                 bail!("--rho applies to the few-step samplers only");
-            }
-            opts.solver = opts.solver.rtol(r.solver.rtol).atol(r.solver.atol);
-            opts.solver.method = r.solver.method.parse::<Method>()?;
-            if let Some(k) = r.solver.steps {
-                opts.solver = opts.solver.fixed_steps(k);
             }
             let out = Flow::new(&field, &prior)?.generate(n, r.seed, &opts)?;
             let how = format!(
