@@ -373,7 +373,10 @@ impl std::fmt::Display for Generalisation {
         line(f, "samples", &self.samples)?;
         match &self.test {
             Some(m) => line(f, "held-out (baseline)", m)?,
-            None => writeln!(f, "  held-out (baseline)    not measured (no held-out points)")?,
+            None => writeln!(
+                f,
+                "  held-out (baseline)    not measured (no held-out points)"
+            )?,
         }
         if let Some(w) = &self.w2 {
             writeln!(f, "exact W2 (m = {} points per set):", w.m)?;
