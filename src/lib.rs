@@ -47,6 +47,7 @@ pub mod io;
 #[cfg(feature = "learn")]
 pub mod learn;
 pub mod limits;
+pub mod measure;
 pub mod ode;
 pub mod plots;
 pub mod rng;

@@ -11,6 +11,7 @@ pub mod encode;
 pub mod field_args;
 pub mod figures;
 pub mod marginal;
+pub mod measure;
 pub mod memory;
 pub mod output;
 pub mod plot;
@@ -130,6 +131,8 @@ pub enum Command {
     Encode(encode::Args),
     /// Test samples against a reference sample or a known target (exit 0 pass, 1 rejected).
     Check(check::Args),
+    /// Memorisation and generalisation of samples against training and held-out points.
+    Measure(measure::Args),
     /// Train a network on a field (learned field) and write a model file.
     #[cfg(feature = "learn")]
     Train(train::Args),
@@ -154,6 +157,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sample(args) => sample::run(args, cli.quiet),
         Command::Encode(args) => encode::run(args, cli.quiet),
         Command::Check(args) => check::run(args, cli.quiet),
+        Command::Measure(args) => measure::run(args, cli.quiet),
         #[cfg(feature = "learn")]
         Command::Train(args) => train::run(args, cli.quiet),
         Command::Plot(args) => plot::run(args),
