@@ -301,6 +301,27 @@ fn ensure_memory(args: &Args, n: usize, d: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Checks the outputs (`--out`, `--trajectories`, `--stats`: new, or `--force`, and
+/// never an input file) and `--n`, before any work.
+fn check_files(args: &Args) -> anyhow::Result<()> {
+    let mut outputs: Vec<(&Path, &str, Kind)> = vec![(&args.out, "--out", Kind::Points)];
+    if let Some(p) = &args.trajectories {
+        outputs.push((p, "--trajectories", Kind::Points));
+    }
+    if let Some(p) = &args.stats {
+        outputs.push((p, "--stats", Kind::Json));
+    }
+    let mut inputs: Vec<&Path> = Vec::new();
+    inputs.extend(args.data.data.as_deref());
+    inputs.extend(args.data.weights.as_deref());
+    inputs.extend(args.from.as_deref());
+    check_outputs(&outputs, &inputs, args.force)?;
+    if args.n == Some(0) {
+        bail!("--n must be at least 1");
+    }
+    Ok(())
+}
+
 /// The `--from` start points and their level `--s-start` (`--n`, if given, must
 /// match the file's row count).
 fn read_start(args: &Args, path: &Path) -> anyhow::Result<(ndarray::Array2<f64>, f64)> {
@@ -348,24 +369,10 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             "--rho applies to the few-step samplers (edm-euler, edm-heun, dpmpp-2m, dpmpp-3m) only"
         );
     }
-    let mut outputs: Vec<(&Path, &str, Kind)> = vec![(&args.out, "--out", Kind::Points)];
-    if let Some(p) = &args.trajectories {
-        outputs.push((p, "--trajectories", Kind::Points));
-        if args.levels < 2 {
-            bail!("--levels must be at least 2, got {}", args.levels);
-        }
+    if args.trajectories.is_some() && args.levels < 2 {
+        bail!("--levels must be at least 2, got {}", args.levels);
     }
-    if let Some(p) = &args.stats {
-        outputs.push((p, "--stats", Kind::Json));
-    }
-    let mut inputs: Vec<&Path> = Vec::new();
-    inputs.extend(args.data.data.as_deref());
-    inputs.extend(args.data.weights.as_deref());
-    inputs.extend(args.from.as_deref());
-    check_outputs(&outputs, &inputs, args.force)?;
-    if args.n == Some(0) {
-        bail!("--n must be at least 1");
-    }
+    check_files(&args)?;
     args.solver.check()?;
     if args.from.is_some() && args.data.standardization()? != Standardize::None {
         bail!("--from cannot be combined with --standardize (give start points in data units by sampling from the prior instead)");
@@ -595,18 +602,7 @@ fn run_few_step(
     let Some(steps) = args.solver.steps else {
         bail!("--method {method} needs the number of levels --steps N");
     };
-    let mut outputs: Vec<(&Path, &str, Kind)> = vec![(&args.out, "--out", Kind::Points)];
-    if let Some(p) = &args.stats {
-        outputs.push((p, "--stats", Kind::Json));
-    }
-    let mut inputs: Vec<&Path> = Vec::new();
-    inputs.extend(args.data.data.as_deref());
-    inputs.extend(args.data.weights.as_deref());
-    inputs.extend(args.from.as_deref());
-    check_outputs(&outputs, &inputs, args.force)?;
-    if args.n == Some(0) {
-        bail!("--n must be at least 1");
-    }
+    check_files(&args)?;
     let (mf, map) = build_standardized(&args.field, &args.data)?;
     let mut defaults = SampleOptions::new(&mf);
     let s_min = args.s_min.unwrap_or(defaults.s_min);
