@@ -35,15 +35,24 @@ fn clean_up_on_signals() {
 /// allocation: candle allocates and frees the same multi-megabyte tensors at every
 /// training step, and with glibc's default threshold (128 KiB, adapting upwards only
 /// slowly) nearly half of a step went to `mmap`/`munmap` system calls. A threshold
-/// of 16 MiB halves the step time of a 3x256 MLP at batch 512. A user who sets
-/// glibc's own `MALLOC_MMAP_THRESHOLD_` keeps their value (which is also how the
-/// default behaviour is measured).
+/// of 16 MiB halves the step time of a 3x256 MLP at batch 512. Setting it switches
+/// off glibc's adaptive trimming too, and the top of the heap was then given back
+/// with `brk` after every step and grown again in the next (26 `brk` calls a step,
+/// half of the run's time in the kernel for a 3x64 MLP): a trim threshold of 256 MiB
+/// keeps it. A user who sets glibc's own `MALLOC_MMAP_THRESHOLD_` or
+/// `MALLOC_TRIM_THRESHOLD_` keeps their value (which is also how the default
+/// behaviour is measured).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn tune_allocator() {
+    // SAFETY: mallopt only changes allocator parameters; called before any thread starts.
     if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
-        // SAFETY: mallopt only changes allocator parameters; called before any thread starts.
         unsafe {
             libc::mallopt(libc::M_MMAP_THRESHOLD, 16 << 20);
+        }
+    }
+    if std::env::var_os("MALLOC_TRIM_THRESHOLD_").is_none() {
+        unsafe {
+            libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
         }
     }
 }
