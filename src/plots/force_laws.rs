@@ -182,13 +182,7 @@ impl Figure for ForceLaws {
                 .legend(|(x, y)| {
                     PathElement::new(vec![(x, y), (x + 14, y)], BLACK.stroke_width(2))
                 });
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .label_font(("sans-serif", 13))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()?;
+            super::draw_legend(&mut chart, SeriesLabelPosition::UpperLeft, 13)?;
             let tests: Vec<String> = law
                 .tests
                 .iter()

@@ -194,13 +194,7 @@ impl Figure for SamplersFigure {
                     chart.draw_series(pts.iter().map(|&q| Circle::new(q, 4, color.filled())))?;
                 }
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerLeft)
-                .label_font(("sans-serif", 13))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()?;
+            super::draw_legend(&mut chart, SeriesLabelPosition::LowerLeft, 13)?;
         }
         Ok(())
     }

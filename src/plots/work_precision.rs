@@ -243,13 +243,7 @@ impl Figure for WorkPrecision {
                     });
                 chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerLeft)
-                .label_font(("sans-serif", 13))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()?;
+            super::draw_legend(&mut chart, SeriesLabelPosition::LowerLeft, 13)?;
         }
         Ok(())
     }
