@@ -1,13 +1,102 @@
 """fieldflow from Python: generative ODEs that follow force fields.
 
 The functions mirror the ``fieldflow`` command line with the same names, defaults
-and seeds, so that a call here and the command line give the same bits. Arrays go
-in and out of Rust without copies (float64 input, any memory order; other dtypes
-are converted once), the GIL is released while Rust works, and library errors are
-Python exceptions (``ValueError`` for bad arguments, ``FileNotFoundError`` /
-``OSError`` for files, ``KeyboardInterrupt`` on Ctrl-C). See docs/PYTHON.md.
+and seeds, so that a call here and the command line give the same bits:
+``datasets`` (``fieldflow datasets``), ``sample`` (``fieldflow sample``) and
+``check`` (``fieldflow check``). Arrays go in and out of Rust without copies
+(float64 input in any memory order is read in place; other dtypes are converted
+once), the GIL is released while Rust works, Ctrl-C stops a run with
+``KeyboardInterrupt``, and library errors are Python exceptions (``ValueError`` for
+bad arguments, ``FileNotFoundError`` / ``OSError`` for files). ``fieldflow.dask``
+spreads ``sample`` over a Dask cluster with the same bits. See docs/PYTHON.md.
 """
 
-from ._native import Report, __version__, check, datasets
+from __future__ import annotations
 
-__all__ = ["Report", "__version__", "check", "datasets"]
+from typing import Any, Callable, Optional, Tuple, Union
+
+import numpy.typing as npt
+
+from . import _native
+from ._native import BATCH, Report, __version__, check, datasets
+from ._samples import STATUS_NAMES, Samples
+
+__all__ = [
+    "BATCH",
+    "Report",
+    "STATUS_NAMES",
+    "Samples",
+    "__version__",
+    "check",
+    "datasets",
+    "sample",
+]
+
+
+def sample(
+    field: str,
+    data: npt.ArrayLike,
+    n: Optional[int] = None,
+    seed: int = 0,
+    *,
+    aug_dim: Optional[float] = None,
+    power: Optional[float] = None,
+    profile: Optional[str] = None,
+    box: Optional[Tuple[float, float]] = None,
+    method: str = "dopri5",
+    rtol: float = 1e-5,
+    atol: float = 1e-5,
+    steps: Optional[int] = None,
+    s_max: Optional[float] = None,
+    s_min: Optional[float] = None,
+    prior: str = "far",
+    force_prior: bool = False,
+    weights: Optional[npt.ArrayLike] = None,
+    start: Optional[npt.ArrayLike] = None,
+    start_level: Optional[float] = None,
+    rho: Optional[float] = None,
+    denoise: bool = False,
+    unconverged_factor: float = 1000.0,
+    offset: int = 0,
+    progress: Union[Callable[[int, int], Any], Any, None] = None,
+) -> Samples:
+    """Generates ``n`` samples of the exact ``field`` of ``data`` (one point per row),
+    as ``fieldflow sample --field FIELD --data FILE --n N --seed SEED`` does.
+
+    ``field`` is ``poisson``, ``pfgmpp`` (with ``aug_dim``), ``gaussian``, ``linear``
+    (``box=(lo, hi)`` for the uniform prior), ``radial`` (``profile``) or ``power``
+    (``power``). ``method`` is an integrator (``euler``, ``heun``, ``rk4``, ``bs3``,
+    ``dopri5``, ``tsit5``; ``steps`` fixes the number of steps) or a few-step sampler
+    (``edm-euler``, ``edm-heun``, ``dpmpp-2m``, ``dpmpp-3m`` with ``steps`` levels and
+    ``rho``). ``start`` / ``start_level`` integrate given points instead of prior draws.
+    ``offset`` computes rows ``offset..offset+n`` of the seeded run with ``offset+n``
+    particles, bit for bit. ``progress`` is a ``tqdm`` bar (``update(k)`` is called) or
+    a callable ``f(done, total)``, called from this thread.
+    """
+    d = _native._sample(
+        field,
+        data,
+        n,
+        seed,
+        aug_dim=aug_dim,
+        power=power,
+        profile=profile,
+        box=box,
+        method=method,
+        rtol=rtol,
+        atol=atol,
+        steps=steps,
+        s_max=s_max,
+        s_min=s_min,
+        prior=prior,
+        force_prior=force_prior,
+        weights=weights,
+        start=start,
+        start_level=start_level,
+        rho=rho,
+        denoise=denoise,
+        unconverged_factor=unconverged_factor,
+        offset=offset,
+        progress=progress,
+    )
+    return Samples._from_native(d)

@@ -1,13 +1,14 @@
 """Type stub of the native module fieldflow._native (checked by mypy's stubtest)."""
 
-from typing import Optional, Sequence, Union, final
+from typing import Any, Callable, Optional, Sequence, Tuple, Union, final
 
 import numpy as np
 import numpy.typing as npt
 from numpy.typing import ArrayLike
 
-__all__ = ["Report", "__version__", "_input_address", "check", "datasets"]
+__all__ = ["BATCH", "Report", "__version__", "_input_address", "_sample", "check", "datasets"]
 __version__: str
+BATCH: int
 
 @final
 class Report:
@@ -44,3 +45,30 @@ def check(
     bandwidths: Optional[Sequence[float]] = None,
 ) -> Report: ...
 def _input_address(obj: ArrayLike) -> int: ...
+def _sample(
+    field: str,
+    data: ArrayLike,
+    n: Optional[int] = None,
+    seed: int = 0,
+    *,
+    aug_dim: Optional[float] = None,
+    power: Optional[float] = None,
+    profile: Optional[str] = None,
+    box: Optional[Tuple[float, float]] = None,
+    method: str = "dopri5",
+    rtol: float = 1e-5,
+    atol: float = 1e-5,
+    steps: Optional[int] = None,
+    s_max: Optional[float] = None,
+    s_min: Optional[float] = None,
+    prior: str = "far",
+    force_prior: bool = False,
+    weights: Optional[ArrayLike] = None,
+    start: Optional[ArrayLike] = None,
+    start_level: Optional[float] = None,
+    rho: Optional[float] = None,
+    denoise: bool = False,
+    unconverged_factor: float = 1000.0,
+    offset: int = 0,
+    progress: Union[Callable[[int, int], Any], Any, None] = None,
+) -> dict[str, Any]: ...

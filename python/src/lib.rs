@@ -13,6 +13,7 @@ pub mod arrays;
 pub mod check;
 pub mod datasets;
 pub mod errors;
+pub mod run;
 
 /// The native module.
 #[pymodule]

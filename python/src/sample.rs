@@ -1,0 +1,143 @@
+//! `fieldflow.sample`: generation by integrating an exact field from its prior, the
+//! library's `run::sample` (the code path of `fieldflow sample`) on numpy arrays.
+//!
+//! The native function returns a dict of arrays; the pure-Python `Samples` class wraps
+//! it (and the Dask front end stacks the dicts of its chunks).
+
+use crate::arrays::{matrix, to_numpy};
+use crate::errors::{to_py, value_error};
+use fieldflow::ode::Status;
+use fieldflow::run::{self, FieldSpec, Hooks, SampleRequest, Sampled};
+use numpy::IntoPyArray;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// The status codes of `Samples.status`, in code order.
+pub const STATUS_NAMES: [&str; 4] = [
+    "success",
+    "max_steps_reached",
+    "step_size_too_small",
+    "non_finite",
+];
+
+fn status_code(s: &Status) -> u8 {
+    match s {
+        Status::Success => 0,
+        Status::MaxStepsReached { .. } => 1,
+        Status::StepSizeTooSmall { .. } => 2,
+        Status::NonFinite { .. } => 3,
+    }
+}
+
+/// Samples an exact field of the data; see `fieldflow.sample` for the arguments.
+#[pyfunction]
+#[pyo3(signature = (
+    field, data, n=None, seed=0, *, aug_dim=None, power=None, profile=None, r#box=None,
+    method="dopri5", rtol=1e-5, atol=1e-5, steps=None, s_max=None, s_min=None,
+    prior="far", force_prior=false, weights=None, start=None, start_level=None, rho=None,
+    denoise=false, unconverged_factor=1000.0, offset=0, progress=None
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn _sample<'py>(
+    py: Python<'py>,
+    field: &str,
+    data: &Bound<'py, PyAny>,
+    n: Option<usize>,
+    seed: u64,
+    aug_dim: Option<f64>,
+    power: Option<f64>,
+    profile: Option<String>,
+    r#box: Option<(f64, f64)>,
+    method: &str,
+    rtol: f64,
+    atol: f64,
+    steps: Option<usize>,
+    s_max: Option<f64>,
+    s_min: Option<f64>,
+    prior: &str,
+    force_prior: bool,
+    weights: Option<&Bound<'py, PyAny>>,
+    start: Option<&Bound<'py, PyAny>>,
+    start_level: Option<f64>,
+    rho: Option<f64>,
+    denoise: bool,
+    unconverged_factor: f64,
+    offset: usize,
+    progress: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let spec = FieldSpec {
+        name: field.to_string(),
+        aug_dim,
+        power,
+        profile,
+        uniform_box: r#box,
+    };
+    let req = SampleRequest {
+        n,
+        seed,
+        offset,
+        method: method.to_string(),
+        rtol,
+        atol,
+        steps,
+        s_max,
+        s_min,
+        prior: prior.to_string(),
+        force_prior,
+        start_level,
+        rho,
+        denoise,
+        unconverged_factor,
+    };
+    let data = matrix(data, "data")?;
+    let weights = match weights {
+        Some(w) => {
+            let w = matrix(w, "weights")?;
+            if w.as_array().ncols() != 1 {
+                return Err(value_error(format!(
+                    "weights: expected one weight per data point, got {} columns",
+                    w.as_array().ncols()
+                )));
+            }
+            Some(w.as_array().column(0).to_vec())
+        }
+        None => None,
+    };
+    let start = start.map(|s| matrix(s, "start")).transpose()?;
+    let dv = data.as_array();
+    let sv = start.as_ref().map(|s| s.as_array());
+    let mf = py
+        .detach(|| spec.build(dv, weights.as_deref()))
+        .map_err(to_py)?;
+    let total = sv.map_or(n.unwrap_or(0), |s| s.nrows());
+    let result = crate::run::watched(py, total, progress, |watch| {
+        let tick = |k: usize| watch.tick(k);
+        let hooks = Hooks {
+            progress: Some(&tick),
+            cancel: Some(&watch.cancel),
+        };
+        run::sample(&mf, &req, sv, hooks)
+    })?;
+    let run = result.map_err(to_py)?;
+    let stats = run.stats();
+    let status: Vec<u8> = stats.iter().map(|s| status_code(&s.status)).collect();
+    let evals: Vec<u64> = stats.iter().map(|s| s.evals).collect();
+    let unconverged = run.unconverged();
+    let totals = run.totals();
+    let out = PyDict::new(py);
+    out.set_item("s_start", run.s_start)?;
+    out.set_item("s_min", run.s_min)?;
+    out.set_item("prior_bound", run.prior_bound)?;
+    out.set_item("evaluations_total", totals.evals)?;
+    out.set_item("steps_accepted", totals.accepted)?;
+    out.set_item("steps_rejected", totals.rejected)?;
+    out.set_item("status", status.into_pyarray(py))?;
+    out.set_item("evaluations", evals.into_pyarray(py))?;
+    out.set_item("unconverged", unconverged.into_pyarray(py))?;
+    let x = match run.sampled {
+        Sampled::Ode(s) => s.x,
+        Sampled::FewStep(s) => s.x,
+    };
+    out.set_item("points", to_numpy(py, x))?;
+    Ok(out)
+}
