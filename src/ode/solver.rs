@@ -476,7 +476,10 @@ pub fn solve_batch_cancellable<S: OdeSystem + ?Sized>(
                 return;
             }
             Chunk::new(&ctx, y0_c, y_c, dense_c, stats_c).run();
-            progress(n_c);
+            // a chunk stopped by the flag is not done
+            if !cancel.load(Ordering::Relaxed) {
+                progress(n_c);
+            }
         });
     if cancel.load(Ordering::Relaxed) {
         return Err(Error::Cancelled);

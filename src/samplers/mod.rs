@@ -272,7 +272,10 @@ pub fn sample_with_hooks(
         .par_chunks_mut(CHUNK * d.max(1))
         .map(|chunk| {
             let e = run_chunk(mf, opts.method, &lv, chunk, cancel);
-            progress(chunk.len() / d.max(1));
+            // a chunk stopped by the flag is not done
+            if !cancel.load(Ordering::Relaxed) {
+                progress(chunk.len() / d.max(1));
+            }
             e
         })
         .collect();
