@@ -11,6 +11,8 @@
 //! the same arguments. Nothing here parses flags or prints; bad values are
 //! [`Error`]s worded without command-line flags (`"rtol must be positive"`).
 //!
+//! [`check`] runs the statistical test battery as `fieldflow check` does.
+//!
 //! A run can report progress ([`Hooks::progress`], the number of particles just
 //! finished, called from worker threads) and be cancelled ([`Hooks::cancel`], an
 //! atomic flag read once per solver step of every block of particles; the run then
@@ -20,6 +22,8 @@
 //! and every later stage treats each particle on its own, so chunks of one seeded run
 //! can be computed apart and stacked.
 
+use crate::checks::battery::{BatteryReport, OneSampleTarget, TwoSampleTest};
+use crate::checks::Battery;
 use crate::data::{Dataset, Digits, GaussianMixture};
 use crate::fields::{
     prior_error_bound, FieldKind, FieldName, FieldParams, LinearPrior, MarginalField, PriorKind,
@@ -541,4 +545,85 @@ fn sample_few_step(
         options: None,
         sampler: Some(opts),
     })
+}
+
+/// What `fieldflow check` takes besides the samples and what they are checked
+/// against; [`CheckRequest::default`] holds the command line's defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckRequest {
+    /// Family-wise level (Bonferroni over the applicable tests).
+    pub alpha: f64,
+    /// Seed of the permutations, projections and Monte Carlo draws.
+    pub seed: u64,
+    /// Permutations (and Monte Carlo draws) per test.
+    pub permutations: usize,
+    /// MMD bandwidths as multiples of the median pooled distance (`None`: the
+    /// battery's default).
+    pub bandwidths: Option<Vec<f64>>,
+    /// Two-sample tests to run by name (`None`: all that apply; not with a target).
+    pub tests: Option<Vec<String>>,
+}
+
+impl Default for CheckRequest {
+    fn default() -> Self {
+        Self {
+            alpha: 0.01,
+            seed: 0,
+            permutations: 999,
+            bandwidths: None,
+            tests: None,
+        }
+    }
+}
+
+/// Runs the test battery as `fieldflow check` does: the two-sample tests against
+/// `reference`, or the one-sample tests against the target `target` (a spec of
+/// [`OneSampleTarget::parse`], e.g. `mixture:8gaussians`); exactly one of them.
+pub fn check(
+    samples: ArrayView2<f64>,
+    reference: Option<ArrayView2<f64>>,
+    target: Option<&str>,
+    req: &CheckRequest,
+) -> Result<BatteryReport> {
+    if req.permutations == 0 {
+        return Err(Error::Invalid("permutations must be at least 1".into()));
+    }
+    if req.permutations > crate::limits::MAX_PERMUTATIONS {
+        return Err(Error::Invalid(format!(
+            "permutations = {} is more than the limit {} (p-values then resolve 1e-6 already)",
+            req.permutations,
+            crate::limits::MAX_PERMUTATIONS
+        )));
+    }
+    let mut battery = Battery::new(req.alpha)?;
+    battery.config.seed = req.seed;
+    battery.config.permutations = req.permutations;
+    if let Some(b) = &req.bandwidths {
+        battery.config.bandwidth_factors = b.clone();
+    }
+    match (reference, target) {
+        (Some(y), None) => {
+            if let Some(names) = &req.tests {
+                battery.tests = Some(
+                    names
+                        .iter()
+                        .map(|n| TwoSampleTest::from_name(n.trim()))
+                        .collect::<Result<Vec<_>>>()?,
+                );
+            }
+            battery.two_sample(samples, y)
+        }
+        (None, Some(spec)) => {
+            if req.tests.is_some() {
+                return Err(Error::Invalid(
+                    "tests selects two-sample tests; it cannot be used with a target".into(),
+                ));
+            }
+            let target = OneSampleTarget::parse(spec, samples.ncols())?;
+            battery.one_sample(samples, &target)
+        }
+        _ => Err(Error::Invalid(
+            "give exactly one of a reference sample and a target".into(),
+        )),
+    }
 }

@@ -360,3 +360,67 @@ fn bad_specs_give_clear_errors() {
         "n = 4 but the start points are 5 rows"
     );
 }
+
+#[test]
+fn check_gives_the_command_lines_report() {
+    use fieldflow::run::{check, CheckRequest};
+    let dir = tmpdir("run-api-check");
+    let x = datasets("8gaussians", Some(150), 1).unwrap();
+    let y = datasets("8gaussians", Some(150), 2).unwrap();
+    let (xp, yp) = (dir.join("x.npy"), dir.join("y.npy"));
+    fieldflow::io::write_points(&xp, x.view(), false).unwrap();
+    fieldflow::io::write_points(&yp, y.view(), false).unwrap();
+    let req = CheckRequest {
+        permutations: 99,
+        seed: 4,
+        tests: Some(vec!["energy".into(), "ks".into()]),
+        ..CheckRequest::default()
+    };
+    let report = check(x.view(), Some(y.view()), None, &req).unwrap();
+    let out = run(&[
+        "check",
+        "--samples",
+        xp.to_str().unwrap(),
+        "--reference",
+        yp.to_str().unwrap(),
+        "--permutations",
+        "99",
+        "--seed",
+        "4",
+        "--tests",
+        "energy,ks",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(text.trim_end(), report.to_string().trim_end());
+    assert_eq!(out.status.code(), Some(i32::from(report.reject)));
+    let p = report.pvalue("energy").unwrap();
+    assert!((0.0..=1.0).contains(&p));
+    assert_eq!(report.pvalue("nope"), None);
+    // a target instead of a reference sample
+    let t = check(
+        x.view(),
+        None,
+        Some("mixture:8gaussians"),
+        &CheckRequest::default(),
+    )
+    .unwrap();
+    assert!(!t.tests.is_empty());
+    let msg = |r: &CheckRequest, reference: bool| {
+        let y = reference.then(|| y.view());
+        let target = (!reference).then_some("mixture:8gaussians");
+        check(x.view(), y, target, r).unwrap_err().to_string()
+    };
+    let zero = CheckRequest {
+        permutations: 0,
+        ..CheckRequest::default()
+    };
+    assert_eq!(msg(&zero, true), "permutations must be at least 1");
+    assert_eq!(
+        msg(&req, false),
+        "tests selects two-sample tests; it cannot be used with a target"
+    );
+    assert_eq!(
+        check(x.view(), None, None, &req).unwrap_err().to_string(),
+        "give exactly one of a reference sample and a target"
+    );
+}
