@@ -81,12 +81,13 @@ pub use trace::{
 use crate::error::ensure_cols;
 use crate::fields::{Divergence, Field, MarginalField, PriorKind, Schedule, SourceKind, BATCH};
 use crate::ode::{
-    solve_batch, solve_batch_with_progress, BatchStats, OdeSystem, SolverOptions, Status,
+    solve_batch, solve_batch_cancellable, BatchStats, OdeSystem, SolverOptions, Status,
     TrajectoryStats,
 };
 use crate::{Error, Result};
 use ndarray::{Array1, Array2, ArrayView2};
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A field as an ODE in `tau = ln s` (ray fields) or in `s` (linear path), optionally
 /// augmented with the log-density change.
@@ -234,18 +235,19 @@ pub fn transport_with_progress(
     progress: Progress,
 ) -> Result<Transport> {
     let trace = likelihood.then_some(TraceEstimator::Auto);
-    transport_impl(field, x0, (s_from, s_to), solver, trace, progress)
+    let never = AtomicBool::new(false);
+    transport_impl(field, x0, (s_from, s_to), solver, trace, (progress, &never))
 }
 
 /// [`transport_with_progress`] with the likelihood's trace estimator (`None`: no
-/// likelihood).
+/// likelihood) and a cancel flag (see [`crate::ode::solve_batch_cancellable`]).
 fn transport_impl(
     field: &dyn Field,
     x0: ArrayView2<f64>,
     (s_from, s_to): (f64, f64),
     solver: &SolverOptions,
     trace: Option<TraceEstimator>,
-    progress: Progress,
+    (progress, cancel): (Progress, &AtomicBool),
 ) -> Result<Transport> {
     let likelihood = trace.is_some();
     field.check_level(s_from)?;
@@ -293,7 +295,7 @@ fn transport_impl(
         }
         progress(finite.len());
     } else if !finite.is_empty() {
-        let sol = solve_batch_with_progress(&sys, t0, t1, y0.view(), solver, &[], progress)?;
+        let sol = solve_batch_cancellable(&sys, t0, t1, y0.view(), solver, &[], progress, cancel)?;
         for (k, &i) in finite.iter().enumerate() {
             // a failed path stopped somewhere between the levels: not a result
             let ok = sol.stats[k].status.is_success();
@@ -532,6 +534,7 @@ pub struct Flow<'a> {
     prior: &'a dyn Prior,
     reference: Option<&'a MarginalField>,
     progress: Option<Progress<'a>>,
+    cancel: Option<&'a AtomicBool>,
 }
 
 impl<'a> Flow<'a> {
@@ -549,6 +552,7 @@ impl<'a> Flow<'a> {
             prior,
             reference: None,
             progress: None,
+            cancel: None,
         })
     }
 
@@ -580,8 +584,29 @@ impl<'a> Flow<'a> {
         self
     }
 
+    /// Stops the run when `cancel` is set (from another thread, a signal handler, an
+    /// interrupt check): every block of particles reads the flag once per solver step
+    /// and the run returns [`Error::Cancelled`].
+    pub fn cancel(mut self, cancel: &'a AtomicBool) -> Self {
+        self.cancel = Some(cancel);
+        self
+    }
+
     fn tick(&self) -> Progress<'a> {
         self.progress.unwrap_or(&|_| {})
+    }
+
+    /// The progress callback and the cancel flag for [`transport_impl`].
+    fn hooks(&self) -> (Progress<'a>, &'a AtomicBool) {
+        static NEVER: AtomicBool = AtomicBool::new(false);
+        (self.tick(), self.cancel.unwrap_or(&NEVER))
+    }
+
+    fn cancelled(&self) -> Result<()> {
+        match self.cancel {
+            Some(c) if c.load(Ordering::Relaxed) => Err(Error::Cancelled),
+            _ => Ok(()),
+        }
     }
 
     /// Checks that the prior sits at level `s`.
@@ -598,9 +623,24 @@ impl<'a> Flow<'a> {
     /// Draws `n` prior points (stream `seed`) at `opts.s_max` and integrates them down
     /// to `opts.s_min`.
     pub fn generate(&self, n: usize, seed: u64, opts: &SampleOptions) -> Result<Samples> {
+        self.generate_range(0, n, seed, opts)
+    }
+
+    /// Rows `offset..offset + n` of [`Flow::generate`]`(offset + n, seed, opts)`,
+    /// bit for bit, without computing the others: the prior draws come from
+    /// [`Prior::sample_range`] and every later stage treats each particle on its own.
+    /// Chunks of one seeded run can so be computed apart (other processes, other
+    /// machines) and stacked in order.
+    pub fn generate_range(
+        &self,
+        offset: usize,
+        n: usize,
+        seed: u64,
+        opts: &SampleOptions,
+    ) -> Result<Samples> {
         opts.validate(self.field)?;
         self.check_prior_level(opts.s_max, "s_max")?;
-        let x0 = self.prior.sample(n, seed)?;
+        let x0 = self.prior.sample_range(offset, n, seed)?;
         let lp0 = opts.likelihood.then(|| self.prior.log_density(x0.view()));
         self.finish(x0.view(), opts.s_max, lp0, opts)
     }
@@ -638,7 +678,7 @@ impl<'a> Flow<'a> {
             (opts.s_min, opts.s_max),
             &opts.solver,
             opts.likelihood.then_some(opts.trace),
-            self.tick(),
+            self.hooks(),
         )?;
         let log_p = tr.delta_log_p.as_ref().map(|dl| {
             let lz = self.prior.log_density(tr.x.view());
@@ -667,7 +707,7 @@ impl<'a> Flow<'a> {
             (s_start, opts.s_min),
             &opts.solver,
             opts.likelihood.then_some(opts.trace),
-            self.tick(),
+            self.hooks(),
         )?;
         let mut x = tr.x;
         let log_p = match (lp0, tr.delta_log_p) {
@@ -689,6 +729,7 @@ impl<'a> Flow<'a> {
             }
         };
         let mut totals = tr.totals;
+        self.cancelled()?;
         if opts.denoise {
             totals.evals += denoise(field, &mut x, opts.s_min) as u64;
         }
