@@ -2,9 +2,9 @@
 //! report.
 
 use crate::arrays::matrix;
-use crate::errors::{to_py, value_error};
-use fieldflow::checks::battery::{BatteryReport, OneSampleTarget, TwoSampleTest};
-use fieldflow::checks::Battery;
+use crate::errors::to_py;
+use fieldflow::checks::battery::BatteryReport;
+use fieldflow::run::CheckRequest;
 use pyo3::exceptions::{PyKeyError, PyUserWarning};
 use pyo3::prelude::*;
 
@@ -122,22 +122,18 @@ impl Report {
     }
 }
 
-/// The two-sample tests named by `tests`: a list of names or one comma-separated
-/// string, as `--tests`.
-fn parse_tests(tests: &Bound<'_, PyAny>) -> PyResult<Vec<TwoSampleTest>> {
-    let names: Vec<String> = match tests.extract::<String>() {
+/// The names of `tests`: a list of names or one comma-separated string, as
+/// `--tests`.
+fn test_names(tests: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    Ok(match tests.extract::<String>() {
         Ok(s) => s.split(',').map(|t| t.trim().to_string()).collect(),
         Err(_) => tests.extract::<Vec<String>>()?,
-    };
-    names
-        .iter()
-        .map(|n| TwoSampleTest::from_name(n.trim()).map_err(to_py))
-        .collect()
+    })
 }
 
 /// Tests `samples` against a `reference` sample (two-sample tests) or a known
-/// `target` (one-sample tests, a spec string as `--target`). Same defaults and seeds
-/// as `fieldflow check`.
+/// `target` (one-sample tests, a spec string as `--target`), with the library's
+/// `run::check`, the code of `fieldflow check`: same defaults, seeds and table.
 #[pyfunction]
 #[pyo3(signature = (samples, reference=None, target=None, alpha=0.01, seed=0, tests=None, permutations=999, bandwidths=None))]
 #[allow(clippy::too_many_arguments)]
@@ -152,48 +148,19 @@ pub fn check(
     permutations: usize,
     bandwidths: Option<Vec<f64>>,
 ) -> PyResult<Report> {
-    if reference.is_some() == target.is_some() {
-        return Err(value_error("give exactly one of reference and target"));
-    }
-    if permutations == 0 {
-        return Err(value_error("permutations must be at least 1"));
-    }
-    if permutations > fieldflow::limits::MAX_PERMUTATIONS {
-        return Err(value_error(format!(
-            "permutations {} is more than the limit {} (p-values then resolve 1e-6 already)",
-            permutations,
-            fieldflow::limits::MAX_PERMUTATIONS
-        )));
-    }
+    let req = CheckRequest {
+        alpha,
+        seed,
+        permutations,
+        bandwidths,
+        tests: tests.map(test_names).transpose()?,
+    };
     let x = matrix(samples, "samples")?;
-    let mut battery = Battery::new(alpha).map_err(to_py)?;
-    battery.config.seed = seed;
-    battery.config.permutations = permutations;
-    if let Some(b) = bandwidths {
-        battery.config.bandwidth_factors = b;
-    }
-    let report = match (reference, target) {
-        (Some(reference), None) => {
-            if let Some(t) = tests {
-                battery.tests = Some(parse_tests(t)?);
-            }
-            let y = matrix(reference, "reference")?;
-            let (xv, yv) = (x.as_array(), y.as_array());
-            py.detach(|| battery.two_sample(xv, yv))
-        }
-        (None, Some(spec)) => {
-            if tests.is_some() {
-                return Err(value_error(
-                    "tests selects two-sample tests; it cannot be used with target",
-                ));
-            }
-            let xv = x.as_array();
-            let target = OneSampleTarget::parse(spec, xv.ncols()).map_err(to_py)?;
-            py.detach(|| battery.one_sample(xv, &target))
-        }
-        _ => unreachable!("exactly one of reference and target"),
-    }
-    .map_err(to_py)?;
+    let y = reference.map(|r| matrix(r, "reference")).transpose()?;
+    let (xv, yv) = (x.as_array(), y.as_ref().map(|y| y.as_array()));
+    let report = py
+        .detach(|| fieldflow::run::check(xv, yv, target, &req))
+        .map_err(to_py)?;
     let needed = report.applicable as f64 / alpha;
     if (permutations as f64 + 1.0) < needed {
         let msg = format!(

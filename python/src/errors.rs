@@ -7,6 +7,7 @@
 //! | any other unreadable or unwritable file (`Io`) | `OSError` |
 //! | a malformed line of a text file (`Parse`) | `ValueError` |
 //! | an output file that exists (`FileExists`) | `FileExistsError` |
+//! | a run stopped by its cancel flag (`Cancelled`) | `KeyboardInterrupt` |
 //! | anything else (`Plot`, later variants) | `RuntimeError` |
 //!
 //! The message is the library's one-line message, the text the command line prints
@@ -14,7 +15,8 @@
 
 use fieldflow::Error;
 use pyo3::exceptions::{
-    PyFileExistsError, PyFileNotFoundError, PyOSError, PyRuntimeError, PyValueError,
+    PyFileExistsError, PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyRuntimeError,
+    PyValueError,
 };
 use pyo3::PyErr;
 
@@ -38,6 +40,7 @@ pub fn to_py(e: Error) -> PyErr {
             }
         }
         Error::FileExists { .. } => PyFileExistsError::new_err(msg),
+        Error::Cancelled => PyKeyboardInterrupt::new_err(msg),
         _ => PyRuntimeError::new_err(msg),
     }
 }

@@ -14,13 +14,16 @@ pub mod check;
 pub mod datasets;
 pub mod errors;
 pub mod run;
+pub mod sample;
 
 /// The native module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(datasets::datasets, m)?)?;
     m.add_function(wrap_pyfunction!(check::check, m)?)?;
+    m.add_function(wrap_pyfunction!(sample::_sample, m)?)?;
     m.add_function(wrap_pyfunction!(arrays::_input_address, m)?)?;
+    m.add("BATCH", fieldflow::fields::BATCH)?;
     m.add_class::<check::Report>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

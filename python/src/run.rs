@@ -11,7 +11,7 @@
 
 use pyo3::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 /// How often the waiting thread looks at signals and progress.
@@ -47,6 +47,17 @@ fn report(obj: &Bound<'_, PyAny>, delta: usize, done: usize, total: usize) -> Py
     Ok(())
 }
 
+/// Sets the finished flag when dropped: at the end of the work, or when it panics.
+struct Done<'a>(&'a (Mutex<bool>, Condvar));
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        let (lock, cv) = self.0;
+        *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        cv.notify_all();
+    }
+}
+
 /// Runs `work` on a helper thread with the GIL released; see the module docs.
 /// `total` is the number of progress units that `work` will report.
 pub fn watched<T, F>(
@@ -64,19 +75,24 @@ where
         done: AtomicUsize::new(0),
     };
     let watch = &watch;
+    // set (and signalled) by the helper thread when the work has returned or panicked
+    let finished_flag = (Mutex::new(false), Condvar::new());
+    let finished = &finished_flag;
     std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::channel::<()>();
         let handle = scope.spawn(move || {
-            let out = work(watch);
-            let _ = tx.send(());
-            out
+            let _done = Done(finished);
+            work(watch)
         });
         let mut reported = 0usize;
         let mut failure: Option<PyErr> = None;
         loop {
-            let finished = py.detach(|| match rx.recv_timeout(SLICE) {
-                Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => true,
-                Err(mpsc::RecvTimeoutError::Timeout) => false,
+            let finished = py.detach(|| {
+                let (lock, cv) = finished;
+                let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+                let (guard, _) = cv
+                    .wait_timeout_while(guard, SLICE, |done| !*done)
+                    .unwrap_or_else(|e| e.into_inner());
+                *guard
             });
             if let Some(p) = progress {
                 let done = watch.done.load(Ordering::Relaxed).min(total);

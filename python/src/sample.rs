@@ -12,14 +12,7 @@ use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-/// The status codes of `Samples.status`, in code order.
-pub const STATUS_NAMES: [&str; 4] = [
-    "success",
-    "max_steps_reached",
-    "step_size_too_small",
-    "non_finite",
-];
-
+/// The code of `Samples.status` (`fieldflow.STATUS_NAMES[code]`).
 fn status_code(s: &Status) -> u8 {
     match s {
         Status::Success => 0,

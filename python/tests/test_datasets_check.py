@@ -44,7 +44,7 @@ def test_datasets_unknown_name_is_value_error_with_cli_message(cli, tmp_path):
 def test_datasets_bad_counts():
     with pytest.raises(ValueError, match="n must be at least 1"):
         fieldflow.datasets("moons", 0)
-    with pytest.raises(ValueError, match="n is required for moons"):
+    with pytest.raises(ValueError, match="give the number of points n for data set moons"):
         fieldflow.datasets("moons")
     with pytest.raises(OverflowError):
         fieldflow.datasets("moons", -3)
@@ -113,9 +113,9 @@ def test_check_tests_selection_and_bad_names(cli, tmp_path):
 
 def test_check_bad_arguments(cli, tmp_path):
     x = fieldflow.datasets("moons", 50, seed=1)
-    with pytest.raises(ValueError, match="exactly one of reference and target"):
+    with pytest.raises(ValueError, match="give exactly one of a reference sample and a target"):
         fieldflow.check(x)
-    with pytest.raises(ValueError, match="exactly one of reference and target"):
+    with pytest.raises(ValueError, match="give exactly one of a reference sample and a target"):
         fieldflow.check(x, reference=x, target="gaussian")
     with pytest.raises(ValueError, match="permutations must be at least 1"):
         fieldflow.check(x, reference=x, permutations=0)

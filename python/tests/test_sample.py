@@ -160,7 +160,6 @@ def test_ctrl_c_raises_keyboard_interrupt_quickly(data):
         ({"field": "poisson", "rtol": -1.0}, ["--field", "poisson", "--rtol", -1]),
         ({"field": "poisson", "method": "rk5"}, ["--field", "poisson", "--method", "rk5"]),
         ({"field": "pfgmpp", "aug_dim": -2.0}, ["--field", "pfgmpp", "--aug-dim", -2]),
-        ({"field": "poisson", "s_max": 0.5}, ["--field", "poisson", "--s-max", 0.5]),
     ],
 )
 def test_bad_arguments_value_error_with_cli_message(cli, tmp_path, data, kwargs, flags):
@@ -185,3 +184,7 @@ def test_bad_arguments_value_error(data):
         fieldflow.sample("poisson", data, start=data[:3])
     with pytest.raises(ValueError, match="n x d"):
         fieldflow.sample("poisson", np.zeros((2, 2, 2)), 10)
+    # the command line words this one with its flags (--s-max, --force-prior)
+    with pytest.raises(ValueError, match="s_max = 0.5 leaves the far-field prior"):
+        fieldflow.sample("poisson", data, 10, s_max=0.5)
+    assert fieldflow.sample("poisson", data, 10, s_max=0.5, force_prior=True).prior_bound > 0.5
