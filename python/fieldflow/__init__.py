@@ -2,8 +2,8 @@
 
 The functions mirror the ``fieldflow`` command line with the same names, defaults
 and seeds, so that a call here and the command line give the same bits:
-``datasets`` (``fieldflow datasets``), ``sample`` (``fieldflow sample``) and
-``check`` (``fieldflow check``). Arrays go in and out of Rust without copies
+``datasets`` (``fieldflow datasets``), ``sample`` (``fieldflow sample``),
+``marginal`` (``fieldflow marginal``) and ``check`` (``fieldflow check``). Arrays go in and out of Rust without copies
 (float64 input in any memory order is read in place; other dtypes are converted
 once), the GIL is released while Rust works, Ctrl-C stops a run with
 ``KeyboardInterrupt``, and library errors are Python exceptions (``ValueError`` for
@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional, Tuple, Union
 import numpy.typing as npt
 
 from . import _native
-from ._native import BATCH, Report, __version__, check, datasets
+from ._native import BATCH, Report, __version__, check, datasets, marginal
 from ._samples import STATUS_NAMES, Samples
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "__version__",
     "check",
     "datasets",
+    "marginal",
     "sample",
 ]
 

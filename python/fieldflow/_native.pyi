@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 from numpy.typing import ArrayLike
 
-__all__ = ["BATCH", "Report", "__version__", "_input_address", "_sample", "check", "datasets"]
+__all__ = ["BATCH", "Report", "__version__", "_input_address", "_sample", "check", "datasets", "marginal"]
 __version__: str
 BATCH: int
 
@@ -72,3 +72,16 @@ def _sample(
     offset: int = 0,
     progress: Union[Callable[[int, int], Any], Any, None] = None,
 ) -> dict[str, Any]: ...
+def marginal(
+    field: str,
+    data: ArrayLike,
+    s: float,
+    n: int,
+    seed: int = 0,
+    *,
+    aug_dim: Optional[float] = None,
+    power: Optional[float] = None,
+    profile: Optional[str] = None,
+    box: Optional[Tuple[float, float]] = None,
+    weights: Optional[ArrayLike] = None,
+) -> npt.NDArray[np.float64]: ...

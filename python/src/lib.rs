@@ -13,6 +13,8 @@ pub mod arrays;
 pub mod check;
 pub mod datasets;
 pub mod errors;
+pub mod field;
+pub mod marginal;
 pub mod run;
 pub mod sample;
 
@@ -22,6 +24,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(datasets::datasets, m)?)?;
     m.add_function(wrap_pyfunction!(check::check, m)?)?;
     m.add_function(wrap_pyfunction!(sample::_sample, m)?)?;
+    m.add_function(wrap_pyfunction!(marginal::marginal, m)?)?;
     m.add_function(wrap_pyfunction!(arrays::_input_address, m)?)?;
     m.add("BATCH", fieldflow::fields::BATCH)?;
     m.add_class::<check::Report>()?;

@@ -5,7 +5,7 @@
 //! it (and the Dask front end stacks the dicts of its chunks).
 
 use crate::arrays::{matrix, to_numpy};
-use crate::errors::{to_py, value_error};
+use crate::errors::to_py;
 use fieldflow::ode::Status;
 use fieldflow::run::{self, FieldSpec, Hooks, SampleRequest, Sampled};
 use numpy::IntoPyArray;
@@ -82,26 +82,9 @@ pub fn _sample<'py>(
         denoise,
         unconverged_factor,
     };
-    let data = matrix(data, "data")?;
-    let weights = match weights {
-        Some(w) => {
-            let w = matrix(w, "weights")?;
-            if w.as_array().ncols() != 1 {
-                return Err(value_error(format!(
-                    "weights: expected one weight per data point, got {} columns",
-                    w.as_array().ncols()
-                )));
-            }
-            Some(w.as_array().column(0).to_vec())
-        }
-        None => None,
-    };
     let start = start.map(|s| matrix(s, "start")).transpose()?;
-    let dv = data.as_array();
     let sv = start.as_ref().map(|s| s.as_array());
-    let mf = py
-        .detach(|| spec.build(dv, weights.as_deref()))
-        .map_err(to_py)?;
+    let mf = crate::field::FieldArgs { spec }.build(py, data, weights)?;
     let total = sv.map_or(n.unwrap_or(0), |s| s.nrows());
     let result = crate::run::watched(py, total, progress, |watch| {
         let tick = |k: usize| watch.tick(k);
