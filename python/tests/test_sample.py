@@ -145,10 +145,14 @@ def test_ctrl_c_raises_keyboard_interrupt_quickly(data):
     timer = threading.Timer(1.0, interrupt)
     timer.start()
     t0 = time.perf_counter()
-    with pytest.raises(KeyboardInterrupt):
-        fieldflow.sample("poisson", data, **long_run_kwargs())
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fieldflow.sample("poisson", data, **long_run_kwargs())
+    finally:
+        # a run that ended before the timer must not leave a SIGINT for pytest
+        timer.cancel()
+        timer.join()
     latency = time.perf_counter() - sent[0]
-    timer.join()
     print(f"Ctrl-C latency: {latency * 1000:.0f} ms (run stopped {time.perf_counter() - t0:.2f} s after start)")
     assert latency < 5.0
 
