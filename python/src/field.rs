@@ -7,38 +7,30 @@ use fieldflow::fields::MarginalField;
 use fieldflow::run::FieldSpec;
 use pyo3::prelude::*;
 
-/// The field's name and parameters as Python passes them.
-pub struct FieldArgs {
-    /// The field spec.
-    pub spec: FieldSpec,
-}
-
-impl FieldArgs {
-    /// Builds the field of `data` (`n x d`) with optional `weights` (one per row, a
-    /// vector or a column), with the GIL released.
-    pub fn build(
-        &self,
-        py: Python<'_>,
-        data: &Bound<'_, PyAny>,
-        weights: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<MarginalField> {
-        let data = matrix(data, "data")?;
-        let weights = match weights {
-            Some(w) => {
-                let w = matrix(w, "weights")?;
-                let wv = w.as_array();
-                if wv.ncols() != 1 {
-                    return Err(value_error(format!(
-                        "weights: expected one weight per data point, got {} columns",
-                        wv.ncols()
-                    )));
-                }
-                Some(wv.column(0).to_vec())
+/// Builds the field `spec` of `data` (`n x d`) with optional `weights` (one per row,
+/// a vector or a column), with the GIL released.
+pub fn build(
+    py: Python<'_>,
+    spec: &FieldSpec,
+    data: &Bound<'_, PyAny>,
+    weights: Option<&Bound<'_, PyAny>>,
+) -> PyResult<MarginalField> {
+    let data = matrix(data, "data")?;
+    let weights = match weights {
+        Some(w) => {
+            let w = matrix(w, "weights")?;
+            let wv = w.as_array();
+            if wv.ncols() != 1 {
+                return Err(value_error(format!(
+                    "weights: expected one weight per data point, got {} columns",
+                    wv.ncols()
+                )));
             }
-            None => None,
-        };
-        let dv = data.as_array();
-        py.detach(|| self.spec.build(dv, weights.as_deref()))
-            .map_err(to_py)
-    }
+            Some(wv.column(0).to_vec())
+        }
+        None => None,
+    };
+    let dv = data.as_array();
+    py.detach(|| spec.build(dv, weights.as_deref()))
+        .map_err(to_py)
 }

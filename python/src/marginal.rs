@@ -3,7 +3,6 @@
 //! not finite, which the command line leaves out of its file, are left out here too).
 
 use crate::errors::to_py;
-use crate::field::FieldArgs;
 use fieldflow::run::FieldSpec;
 use numpy::PyArray2;
 use pyo3::prelude::*;
@@ -28,16 +27,14 @@ pub fn marginal<'py>(
     if n == 0 {
         return Err(crate::errors::value_error("n must be at least 1"));
     }
-    let args = FieldArgs {
-        spec: FieldSpec {
-            name: field.to_string(),
-            aug_dim,
-            power,
-            profile,
-            uniform_box: r#box,
-        },
+    let spec = FieldSpec {
+        name: field.to_string(),
+        aug_dim,
+        power,
+        profile,
+        uniform_box: r#box,
     };
-    let mf = args.build(py, data, weights)?;
+    let mf = crate::field::build(py, &spec, data, weights)?;
     let x = py
         .detach(|| {
             mf.sample_marginal(s, n, seed).map(|x| {

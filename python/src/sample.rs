@@ -84,7 +84,7 @@ pub fn _sample<'py>(
     };
     let start = start.map(|s| matrix(s, "start")).transpose()?;
     let sv = start.as_ref().map(|s| s.as_array());
-    let mf = crate::field::FieldArgs { spec }.build(py, data, weights)?;
+    let mf = crate::field::build(py, &spec, data, weights)?;
     let total = sv.map_or(n.unwrap_or(0), |s| s.nrows());
     let result = crate::run::watched(py, total, progress, |watch| {
         let tick = |k: usize| watch.tick(k);
