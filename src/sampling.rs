@@ -3,7 +3,7 @@
 //!
 //! Sampling knows only two traits: a [`Field`] (dimension, schedule, batch velocity,
 //! optional divergence) and a [`Prior`] (the law at the top level). The ODE core
-//! ([`crate::ode`]) knows only [`OdeSystem`], which [`FieldOde`] builds from any
+//! ([`crate::ode`]) knows only [`OdeSystem`](crate::ode::OdeSystem), which [`FieldOde`] builds from any
 //! field; [`MarginalField`], the exact field of a data set, is one implementation,
 //! a closure ([`crate::fields::FnField`]) or a learned network are others. [`Flow`]
 //! bundles a field, a prior and optionally a reference field (the exact field of the
