@@ -360,6 +360,7 @@ impl<'a> Flow<'a> {
         opts.validate(self.field)?;
         self.check_prior_level(opts.s_max, "s_max")?;
         let x0 = self.prior.sample_range(offset, n, seed)?;
+        self.cancelled()?;
         let lp0 = opts.likelihood.then(|| self.prior.log_density(x0.view()));
         self.finish(x0.view(), opts.s_max, lp0, opts)
     }
