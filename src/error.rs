@@ -91,6 +91,10 @@ pub enum Error {
     /// such a test as not applicable and runs the others.
     #[error("{0}")]
     NotApplicable(String),
+    /// The run was stopped by its cancel flag (e.g. on Ctrl-C) before it finished;
+    /// nothing of it is returned.
+    #[error("cancelled")]
+    Cancelled,
     /// Any other invalid argument, described in words.
     #[error("{0}")]
     Invalid(String),

@@ -51,6 +51,7 @@ pub mod measure;
 pub mod ode;
 pub mod plots;
 pub mod rng;
+pub mod run;
 pub mod samplers;
 pub mod sampling;
 

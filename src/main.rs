@@ -17,13 +17,15 @@ use clap::error::ErrorKind;
 use clap::Parser;
 use std::process::ExitCode;
 
-/// On SIGINT or SIGTERM: undo the unfinished writes (temporary files, half-placed
-/// outputs; replaced files are restored) and exit with 128 + the signal number.
+/// On SIGINT or SIGTERM: set the cancel flag (running solvers stop), undo the
+/// unfinished writes (temporary files, half-placed outputs; replaced files are
+/// restored) and exit with 128 + the signal number.
 fn clean_up_on_signals() {
     use signal_hook::consts::{SIGINT, SIGTERM};
     if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
         std::thread::spawn(move || {
             if let Some(sig) = signals.forever().next() {
+                cli::cancel_flag().store(true, std::sync::atomic::Ordering::Relaxed);
                 fieldflow::io::abandon_pending();
                 std::process::exit(128 + sig);
             }

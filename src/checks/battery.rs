@@ -322,6 +322,16 @@ impl BatteryReport {
         self.alpha / self.applicable.max(1) as f64
     }
 
+    /// The p-value of the test named `name` (as in the table, e.g. `energy`); `None`
+    /// when the report has no such test or it was not applicable.
+    pub fn pvalue(&self, name: &str) -> Option<f64> {
+        self.tests
+            .iter()
+            .find(|t| t.name == name)
+            .filter(|t| t.is_applicable())
+            .map(|t| t.pvalue)
+    }
+
     /// The report as JSON (the format of `fieldflow check --json`).
     ///
     /// # Errors

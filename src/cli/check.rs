@@ -10,8 +10,7 @@
 
 use anyhow::bail;
 use clap::{ArgGroup, Parser};
-use fieldflow::checks::battery::{OneSampleTarget, TwoSampleTest, TARGET_SPEC_HELP};
-use fieldflow::checks::Battery;
+use fieldflow::checks::battery::TARGET_SPEC_HELP;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -109,33 +108,23 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         );
     }
     let x = super::output::read_points(&args.samples)?;
-    let mut battery = Battery::new(args.alpha)?;
-    battery.config.seed = args.seed;
-    battery.config.permutations = args.permutations;
-    if let Some(b) = &args.bandwidths {
-        battery.config.bandwidth_factors = b.clone();
+    if args.target.is_some() && args.tests.is_some() {
+        bail!("--tests selects two-sample tests; it cannot be used with --target");
     }
+    let req = fieldflow::run::CheckRequest {
+        alpha: args.alpha,
+        seed: args.seed,
+        permutations: args.permutations,
+        bandwidths: args.bandwidths.clone(),
+        tests: args.tests.clone(),
+    };
     let spin = super::output::spinner(quiet, "running the tests");
     let report = match (&args.reference, &args.target) {
         (Some(reference), None) => {
-            if let Some(names) = &args.tests {
-                battery.tests = Some(
-                    names
-                        .iter()
-                        .map(|n| TwoSampleTest::from_name(n.trim()))
-                        .collect::<fieldflow::Result<Vec<_>>>()?,
-                );
-            }
             let y = super::output::read_points(reference)?;
-            battery.two_sample(x.view(), y.view())?
+            fieldflow::run::check(x.view(), Some(y.view()), None, &req)?
         }
-        (None, Some(spec)) => {
-            if args.tests.is_some() {
-                bail!("--tests selects two-sample tests; it cannot be used with --target");
-            }
-            let target = OneSampleTarget::parse(spec, x.ncols())?;
-            battery.one_sample(x.view(), &target)?
-        }
+        (None, Some(spec)) => fieldflow::run::check(x.view(), None, Some(spec), &req)?,
         _ => bail!("give exactly one of --reference and --target"),
     };
     spin.finish_and_clear();

@@ -166,3 +166,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ToPng(args) => to_png::run(args),
     }
 }
+
+/// The process's cancel flag: the SIGINT/SIGTERM handler sets it (then cleans up and
+/// exits with 128 + the signal number), and the long runs read it
+/// ([`fieldflow::run::Hooks::cancel`]) so that their worker threads stop at once.
+pub fn cancel_flag() -> &'static std::sync::atomic::AtomicBool {
+    static CANCEL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    &CANCEL
+}

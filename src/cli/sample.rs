@@ -30,9 +30,7 @@ use clap::Parser;
 use fieldflow::data::Standardize;
 use fieldflow::fields::{MarginalField, PriorKind, Schedule};
 use fieldflow::ode::Status;
-use fieldflow::sampling::{
-    generate_from_with_progress, generate_with_progress, trajectories, SampleOptions, Samples,
-};
+use fieldflow::sampling::{trajectories, SampleOptions, Samples};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -93,6 +91,10 @@ pub struct Args {
     /// Seed of the prior draw.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// First particle of the seeded run: writes rows K..K+N of the run with K+N
+    /// particles, bit for bit (chunks of one run computed apart; not with --from).
+    #[arg(long, default_value_t = 0, conflicts_with = "from")]
+    offset: usize,
     #[command(flatten)]
     pub(crate) solver: SolverArgs,
     /// EDM's schedule exponent rho of the few-step samplers (default 7).
@@ -340,6 +342,36 @@ fn read_start(args: &Args, path: &Path) -> anyhow::Result<(ndarray::Array2<f64>,
     Ok((x0, s_start))
 }
 
+/// The library's description of this run (the same defaults, so that the command
+/// line and the library give the same bits).
+fn request(args: &Args) -> fieldflow::run::SampleRequest {
+    fieldflow::run::SampleRequest {
+        n: args.n,
+        seed: args.seed,
+        offset: args.offset,
+        method: args.solver.method.clone(),
+        rtol: args.solver.rtol,
+        atol: args.solver.atol,
+        steps: args.solver.steps,
+        s_max: args.solver.s_max,
+        s_min: args.s_min,
+        prior: args.solver.prior.clone(),
+        force_prior: args.force_prior,
+        start_level: args.s_start,
+        rho: args.rho,
+        denoise: args.denoise,
+        unconverged_factor: args.unconverged_factor,
+    }
+}
+
+/// The cancel flag and progress of a run with a progress bar.
+fn hooks<'a>(tick: fieldflow::sampling::Progress<'a>) -> fieldflow::run::Hooks<'a> {
+    fieldflow::run::Hooks {
+        progress: Some(tick),
+        cancel: Some(super::cancel_flag()),
+    }
+}
+
 /// Runs `fieldflow sample`.
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     #[cfg(feature = "learn")]
@@ -378,12 +410,8 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         bail!("--from cannot be combined with --standardize (give start points in data units by sampling from the prior instead)");
     }
     let (mf, map) = build_standardized(&args.field, &args.data)?;
-    let mut opts = args.solver.options(&mf)?;
-    if let Some(s) = args.s_min {
-        opts.s_min = s;
-    }
-    opts.denoise = args.denoise;
-    opts.unconverged_factor = args.unconverged_factor;
+    let req = request(&args);
+    let opts = fieldflow::run::sample_options(&mf, &req)?;
     // the start points: a file, or the prior draw that generate makes from the seed
     let (x0, s_top) = match &args.from {
         Some(path) => {
@@ -416,9 +444,9 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     let bar = progress_bar(n_total, quiet, "sampling");
     let tick = |k: usize| bar.inc(k as u64);
     let start = Instant::now();
-    let out: Samples = match &x0 {
-        Some(x) => generate_from_with_progress(&mf, x.view(), s_top, &opts, &tick)?,
-        None => generate_with_progress(&mf, n_total, args.seed, &opts, &tick)?,
+    let sampled = fieldflow::run::sample(&mf, &req, x0.as_ref().map(|x| x.view()), hooks(&tick))?;
+    let fieldflow::run::Sampled::Ode(out) = sampled.sampled else {
+        unreachable!("an ODE method gives an ODE result")
     };
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
@@ -427,7 +455,14 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             let levels = log_levels(s_top, opts.s_min, args.levels);
             let start_points = match &x0 {
                 Some(x) => x.clone(),
-                None => mf.sample_prior(opts.s_max, n_total, args.seed, opts.prior)?,
+                None => {
+                    use fieldflow::sampling::Prior as _;
+                    mf.prior(opts.s_max, opts.prior)?.sample_range(
+                        args.offset,
+                        n_total,
+                        args.seed,
+                    )?
+                }
             };
             let bar = spinner(quiet, "recording the paths");
             let p = record(&mf, start_points.view(), &levels, &opts)?;
@@ -592,7 +627,7 @@ fn run_few_step(
     method: fieldflow::samplers::Method,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
-    use fieldflow::samplers::{sample, SamplerOptions};
+    use fieldflow::samplers::SamplerOptions;
     if args.trajectories.is_some() {
         bail!("--trajectories applies to the ODE solvers only, not to --method {method}");
     }
@@ -614,7 +649,13 @@ fn run_few_step(
             if s.is_finite() && s <= s_min {
                 bail!("the start level --s-start {s} must be above --s-min {s_min}");
             }
-            (x0, s, "start points from file".to_string(), None, None)
+            (
+                Some(x0),
+                s,
+                "start points from file".to_string(),
+                None,
+                None,
+            )
         }
         None => {
             let Some(n) = args.n else {
@@ -641,18 +682,24 @@ fn run_few_step(
             } else {
                 "far-field prior"
             };
-            (
-                mf.sample_prior(s, n, args.seed, prior)?,
-                s,
-                name.to_string(),
-                bound,
-                line,
-            )
+            (None, s, name.to_string(), bound, line)
         }
     };
     let opts = SamplerOptions::new(method, steps, s_top, s_min).rho(rho);
     let start = Instant::now();
-    let out = sample(&mf, x0.view(), &opts)?;
+    let n_total = x0.as_ref().map_or(args.n.unwrap_or(0), |x| x.nrows());
+    let bar = progress_bar(n_total, quiet, "sampling");
+    let tick = |k: usize| bar.inc(k as u64);
+    let sampled = fieldflow::run::sample(
+        &mf,
+        &request(&args),
+        x0.as_ref().map(|x| x.view()),
+        hooks(&tick),
+    )?;
+    bar.finish_and_clear();
+    let fieldflow::run::Sampled::FewStep(out) = sampled.sampled else {
+        unreachable!("a few-step method gives a few-step result")
+    };
     let seconds = start.elapsed().as_secs_f64();
     let n = out.x.nrows();
     let nan_rows = (0..n)

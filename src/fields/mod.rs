@@ -590,6 +590,54 @@ impl MarginalField {
     }
 }
 
+/// Rows `start..start + n` of [`try_par_rows`]`(what, start + n, d, seed, draw)`, bit
+/// for bit, drawing only the batches that cover them: batch `b` (rows
+/// `b * BATCH..(b + 1) * BATCH` of the whole run) draws from `stream(seed, b)`, and
+/// the rows of a batch before `start` are drawn and dropped (a draw may consume a
+/// variable amount of the stream), so the cost is `n` rows plus fewer than [`BATCH`].
+pub fn try_par_rows_range<F>(
+    what: &str,
+    start: usize,
+    n: usize,
+    d: usize,
+    seed: u64,
+    draw: F,
+) -> Result<Array2<f64>>
+where
+    F: Fn(&mut Rng, &mut [f64]) + Sync,
+{
+    let end = start
+        .checked_add(n)
+        .ok_or_else(|| Error::Invalid(format!("{what}: offset {start} + {n} rows overflows")))?;
+    let len = crate::limits::array_len(what, &[n, d])?;
+    let mut data = crate::limits::try_filled(what, len, 0.0)?;
+    if n > 0 {
+        // the output rows grouped by the batch of the whole run they belong to
+        let first = start / BATCH;
+        let mut pieces: Vec<(usize, &mut [f64])> = Vec::new();
+        let mut rest: &mut [f64] = &mut data;
+        for b in first..end.div_ceil(BATCH) {
+            let lo = (b * BATCH).max(start);
+            let hi = ((b + 1) * BATCH).min(end);
+            let (piece, tail) = rest.split_at_mut((hi - lo) * d);
+            rest = tail;
+            pieces.push((b, piece));
+        }
+        pieces.into_par_iter().for_each(|(b, piece)| {
+            let mut rng = stream(seed, b as u64);
+            let skip = (b * BATCH).max(start) - b * BATCH;
+            let mut scratch = vec![0.0; d];
+            for _ in 0..skip {
+                draw(&mut rng, &mut scratch);
+            }
+            for row in piece.chunks_exact_mut(d.max(1)) {
+                draw(&mut rng, row);
+            }
+        });
+    }
+    Array2::from_shape_vec((n, d), data).map_err(|e| Error::Invalid(format!("{what}: {e}")))
+}
+
 /// Fills an `n x d` array row by row in parallel batches of [`BATCH`] rows, batch `b`
 /// drawing from `stream(seed, b)`.
 ///

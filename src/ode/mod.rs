@@ -26,8 +26,8 @@ mod system;
 mod tableau;
 
 pub use solver::{
-    solve, solve_batch, solve_batch_with_progress, BatchSolution, BatchStats, Controller, Solution,
-    SolverOptions, Status, TrajectoryStats,
+    solve, solve_batch, solve_batch_cancellable, solve_batch_with_progress, BatchSolution,
+    BatchStats, Controller, Solution, SolverOptions, Status, TrajectoryStats,
 };
 pub use system::{FnSystem, OdeSystem};
 pub use tableau::{Method, Tableau};

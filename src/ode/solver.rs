@@ -5,6 +5,7 @@ use super::tableau::{Method, Tableau};
 use crate::error::{ensure_cols, ensure_finite, Error, Result};
 use ndarray::{Array2, Array3, ArrayView2};
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Parameters of Hairer's PI step-size controller (`dopri5.f`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -377,6 +378,34 @@ pub fn solve_batch_with_progress<S: OdeSystem + ?Sized>(
     t_out: &[f64],
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<BatchSolution> {
+    solve_batch_cancellable(
+        sys,
+        t0,
+        t1,
+        y0,
+        opts,
+        t_out,
+        progress,
+        &AtomicBool::new(false),
+    )
+}
+
+/// [`solve_batch_with_progress`] that stops when `cancel` is set: every chunk of
+/// particles reads the flag once per step (one atomic load) and stops there, and the
+/// call returns [`Error::Cancelled`]. Setting the flag from another thread (a signal
+/// handler, a Python interrupt check) ends a long solve within one step of each
+/// running chunk.
+#[allow(clippy::too_many_arguments)]
+pub fn solve_batch_cancellable<S: OdeSystem + ?Sized>(
+    sys: &S,
+    t0: f64,
+    t1: f64,
+    y0: ArrayView2<f64>,
+    opts: &SolverOptions,
+    t_out: &[f64],
+    progress: &(dyn Fn(usize) + Sync),
+    cancel: &AtomicBool,
+) -> Result<BatchSolution> {
     opts.validate()?;
     let dim = sys.dim();
     ensure_cols("initial states (columns) vs system dimension", y0, dim)?;
@@ -419,6 +448,7 @@ pub fn solve_batch_with_progress<S: OdeSystem + ?Sized>(
         t1,
         t_out,
         dim,
+        cancel,
     };
     let chunk = opts.chunk;
     // One work item per chunk of particles, each owning disjoint slices of the outputs.
@@ -442,9 +472,18 @@ pub fn solve_batch_with_progress<S: OdeSystem + ?Sized>(
     work.into_par_iter()
         .for_each(|(y0_c, y_c, dense_c, stats_c)| {
             let n_c = stats_c.len();
+            if cancel.load(Ordering::Relaxed) {
+                return;
+            }
             Chunk::new(&ctx, y0_c, y_c, dense_c, stats_c).run();
-            progress(n_c);
+            // a chunk stopped by the flag is not done
+            if !cancel.load(Ordering::Relaxed) {
+                progress(n_c);
+            }
         });
+    if cancel.load(Ordering::Relaxed) {
+        return Err(Error::Cancelled);
+    }
     let totals = BatchStats::from_trajectories(&stats);
     Ok(BatchSolution {
         y: Array2::from_shape_vec((n, dim), y).expect("shape"),
@@ -462,6 +501,7 @@ struct Context<'a, S: ?Sized> {
     t1: f64,
     t_out: &'a [f64],
     dim: usize,
+    cancel: &'a AtomicBool,
 }
 
 /// The controller state of one running particle.
@@ -596,6 +636,9 @@ impl<'a, 'c, S: OdeSystem + ?Sized> Chunk<'a, 'c, S> {
     fn run(mut self) {
         self.start();
         while !self.slots.is_empty() {
+            if self.ctx.cancel.load(Ordering::Relaxed) {
+                return;
+            }
             self.begin_step();
             self.retire();
             if self.slots.is_empty() {

@@ -64,6 +64,7 @@ use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Rows per parallel chunk of [`sample`]. Results do not depend on it.
 pub const CHUNK: usize = 64;
@@ -247,6 +248,19 @@ pub struct SamplerOutput {
 /// Bad options ([`SamplerOptions::validate`]), points with the wrong number of
 /// columns or non-finite entries.
 pub fn sample(mf: &dyn Field, x0: ArrayView2<f64>, opts: &SamplerOptions) -> Result<SamplerOutput> {
+    sample_with_hooks(mf, x0, opts, &|_| {}, &AtomicBool::new(false))
+}
+
+/// [`sample`] that calls `progress(k)` each time a chunk of `k` particles is done
+/// (from worker threads) and stops when `cancel` is set: each chunk reads the flag
+/// once per level and the call then returns [`Error::Cancelled`].
+pub fn sample_with_hooks(
+    mf: &dyn Field,
+    x0: ArrayView2<f64>,
+    opts: &SamplerOptions,
+    progress: &(dyn Fn(usize) + Sync),
+    cancel: &AtomicBool,
+) -> Result<SamplerOutput> {
     opts.validate(mf)?;
     let d = mf.dim();
     ensure_cols("start points", x0, d)?;
@@ -256,8 +270,18 @@ pub fn sample(mf: &dyn Field, x0: ArrayView2<f64>, opts: &SamplerOptions) -> Res
     let mut x: Vec<f64> = x0.iter().copied().collect();
     let counts: Vec<usize> = x
         .par_chunks_mut(CHUNK * d.max(1))
-        .map(|chunk| run_chunk(mf, opts.method, &lv, chunk))
+        .map(|chunk| {
+            let e = run_chunk(mf, opts.method, &lv, chunk, cancel);
+            // a chunk stopped by the flag is not done
+            if !cancel.load(Ordering::Relaxed) {
+                progress(chunk.len() / d.max(1));
+            }
+            e
+        })
         .collect();
+    if cancel.load(Ordering::Relaxed) {
+        return Err(Error::Cancelled);
+    }
     let evals = counts
         .first()
         .copied()
@@ -289,21 +313,24 @@ fn alpha_sigma(mf: &dyn Field, s: f64) -> (f64, f64) {
 }
 
 /// Runs one chunk through every step; returns the evaluations per row.
-fn run_chunk(mf: &dyn Field, method: Method, lv: &[f64], x: &mut [f64]) -> usize {
+fn run_chunk(mf: &dyn Field, method: Method, lv: &[f64], x: &mut [f64], c: &AtomicBool) -> usize {
     match method {
-        Method::EdmEuler => edm(mf, lv, x, false),
-        Method::EdmHeun => edm(mf, lv, x, true),
-        Method::DpmPp2m => dpmpp(mf, lv, x, 2),
-        Method::DpmPp3m => dpmpp(mf, lv, x, 3),
+        Method::EdmEuler => edm(mf, lv, x, false, c),
+        Method::EdmHeun => edm(mf, lv, x, true, c),
+        Method::DpmPp2m => dpmpp(mf, lv, x, 2, c),
+        Method::DpmPp3m => dpmpp(mf, lv, x, 3, c),
     }
 }
 
 /// Karras et al. (2022), Algorithm 1 without churn.
-fn edm(mf: &dyn Field, lv: &[f64], x: &mut [f64], heun: bool) -> usize {
+fn edm(mf: &dyn Field, lv: &[f64], x: &mut [f64], heun: bool, cancel: &AtomicBool) -> usize {
     let len = x.len();
     let (mut m, mut slope, mut xn) = (vec![0.0; len], vec![0.0; len], vec![0.0; len]);
     let mut evals = 0;
     for w in lv.windows(2) {
+        if cancel.load(Ordering::Relaxed) {
+            break;
+        }
         let (s, t) = (w[0], w[1]);
         denoise(mf, s, x, &mut m);
         evals += 1;
@@ -325,7 +352,7 @@ fn edm(mf: &dyn Field, lv: &[f64], x: &mut [f64], heun: bool) -> usize {
 }
 
 /// DPM-Solver++ multistep of order `order` (2 or 3), data prediction.
-fn dpmpp(mf: &dyn Field, lv: &[f64], x: &mut [f64], order: usize) -> usize {
+fn dpmpp(mf: &dyn Field, lv: &[f64], x: &mut [f64], order: usize, cancel: &AtomicBool) -> usize {
     let len = x.len();
     // the last three denoiser outputs (newest first) and their lambdas
     let mut hist: Vec<Vec<f64>> = Vec::with_capacity(3);
@@ -336,6 +363,9 @@ fn dpmpp(mf: &dyn Field, lv: &[f64], x: &mut [f64], order: usize) -> usize {
     };
     let mut evals = 0;
     for w in lv.windows(2) {
+        if cancel.load(Ordering::Relaxed) {
+            break;
+        }
         let (s, t) = (w[0], w[1]);
         let mut m = if hist.len() == 3 {
             hist.pop().expect("three")

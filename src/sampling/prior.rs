@@ -10,7 +10,7 @@
 //! command line does. A learned field usually takes a `FarFieldPrior` around the
 //! centre of its training data.
 
-use crate::fields::{try_par_rows, MarginalField, Noise, PriorKind, Schedule};
+use crate::fields::{try_par_rows_range, MarginalField, Noise, PriorKind, Schedule};
 use crate::{Error, Result};
 use ndarray::{Array1, Array2, ArrayView2};
 use rayon::prelude::*;
@@ -26,6 +26,19 @@ pub trait Prior: Sync {
     /// `n` draws, bit-identical for a given `seed` whatever the thread count (an
     /// error only for an `n` too large to allocate).
     fn sample(&self, n: usize, seed: u64) -> Result<Array2<f64>>;
+
+    /// Rows `start..start + n` of `sample(start + n, seed)`, bit for bit. The
+    /// default draws all `start + n` rows and keeps the last `n`; the priors of this
+    /// crate draw in fixed batches ([`crate::fields::BATCH`] rows, batch `b` from
+    /// `rng::stream(seed, b)`) and draw only the batches that cover the range
+    /// ([`crate::fields::try_par_rows_range`]).
+    fn sample_range(&self, start: usize, n: usize, seed: u64) -> Result<Array2<f64>> {
+        let end = start
+            .checked_add(n)
+            .ok_or_else(|| Error::Invalid(format!("offset {start} + {n} rows overflows")))?;
+        let all = self.sample(end, seed)?;
+        Ok(all.slice(ndarray::s![start.., ..]).to_owned())
+    }
 
     /// `ln` of the density at each row of `x` (`n x d`, finite).
     fn log_density(&self, x: ArrayView2<f64>) -> Array1<f64>;
@@ -99,8 +112,12 @@ impl Prior for FarFieldPrior {
     }
 
     fn sample(&self, n: usize, seed: u64) -> Result<Array2<f64>> {
+        self.sample_range(0, n, seed)
+    }
+
+    fn sample_range(&self, start: usize, n: usize, seed: u64) -> Result<Array2<f64>> {
         let s_max = self.level;
-        try_par_rows("prior draws", n, self.dim(), seed, |rng, row| {
+        try_par_rows_range("prior draws", start, n, self.dim(), seed, |rng, row| {
             self.law.sample(rng, row);
             for (o, cj) in row.iter_mut().zip(&self.center) {
                 *o = cj + s_max * *o;
@@ -146,8 +163,12 @@ impl Prior for ExactPrior<'_> {
     }
 
     fn sample(&self, n: usize, seed: u64) -> Result<Array2<f64>> {
+        self.sample_range(0, n, seed)
+    }
+
+    fn sample_range(&self, start: usize, n: usize, seed: u64) -> Result<Array2<f64>> {
         let s = self.level;
-        try_par_rows("draws of p_s", n, self.dim(), seed, |rng, row| {
+        try_par_rows_range("draws of p_s", start, n, self.dim(), seed, |rng, row| {
             self.mf.sample_one(s, rng, row)
         })
     }
@@ -189,6 +210,9 @@ impl Prior for MarginalPrior<'_> {
     }
     fn sample(&self, n: usize, seed: u64) -> Result<Array2<f64>> {
         self.inner().sample(n, seed)
+    }
+    fn sample_range(&self, start: usize, n: usize, seed: u64) -> Result<Array2<f64>> {
+        self.inner().sample_range(start, n, seed)
     }
     fn log_density(&self, x: ArrayView2<f64>) -> Array1<f64> {
         self.inner().log_density(x)
