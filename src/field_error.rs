@@ -9,13 +9,15 @@
 //!
 //! `e_f(s) = sqrt( sum_i |f(x_i) - f_exact(x_i)|^2 / sum_i |f_exact(x_i)|^2 )`
 //!
-//! and the same for the posterior mean `m = x - s f` that the network predicts
-//! (`e_m(s)`, with `m_exact = x - s f_exact`; for the linear path too, since its
-//! velocity is `(x - m)/s` as well), beside the absolute RMS error of `m` in data units.
-//! Both ratios are of sums over the same points, so a field that is the exact field
-//! scores 0, a velocity scaled by `1 + eps` scores `e_f = |eps|` and a posterior mean
-//! scaled by `1 + eps` scores `e_m = |eps|`, whatever the draws (the tests check
-//! these closed forms).
+//! and the error of the posterior mean `m = x - s f` that the network predicts
+//! (`m_exact = x - s f_exact`; for the linear path too, since its velocity is
+//! `(x - m)/s` as well): its RMS in data units, and that RMS divided by the RMS radius
+//! of the training set, `r = sqrt(sum_k w_k |y_k - y_bar|^2 / sum_k w_k)` (`e_m(s)`;
+//! a ratio to `|m_exact|` itself would depend on where the origin is, and at large `s`
+//! `m_exact` is the data mean). A field that is the exact field scores 0, a velocity
+//! scaled by `1 + eps` scores `e_f = |eps|` and a posterior mean shifted by a constant
+//! `c` scores an RMS error `|c|` and `e_m = |c| / r`, whatever the draws (the tests
+//! check these closed forms).
 //!
 //! At large `s` every field points at the data mean and errors are small; at small
 //! `s` the exact field points at the nearest training point (it memorises), so a
@@ -34,7 +36,8 @@ pub struct LevelError {
     pub s: f64,
     /// Relative RMS error of the velocity, `e_f(s)`.
     pub velocity: f64,
-    /// Relative RMS error of the posterior mean, `e_m(s)`.
+    /// RMS error of the posterior mean over the RMS radius of the training set,
+    /// `e_m(s)`.
     pub mean: f64,
     /// Absolute RMS error of the posterior mean, `sqrt(mean_i |m - m_exact|^2)`.
     pub mean_abs: f64,
@@ -50,6 +53,8 @@ pub struct FieldError {
     pub n: usize,
     /// Seed of the draws (level `k` uses seed `seed + k`).
     pub seed: u64,
+    /// The RMS radius `r` of the training set (the unit of `e_m`).
+    pub data_radius: f64,
     /// One row per level, from the largest level down.
     pub levels: Vec<LevelError>,
 }
@@ -129,6 +134,7 @@ pub fn field_error(
     if levels.is_empty() {
         return Err(Error::Empty { what: "levels" });
     }
+    let radius = data_radius(exact);
     let mut rows = Vec::with_capacity(levels.len());
     for (k, &s) in levels.iter().enumerate() {
         field.check_level(s)?;
@@ -144,15 +150,14 @@ pub fn field_error(
                 (i % fl.len()) / d
             )));
         }
-        let (mut df2, mut fe2, mut dm2, mut me2) = (0.0, 0.0, 0.0, 0.0);
-        for ((a, b), xv) in fl.iter().zip(&fe).zip(xs) {
+        let (mut df2, mut fe2) = (0.0, 0.0);
+        for (a, b) in fl.iter().zip(&fe) {
             let e = a - b;
             df2 += e * e;
             fe2 += b * b;
-            dm2 += s * s * e * e;
-            let m = xv - s * b;
-            me2 += m * m;
         }
+        // m - m_exact = -s (f - f_exact)
+        let dm2 = s * s * df2;
         let ratio = |num: f64, den: f64| {
             if den > 0.0 {
                 (num / den).sqrt()
@@ -163,7 +168,7 @@ pub fn field_error(
         rows.push(LevelError {
             s,
             velocity: ratio(df2, fe2),
-            mean: ratio(dm2, me2),
+            mean: (dm2 / n as f64).sqrt() / radius,
             mean_abs: (dm2 / n as f64).sqrt(),
             displacement: (s * s * fe2 / n as f64).sqrt(),
         });
@@ -171,16 +176,42 @@ pub fn field_error(
     Ok(FieldError {
         n,
         seed,
+        data_radius: radius,
         levels: rows,
     })
+}
+
+/// The weighted RMS distance of the source's component means to their mean.
+fn data_radius(exact: &MarginalField) -> f64 {
+    let src = exact.source();
+    let d = src.dim();
+    let (w, means) = (src.weights(), src.means());
+    let tot: f64 = w.iter().sum();
+    let mut bar = vec![0.0; d];
+    for (wk, mk) in w.iter().zip(means.chunks_exact(d)) {
+        for (b, m) in bar.iter_mut().zip(mk) {
+            *b += wk * m / tot;
+        }
+    }
+    let mut v = 0.0;
+    for (wk, mk) in w.iter().zip(means.chunks_exact(d)) {
+        v += wk
+            * mk.iter()
+                .zip(&bar)
+                .map(|(m, b)| (m - b) * (m - b))
+                .sum::<f64>();
+    }
+    (v / tot).sqrt()
 }
 
 impl std::fmt::Display for FieldError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "field error against the exact field of the training set ({} draws of p_s per level):",
-            self.n
+            "field error against the exact field of the training set ({} draws of p_s per level;\n  \
+             rel. err f = RMS |f - f_exact| / RMS |f_exact|, rel. err m = RMS |m - m_exact| / {:.4},\n  \
+             the RMS radius of the training set):",
+            self.n, self.data_radius
         )?;
         writeln!(
             f,

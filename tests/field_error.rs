@@ -1,7 +1,7 @@
 //! The field-error meter against closed forms: a field that is the exact field scores
 //! 0; a velocity scaled by `1 + eps` scores `e_f = eps`; a posterior mean scaled by
-//! `1 + eps` scores `e_m = eps`; a posterior mean shifted by a constant `c` has the
-//! absolute RMS error `|c|`. These hold whatever the draws (ratios of sums over the
+//! shifted by a constant `c` has the RMS error `|c|` and `e_m = |c| / r`, `r` the RMS
+//! radius of the training set (computed here by hand). These hold whatever the draws (ratios of sums over the
 //! same points), so the tolerances are rounding only.
 
 use fieldflow::data::Dataset;
@@ -17,12 +17,12 @@ fn exact(kind: &str) -> MarginalField {
     .unwrap()
 }
 
-/// A field whose posterior mean is `a m_exact + c` and velocity then scaled by `g`.
-fn perturbed<'a>(mf: &'a MarginalField, a: f64, c: [f64; 2], g: f64) -> FnField<'a> {
+/// A field whose posterior mean is `m_exact + c` and velocity then scaled by `g`.
+fn perturbed<'a>(mf: &'a MarginalField, c: [f64; 2], g: f64) -> FnField<'a> {
     FnField::new(2, mf.schedule(), move |s: f64, x: &[f64], f: &mut [f64]| {
         mf.eval_block(&[s], x, f, None, None);
         for j in 0..2 {
-            let m = a * (x[j] - s * f[j]) + c[j];
+            let m = (x[j] - s * f[j]) + c[j];
             f[j] = g * (x[j] - m) / s;
         }
     })
@@ -35,42 +35,35 @@ fn closed_forms_on_every_learnable_schedule() {
         let mf = exact(kind);
         let hi = if kind == "linear" { 1.0 } else { 20.0 };
         let levels = log_spaced(hi, 1e-2, 4).unwrap();
-        let same =
-            field_error(&perturbed(&mf, 1.0, [0.0, 0.0], 1.0), &mf, &levels, 300, 5).unwrap();
+        let same = field_error(&perturbed(&mf, [0.0, 0.0], 1.0), &mf, &levels, 300, 5).unwrap();
         for r in &same.levels {
             assert!(r.velocity < 1e-12 && r.mean < 1e-12, "{kind}: {r:?}");
             assert!(r.displacement > 0.0);
         }
         let eps = 0.07;
-        let f_scaled = field_error(
-            &perturbed(&mf, 1.0, [0.0, 0.0], 1.0 + eps),
-            &mf,
-            &levels,
-            300,
-            5,
-        )
-        .unwrap();
+        let f_scaled =
+            field_error(&perturbed(&mf, [0.0, 0.0], 1.0 + eps), &mf, &levels, 300, 5).unwrap();
         for r in &f_scaled.levels {
             assert!((r.velocity - eps).abs() < 1e-9, "{kind}: {r:?}");
         }
-        let m_scaled = field_error(
-            &perturbed(&mf, 1.0 + eps, [0.0, 0.0], 1.0),
-            &mf,
-            &levels,
-            300,
-            5,
-        )
-        .unwrap();
-        for r in &m_scaled.levels {
-            assert!((r.mean - eps).abs() < 1e-9, "{kind}: {r:?}");
-        }
+        let data = Dataset::Moons.sample_seeded(200, 1);
+        let bar = data.mean_axis(ndarray::Axis(0)).unwrap();
+        let radius = (data
+            .rows()
+            .into_iter()
+            .map(|y| (y[0] - bar[0]).powi(2) + (y[1] - bar[1]).powi(2))
+            .sum::<f64>()
+            / 200.0)
+            .sqrt();
         let c = [0.3, -0.4];
-        let shifted = field_error(&perturbed(&mf, 1.0, c, 1.0), &mf, &levels, 300, 5).unwrap();
+        let shifted = field_error(&perturbed(&mf, c, 1.0), &mf, &levels, 300, 5).unwrap();
         for r in &shifted.levels {
             assert!((r.mean_abs - 0.5).abs() < 1e-9, "{kind}: {r:?}");
+            assert!((r.mean - 0.5 / radius).abs() < 1e-9, "{kind}: {r:?}");
         }
+        assert!((shifted.data_radius - radius).abs() < 1e-12);
         // the same seed gives the same numbers
-        let again = field_error(&perturbed(&mf, 1.0, c, 1.0), &mf, &levels, 300, 5).unwrap();
+        let again = field_error(&perturbed(&mf, c, 1.0), &mf, &levels, 300, 5).unwrap();
         assert_eq!(shifted, again);
     }
 }
