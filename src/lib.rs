@@ -25,6 +25,8 @@
 //!   a [`sampling::Prior`].
 //! * [`samplers`]: few-step samplers on a level schedule (EDM's Euler and Heun,
 //!   DPM-Solver++(2M), (3M)) and their measurement against the exact solution.
+//! * [`field_error`]: the error of any field (a learned one) against the exact field
+//!   of its training set, level by level, on exact draws of `p_s`.
 //! * [`io`]: point files (`.csv`, `.npy`) read with line-precise errors and written
 //!   atomically.
 //! * [`plots`]: PNG + SVG figures with a bundled font (no system font libraries),
@@ -42,6 +44,7 @@
 pub mod checks;
 pub mod data;
 pub mod error;
+pub mod field_error;
 pub mod fields;
 pub mod io;
 #[cfg(feature = "learn")]

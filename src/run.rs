@@ -11,6 +11,7 @@
 //! the same arguments. Nothing here parses flags or prints; bad values are
 //! [`Error`]s worded without command-line flags (`"rtol must be positive"`).
 //!
+//! [`encode`] runs points forward to the prior (with exact log-likelihoods), and
 //! [`check`] runs the statistical test battery as `fieldflow check` does.
 //!
 //! A run can report progress ([`Hooks::progress`], the number of particles just
@@ -31,7 +32,7 @@ use crate::fields::{
 };
 use crate::ode::{BatchStats, Method as OdeMethod, Status, TrajectoryStats};
 use crate::samplers::{self, SamplerOptions, SamplerOutput};
-use crate::sampling::{Flow, Progress, SampleOptions, Samples};
+use crate::sampling::{Encoded, Flow, Progress, SampleOptions, Samples};
 use crate::{Error, Result};
 use ndarray::{Array2, ArrayView2};
 use std::sync::atomic::AtomicBool;
@@ -626,4 +627,37 @@ pub fn check(
             "give exactly one of a reference sample and a target".into(),
         )),
     }
+}
+
+/// Encodes `x` (points at level `req.s_min`, default `1e-3`) as `fieldflow encode`
+/// does: integrates them forward to `s_max` with `req`'s integrator, tolerances,
+/// levels and prior, with the exact log-likelihood of each point when
+/// `likelihood`. Only the integrators apply (not the few-step samplers); `n`,
+/// `seed`, `offset` and the start-point settings are not used.
+pub fn encode(
+    mf: &MarginalField,
+    x: ArrayView2<f64>,
+    req: &SampleRequest,
+    likelihood: bool,
+    hooks: Hooks,
+) -> Result<Encoded> {
+    if req.method.parse::<samplers::Method>().is_ok() {
+        return Err(Error::Invalid(format!(
+            "encode integrates the ODE: use an integrator (dopri5, tsit5, ...), not the \
+             few-step sampler {}",
+            req.method
+        )));
+    }
+    let mut opts = sample_options(mf, req)?;
+    opts.likelihood = likelihood;
+    crate::error::ensure_cols("points to encode", x, mf.dim())?;
+    let prior = mf.prior(opts.s_max, opts.prior)?;
+    let mut flow = Flow::new(mf, &prior)?;
+    if let Some(p) = hooks.progress {
+        flow = flow.progress(p);
+    }
+    if let Some(c) = hooks.cancel {
+        flow = flow.cancel(c);
+    }
+    flow.encode(x, &opts)
 }

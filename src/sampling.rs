@@ -3,7 +3,7 @@
 //!
 //! Sampling knows only two traits: a [`Field`] (dimension, schedule, batch velocity,
 //! optional divergence) and a [`Prior`] (the law at the top level). The ODE core
-//! ([`crate::ode`]) knows only [`OdeSystem`], which [`FieldOde`] builds from any
+//! ([`crate::ode`]) knows only [`OdeSystem`](crate::ode::OdeSystem), which [`FieldOde`] builds from any
 //! field; [`MarginalField`], the exact field of a data set, is one implementation,
 //! a closure ([`crate::fields::FnField`]) or a learned network are others. [`Flow`]
 //! bundles a field, a prior and optionally a reference field (the exact field of the
@@ -72,304 +72,23 @@
 
 mod prior;
 mod trace;
+mod transport;
 
 pub use prior::{ExactPrior, FarFieldPrior, MarginalPrior, Prior};
 pub use trace::{
     estimate_divergence, DivergenceEstimate, TraceEstimator, AUTO_FD_MAX_DIM, AUTO_PROBES, FD_DELTA,
 };
-
-use crate::error::ensure_cols;
-use crate::fields::{Divergence, Field, MarginalField, PriorKind, Schedule, SourceKind, BATCH};
-use crate::ode::{
-    solve_batch, solve_batch_cancellable, BatchStats, OdeSystem, SolverOptions, Status,
-    TrajectoryStats,
+use transport::{check_points, transport_impl};
+pub use transport::{
+    trajectories, transport, transport_with_progress, uses_log_time, FieldOde, Progress, Transport,
 };
+
+use crate::fields::{Field, MarginalField, PriorKind, Schedule, SourceKind, BATCH};
+use crate::ode::{BatchStats, SolverOptions, TrajectoryStats};
 use crate::{Error, Result};
 use ndarray::{Array1, Array2, ArrayView2};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// A field as an ODE in `tau = ln s` (ray fields) or in `s` (linear path), optionally
-/// augmented with the log-density change.
-pub struct FieldOde<'a> {
-    field: &'a dyn Field,
-    log_time: bool,
-    with_logp: bool,
-    trace: trace::Trace,
-}
-
-impl<'a> FieldOde<'a> {
-    /// The ODE of `field`; `log_time` selects `tau = ln s` as the time variable,
-    /// `with_logp` appends the component `l' = -div f` (the field's own divergence,
-    /// or [`TraceEstimator::Auto`] for a field without one).
-    pub fn new(field: &'a dyn Field, log_time: bool, with_logp: bool) -> Self {
-        Self {
-            field,
-            log_time,
-            with_logp,
-            trace: trace::Trace::new(TraceEstimator::Auto, field.dim()),
-        }
-    }
-
-    /// Uses `est` for the divergence of a field without one (probes are drawn here).
-    pub fn with_trace(mut self, est: TraceEstimator) -> Self {
-        self.trace = trace::Trace::new(est, self.field.dim());
-        self
-    }
-
-    /// The ODE time of level `s`.
-    pub fn time_of(&self, s: f64) -> f64 {
-        if self.log_time {
-            s.ln()
-        } else {
-            s
-        }
-    }
-
-    /// The level `s` of ODE time `t`.
-    pub fn level_of(&self, t: f64) -> f64 {
-        if self.log_time {
-            t.exp()
-        } else {
-            t
-        }
-    }
-}
-
-impl OdeSystem for FieldOde<'_> {
-    fn dim(&self) -> usize {
-        self.field.dim() + usize::from(self.with_logp)
-    }
-
-    fn eval(&self, t: f64, y: &[f64], dy: &mut [f64]) {
-        self.eval_block(&[t], y, dy);
-    }
-
-    fn eval_block(&self, t: &[f64], y: &[f64], dy: &mut [f64]) {
-        let d = self.field.dim();
-        let w = self.dim();
-        let n = t.len();
-        let s: Vec<f64> = t.iter().map(|&ti| self.level_of(ti)).collect();
-        if self.with_logp {
-            let mut x = vec![0.0; n * d];
-            for (xr, yr) in x.chunks_exact_mut(d).zip(y.chunks_exact(w)) {
-                xr.copy_from_slice(&yr[..d]);
-            }
-            let mut f = vec![0.0; n * d];
-            let mut div = vec![0.0; n];
-            if self.field.divergence() == Divergence::None {
-                self.field.eval_block(&s, &x, &mut f, None);
-                self.trace.eval(self.field, &s, &x, &mut div);
-            } else {
-                self.field.eval_block(&s, &x, &mut f, Some(&mut div));
-            }
-            for i in 0..n {
-                let k = if self.log_time { s[i] } else { 1.0 };
-                let row = &mut dy[i * w..(i + 1) * w];
-                for j in 0..d {
-                    row[j] = k * f[i * d + j];
-                }
-                row[d] = -k * div[i];
-            }
-        } else {
-            self.field.eval_block(&s, y, dy, None);
-            if self.log_time {
-                for (row, &si) in dy.chunks_exact_mut(d).zip(&s) {
-                    for v in row {
-                        *v *= si;
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Result of [`transport`].
-#[derive(Debug, Clone)]
-pub struct Transport {
-    /// Final states, `n x d`. The row of a particle whose trajectory failed (see
-    /// `stats`) is all NaN, so that a failed particle never looks like a result;
-    /// non-finite start rows are returned unchanged.
-    pub x: Array2<f64>,
-    /// `ln p_{s_to}(x_to) - ln p_{s_from}(x_from)` along each path, when asked.
-    pub delta_log_p: Option<Array1<f64>>,
-    /// Per-particle solver statistics (`NonFinite` for a non-finite start row).
-    pub stats: Vec<TrajectoryStats>,
-    /// Totals.
-    pub totals: BatchStats,
-}
-
-/// Whether `field` is integrated in `tau = ln s` (the ray schedule).
-pub fn uses_log_time(field: &dyn Field) -> bool {
-    field.schedule() == Schedule::Ray
-}
-
-/// Integrates the rows of `x0` from level `s_from` to `s_to` (either direction) along
-/// the field; with `likelihood` also the change of `ln p_s` along each path. Rows
-/// with a non-finite entry are not integrated (status `NonFinite`). A field without a
-/// divergence gets [`TraceEstimator::Auto`] for the likelihood.
-pub fn transport(
-    field: &dyn Field,
-    x0: ArrayView2<f64>,
-    s_from: f64,
-    s_to: f64,
-    solver: &SolverOptions,
-    likelihood: bool,
-) -> Result<Transport> {
-    transport_with_progress(field, x0, s_from, s_to, solver, likelihood, &|_| {})
-}
-
-/// A progress callback: called with the number of particles just finished (from
-/// worker threads). It only observes; results do not depend on it.
-pub type Progress<'a> = &'a (dyn Fn(usize) + Sync);
-
-/// [`transport`] that calls `progress(k)` each time `k` more particles are done
-/// (non-finite start rows, which are not integrated, are reported at once).
-pub fn transport_with_progress(
-    field: &dyn Field,
-    x0: ArrayView2<f64>,
-    s_from: f64,
-    s_to: f64,
-    solver: &SolverOptions,
-    likelihood: bool,
-    progress: Progress,
-) -> Result<Transport> {
-    let trace = likelihood.then_some(TraceEstimator::Auto);
-    let never = AtomicBool::new(false);
-    transport_impl(field, x0, (s_from, s_to), solver, trace, (progress, &never))
-}
-
-/// [`transport_with_progress`] with the likelihood's trace estimator (`None`: no
-/// likelihood) and a cancel flag (see [`crate::ode::solve_batch_cancellable`]).
-fn transport_impl(
-    field: &dyn Field,
-    x0: ArrayView2<f64>,
-    (s_from, s_to): (f64, f64),
-    solver: &SolverOptions,
-    trace: Option<TraceEstimator>,
-    (progress, cancel): (Progress, &AtomicBool),
-) -> Result<Transport> {
-    let likelihood = trace.is_some();
-    field.check_level(s_from)?;
-    field.check_level(s_to)?;
-    let d = field.dim();
-    ensure_cols("start points", x0, d)?;
-    let sys = FieldOde::new(field, uses_log_time(field), likelihood)
-        .with_trace(trace.unwrap_or_default());
-    let w = sys.dim();
-    let n = x0.nrows();
-    let finite: Vec<usize> = (0..n)
-        .filter(|&i| x0.row(i).iter().all(|v| v.is_finite()))
-        .collect();
-    let mut y0 = Array2::<f64>::zeros((finite.len(), w));
-    for (k, &i) in finite.iter().enumerate() {
-        for j in 0..d {
-            y0[[k, j]] = x0[[i, j]];
-        }
-    }
-    let (t0, t1) = (sys.time_of(s_from), sys.time_of(s_to));
-    let mut x = x0.to_owned();
-    let mut delta = likelihood.then(|| Array1::from_elem(n, f64::NAN));
-    let mut stats = vec![
-        TrajectoryStats {
-            status: Status::NonFinite { t: t0 },
-            t_final: t0,
-            ..Default::default()
-        };
-        n
-    ];
-    if finite.len() < n {
-        progress(n - finite.len());
-    }
-    if !finite.is_empty() && t1 - t0 == 0.0 {
-        // a zero-length path: every finite start point is its own end point
-        for &i in &finite {
-            if let Some(dl) = delta.as_mut() {
-                dl[i] = 0.0;
-            }
-            stats[i] = TrajectoryStats {
-                status: Status::Success,
-                t_final: t0,
-                ..Default::default()
-            };
-        }
-        progress(finite.len());
-    } else if !finite.is_empty() {
-        let sol = solve_batch_cancellable(&sys, t0, t1, y0.view(), solver, &[], progress, cancel)?;
-        for (k, &i) in finite.iter().enumerate() {
-            // a failed path stopped somewhere between the levels: not a result
-            let ok = sol.stats[k].status.is_success();
-            for j in 0..d {
-                x[[i, j]] = if ok { sol.y[[k, j]] } else { f64::NAN };
-            }
-            if let Some(dl) = delta.as_mut() {
-                dl[i] = if ok { sol.y[[k, d]] } else { f64::NAN };
-            }
-            stats[i] = sol.stats[k];
-        }
-    }
-    let totals = totals_of(&stats);
-    Ok(Transport {
-        x,
-        delta_log_p: delta,
-        stats,
-        totals,
-    })
-}
-
-/// The paths of the rows of `x0` from `s_from` towards `s_to`, recorded at the levels
-/// `levels` (ordered from `s_from` to `s_to`, within that range) by the solver's
-/// dense output: an `n x levels.len() x d` array (NaN after a trajectory failed).
-/// For pictures of trajectories and field lines.
-pub fn trajectories(
-    field: &dyn Field,
-    x0: ArrayView2<f64>,
-    s_from: f64,
-    s_to: f64,
-    levels: &[f64],
-    solver: &SolverOptions,
-) -> Result<ndarray::Array3<f64>> {
-    field.check_level(s_from)?;
-    field.check_level(s_to)?;
-    check_points(field, x0)?;
-    for &s in levels {
-        field.check_level(s)?;
-    }
-    crate::limits::array_len("recorded paths", &[x0.nrows(), levels.len(), field.dim()])?;
-    let sys = FieldOde::new(field, uses_log_time(field), false);
-    let t_out: Vec<f64> = levels.iter().map(|&s| sys.time_of(s)).collect();
-    let sol = solve_batch(
-        &sys,
-        sys.time_of(s_from),
-        sys.time_of(s_to),
-        x0,
-        solver,
-        &t_out,
-    )?;
-    Ok(sol.dense)
-}
-
-/// Checks that `x` has the field's `d` columns and finite entries.
-fn check_points(field: &dyn Field, x: ArrayView2<f64>) -> Result<()> {
-    ensure_cols("points", x, field.dim())?;
-    crate::error::ensure_finite("points", x)
-}
-
-fn totals_of(stats: &[TrajectoryStats]) -> BatchStats {
-    let mut t = BatchStats::default();
-    for s in stats {
-        t.evals += s.evals;
-        t.steps += s.steps;
-        t.accepted += s.accepted;
-        t.rejected += s.rejected;
-        if s.status.is_success() {
-            t.succeeded += 1;
-        } else {
-            t.failed += 1;
-        }
-    }
-    t
-}
 
 /// Options of [`generate`], [`generate_from`] and [`encode`].
 #[derive(Debug, Clone, PartialEq)]
@@ -641,6 +360,7 @@ impl<'a> Flow<'a> {
         opts.validate(self.field)?;
         self.check_prior_level(opts.s_max, "s_max")?;
         let x0 = self.prior.sample_range(offset, n, seed)?;
+        self.cancelled()?;
         let lp0 = opts.likelihood.then(|| self.prior.log_density(x0.view()));
         self.finish(x0.view(), opts.s_max, lp0, opts)
     }

@@ -424,3 +424,60 @@ fn check_gives_the_command_lines_report() {
         "give exactly one of a reference sample and a target"
     );
 }
+
+#[test]
+fn encode_gives_the_command_lines_codes_and_can_be_cancelled() {
+    use fieldflow::run::encode;
+    let dir = tmpdir("run-api-encode");
+    let data = datasets("8gaussians", Some(200), 0).unwrap();
+    let mf = FieldSpec::new("poisson").build(data.view(), None).unwrap();
+    let pts = datasets("8gaussians", Some(30), 9).unwrap();
+    let (pp, out) = (dir.join("p.npy"), dir.join("z.csv"));
+    fieldflow::io::write_points(&pp, pts.view(), false).unwrap();
+    ok(&run(&[
+        "encode",
+        "--field",
+        "poisson",
+        "--dataset",
+        "8gaussians",
+        "--data-n",
+        "200",
+        "--points",
+        pp.to_str().unwrap(),
+        "--s-start",
+        "0.01",
+        "--log-likelihood",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let r = SampleRequest {
+        s_min: Some(0.01),
+        ..SampleRequest::default()
+    };
+    let enc = encode(&mf, pts.view(), &r, true, Hooks::default()).unwrap();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lib_lp = enc.log_p.unwrap();
+    for (i, line) in text.lines().skip(1).enumerate() {
+        let v: Vec<f64> = line.split(',').map(|t| t.parse().unwrap()).collect();
+        assert_eq!(v[0].to_bits(), enc.z[[i, 0]].to_bits(), "row {i}");
+        assert_eq!(v[1].to_bits(), enc.z[[i, 1]].to_bits(), "row {i}");
+        assert_eq!(v[2].to_bits(), lib_lp[i].to_bits(), "row {i}");
+    }
+    let flag = AtomicBool::new(true);
+    let h = Hooks {
+        progress: None,
+        cancel: Some(&flag),
+    };
+    assert_eq!(
+        encode(&mf, pts.view(), &r, false, h).unwrap_err(),
+        Error::Cancelled
+    );
+    let few = SampleRequest {
+        method: "edm-euler".into(),
+        ..SampleRequest::default()
+    };
+    assert!(encode(&mf, pts.view(), &few, false, Hooks::default())
+        .unwrap_err()
+        .to_string()
+        .starts_with("encode integrates the ODE"));
+}

@@ -29,7 +29,6 @@ use super::sample::{failures, Settings, Stats};
 use anyhow::bail;
 use clap::Parser;
 use fieldflow::fields::{PriorKind, Schedule};
-use fieldflow::sampling::encode_with_progress;
 use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -120,16 +119,27 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             mf.dim()
         );
     }
-    let mut opts = args.solver.options(&mf)?;
-    if let Some(s) = args.s_start {
-        opts.s_min = s;
-    }
+    let req = fieldflow::run::SampleRequest {
+        method: args.solver.method.clone(),
+        rtol: args.solver.rtol,
+        atol: args.solver.atol,
+        steps: args.solver.steps,
+        s_max: args.solver.s_max,
+        s_min: args.s_start,
+        prior: args.solver.prior.clone(),
+        ..Default::default()
+    };
+    let mut opts = fieldflow::run::sample_options(&mf, &req)?;
     opts.likelihood = args.log_likelihood;
     let n = x.nrows();
     let bar = progress_bar(n, quiet, "encoding");
     let tick = |k: usize| bar.inc(k as u64);
     let start = Instant::now();
-    let enc = encode_with_progress(&mf, x.view(), &opts, &tick)?;
+    let hooks = fieldflow::run::Hooks {
+        progress: Some(&tick),
+        cancel: Some(super::cancel_flag()),
+    };
+    let enc = fieldflow::run::encode(&mf, x.view(), &req, args.log_likelihood, hooks)?;
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
     let d = mf.dim();

@@ -9,7 +9,6 @@ use fieldflow::fields::{
     drop_zero_weights, prior_error_bound, FieldKind, FieldName, FieldParams, LinearPrior,
     MarginalField, PriorKind, Schedule, Source, DEFAULT_PRIOR_TV,
 };
-use fieldflow::ode::Method;
 use fieldflow::sampling::SampleOptions;
 use std::path::PathBuf;
 
@@ -112,23 +111,6 @@ impl SolverArgs {
             _ => {}
         }
         Ok(())
-    }
-
-    /// Sampling options for `mf` with these settings (tolerances are validated by the
-    /// solver when it starts).
-    pub fn options(&self, mf: &MarginalField) -> anyhow::Result<SampleOptions> {
-        self.check()?;
-        let mut opts = SampleOptions::new(mf);
-        opts.solver = opts.solver.rtol(self.rtol).atol(self.atol);
-        opts.solver.method = self.method.parse::<Method>()?;
-        if let Some(n) = self.steps {
-            opts.solver = opts.solver.fixed_steps(n);
-        }
-        if let Some(s) = self.s_max {
-            opts.s_max = s;
-        }
-        opts.prior = self.prior.parse::<PriorKind>()?;
-        Ok(opts)
     }
 
     /// One line naming the integrator and its settings.

@@ -117,7 +117,8 @@ or not at all. Exit code: 0 success, 2 bad input (nothing written).";
 #[command(after_help = FILE_MODES)]
 pub struct Args {
     /// Figure: field-lines, trajectories, velocity, density, compare, su1d,
-    /// force-laws, work-precision, pfgmpp, samplers, datasets.
+    /// force-laws, work-precision, pfgmpp, samplers, datasets, digits,
+    /// learned-velocity, learned-memorisation, learned-loss, learned-memorisation-n.
     pub kind: String,
     #[command(flatten)]
     pub common: FigureArgs,

@@ -39,6 +39,7 @@
 //! as a [`LearnedField`] that evaluates blocks of rows like the exact field.
 
 pub mod field;
+pub mod fused;
 pub mod model;
 pub mod net;
 pub mod train;

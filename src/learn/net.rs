@@ -136,13 +136,15 @@ impl Mlp {
         let mut h = x.clone();
         let last = self.layers.len() - 1;
         for (i, (w, b)) in self.layers.iter().enumerate() {
-            h = h
+            let z = h
                 .matmul(&w.as_tensor().t().map_err(nn_err)?)
-                .and_then(|z| z.broadcast_add(b.as_tensor()))
                 .map_err(nn_err)?;
-            if i < last {
-                h = h.silu().map_err(nn_err)?;
+            h = if i < last {
+                super::fused::bias_silu(&z, b.as_tensor())
+            } else {
+                super::fused::bias_add(&z, b.as_tensor())
             }
+            .map_err(nn_err)?;
         }
         Ok(h)
     }

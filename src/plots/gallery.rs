@@ -110,11 +110,21 @@ pub enum FigureKind {
     /// Exact fields on the 8 x 8 digits: samples beside their nearest training
     /// images, and one path as images over levels.
     Digits,
+    /// A learned linear field on moons against the exact field of its training set:
+    /// `m(x) - x` at several levels.
+    LearnedVelocity,
+    /// Samples of the learned and of the exact field coloured by the memorisation
+    /// ratio, with the ratio's distribution beside held-out points.
+    LearnedMemorisation,
+    /// The training loss (per step, moving average, held-out).
+    LearnedLoss,
+    /// Memorised fraction against the training-set size, learned and exact fields.
+    LearnedMemorisationN,
 }
 
 impl FigureKind {
     /// Every figure, in README order.
-    pub const ALL: [FigureKind; 12] = [
+    pub const ALL: [FigureKind; 16] = [
         FigureKind::FieldLines,
         FigureKind::Trajectories,
         FigureKind::Velocity,
@@ -127,6 +137,10 @@ impl FigureKind {
         FigureKind::Samplers,
         FigureKind::Datasets,
         FigureKind::Digits,
+        FigureKind::LearnedVelocity,
+        FigureKind::LearnedMemorisation,
+        FigureKind::LearnedLoss,
+        FigureKind::LearnedMemorisationN,
     ];
 
     /// The command-line name (`field-lines`, ...).
@@ -144,6 +158,10 @@ impl FigureKind {
             FigureKind::Samplers => "samplers",
             FigureKind::Datasets => "datasets",
             FigureKind::Digits => "digits",
+            FigureKind::LearnedVelocity => "learned-velocity",
+            FigureKind::LearnedMemorisation => "learned-memorisation",
+            FigureKind::LearnedLoss => "learned-loss",
+            FigureKind::LearnedMemorisationN => "learned-memorisation-n",
         }
     }
 
@@ -162,6 +180,10 @@ impl FigureKind {
             FigureKind::Samplers => "samplers",
             FigureKind::Datasets => "datasets",
             FigureKind::Digits => "digits",
+            FigureKind::LearnedVelocity => "learned_velocity",
+            FigureKind::LearnedMemorisation => "learned_memorisation",
+            FigureKind::LearnedLoss => "learned_loss",
+            FigureKind::LearnedMemorisationN => "learned_memorisation_n",
         }
     }
 
@@ -191,6 +213,16 @@ impl FigureKind {
             FigureKind::Datasets => "the eight toy data sets",
             FigureKind::Digits => {
                 "exact fields on the 8x8 digits: samples beside their nearest training images"
+            }
+            FigureKind::LearnedVelocity => {
+                "learned vs exact linear field on moons: m(x) - x at several levels"
+            }
+            FigureKind::LearnedMemorisation => {
+                "samples of the learned and the exact field coloured by d1/d2 (memorisation)"
+            }
+            FigureKind::LearnedLoss => "training loss of the learned field, train and held-out",
+            FigureKind::LearnedMemorisationN => {
+                "memorised fraction against training-set size N = 16..4096, learned and exact"
             }
         }
     }
@@ -244,6 +276,10 @@ pub fn make_figure(kind: FigureKind, out_dir: &Path, opts: &FigureOptions) -> Re
         FigureKind::Pfgmpp => super::pfgmpp::make(out_dir, opts),
         FigureKind::Samplers => super::samplers::make(out_dir, opts),
         FigureKind::Digits => super::digits::make(out_dir, opts),
+        FigureKind::LearnedVelocity => super::learned::make_velocity(out_dir, opts),
+        FigureKind::LearnedMemorisation => super::learned::make_memorisation(out_dir, opts),
+        FigureKind::LearnedLoss => super::learned::make_loss(out_dir, opts),
+        FigureKind::LearnedMemorisationN => super::learned::make_memorisation_n(out_dir, opts),
         FigureKind::Datasets => {
             let grid = super::DatasetsGrid {
                 n: opts.size.pick(2000, 300),

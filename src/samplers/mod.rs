@@ -253,7 +253,7 @@ pub fn sample(mf: &dyn Field, x0: ArrayView2<f64>, opts: &SamplerOptions) -> Res
 
 /// [`sample`] that calls `progress(k)` each time a chunk of `k` particles is done
 /// (from worker threads) and stops when `cancel` is set: each chunk reads the flag
-/// once per level and the call then returns [`Error::Cancelled`](crate::Error::Cancelled).
+/// once per level and the call then returns [`Error::Cancelled`].
 pub fn sample_with_hooks(
     mf: &dyn Field,
     x0: ArrayView2<f64>,
