@@ -3,7 +3,8 @@
 The functions mirror the ``fieldflow`` command line with the same names, defaults
 and seeds, so that a call here and the command line give the same bits:
 ``datasets`` (``fieldflow datasets``), ``sample`` (``fieldflow sample``),
-``marginal`` (``fieldflow marginal``) and ``check`` (``fieldflow check``). Arrays go in and out of Rust without copies
+``marginal`` (``fieldflow marginal``), ``encode`` (``fieldflow encode``) and
+``check`` (``fieldflow check``). Arrays go in and out of Rust without copies
 (float64 input in any memory order is read in place; other dtypes are converted
 once), the GIL is released while Rust works, Ctrl-C stops a run with
 ``KeyboardInterrupt``, and library errors are Python exceptions (``ValueError`` for
@@ -19,16 +20,18 @@ import numpy.typing as npt
 
 from . import _native
 from ._native import BATCH, Report, __version__, check, datasets, marginal
-from ._samples import STATUS_NAMES, Samples
+from ._samples import STATUS_NAMES, Encoded, Samples
 
 __all__ = [
     "BATCH",
+    "Encoded",
     "Report",
     "STATUS_NAMES",
     "Samples",
     "__version__",
     "check",
     "datasets",
+    "encode",
     "marginal",
     "sample",
 ]
@@ -101,3 +104,49 @@ def sample(
         progress=progress,
     )
     return Samples._from_native(d)
+
+
+def encode(
+    field: str,
+    data: npt.ArrayLike,
+    points: npt.ArrayLike,
+    *,
+    aug_dim: Optional[float] = None,
+    power: Optional[float] = None,
+    profile: Optional[str] = None,
+    box: Optional[Tuple[float, float]] = None,
+    weights: Optional[npt.ArrayLike] = None,
+    method: str = "dopri5",
+    rtol: float = 1e-5,
+    atol: float = 1e-5,
+    steps: Optional[int] = None,
+    s_max: Optional[float] = None,
+    s_start: Optional[float] = None,
+    prior: str = "far",
+    log_likelihood: bool = False,
+    progress: Union[Callable[[int, int], Any], Any, None] = None,
+) -> Encoded:
+    """Runs ``points`` (at level ``s_start``, default 1e-3) forward through the exact
+    ``field`` of ``data`` to ``s_max``, as ``fieldflow encode --field FIELD --data FILE
+    --points FILE`` does; ``log_likelihood=True`` adds each point's exact
+    log-likelihood (``--log-likelihood``). Only the integrators apply."""
+    d = _native._encode(
+        field,
+        data,
+        points,
+        aug_dim=aug_dim,
+        power=power,
+        profile=profile,
+        box=box,
+        weights=weights,
+        method=method,
+        rtol=rtol,
+        atol=atol,
+        steps=steps,
+        s_max=s_max,
+        s_start=s_start,
+        prior=prior,
+        log_likelihood=log_likelihood,
+        progress=progress,
+    )
+    return Encoded(**d)

@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 from numpy.typing import ArrayLike
 
-__all__ = ["BATCH", "Report", "__version__", "_input_address", "_sample", "check", "datasets", "marginal"]
+__all__ = ["BATCH", "Report", "__version__", "_encode", "_input_address", "_sample", "check", "datasets", "marginal"]
 __version__: str
 BATCH: int
 
@@ -85,3 +85,23 @@ def marginal(
     box: Optional[Tuple[float, float]] = None,
     weights: Optional[ArrayLike] = None,
 ) -> npt.NDArray[np.float64]: ...
+def _encode(
+    field: str,
+    data: ArrayLike,
+    points: ArrayLike,
+    *,
+    aug_dim: Optional[float] = None,
+    power: Optional[float] = None,
+    profile: Optional[str] = None,
+    box: Optional[Tuple[float, float]] = None,
+    weights: Optional[ArrayLike] = None,
+    method: str = "dopri5",
+    rtol: float = 1e-5,
+    atol: float = 1e-5,
+    steps: Optional[int] = None,
+    s_max: Optional[float] = None,
+    s_start: Optional[float] = None,
+    prior: str = "far",
+    log_likelihood: bool = False,
+    progress: Union[Callable[[int, int], Any], Any, None] = None,
+) -> dict[str, Any]: ...

@@ -83,3 +83,26 @@ class Samples:
             f"evaluations={self.evaluations_total}, failed={self.failed}, "
             f"unconverged={self.n_unconverged})"
         )
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """What ``fieldflow.encode`` computed.
+
+    ``codes`` is ``n x d`` float64, the points carried to the prior level ``s_max``
+    (row ``i`` point ``i``; NaN where the trajectory failed); with
+    ``log_likelihood=True``, ``log_p`` is the exact ``ln p_{s_start}`` of each point
+    and ``delta_log_p`` the change ``ln p_{s_max}(code) - ln p_{s_start}(x)`` along
+    its path (None otherwise). ``status`` and ``evaluations`` are per point, as in
+    ``Samples``.
+    """
+
+    codes: npt.NDArray[np.float64]
+    log_p: Optional[npt.NDArray[np.float64]]
+    delta_log_p: Optional[npt.NDArray[np.float64]]
+    status: npt.NDArray[np.uint8]
+    evaluations: npt.NDArray[np.uint64]
+    evaluations_total: int
+
+    def __len__(self) -> int:
+        return int(self.codes.shape[0])

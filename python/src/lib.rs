@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 pub mod arrays;
 pub mod check;
 pub mod datasets;
+pub mod encode;
 pub mod errors;
 pub mod field;
 pub mod marginal;
@@ -25,6 +26,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check::check, m)?)?;
     m.add_function(wrap_pyfunction!(sample::_sample, m)?)?;
     m.add_function(wrap_pyfunction!(marginal::marginal, m)?)?;
+    m.add_function(wrap_pyfunction!(encode::_encode, m)?)?;
     m.add_function(wrap_pyfunction!(arrays::_input_address, m)?)?;
     m.add("BATCH", fieldflow::fields::BATCH)?;
     m.add_class::<check::Report>()?;

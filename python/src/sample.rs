@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 /// The code of `Samples.status` (`fieldflow.STATUS_NAMES[code]`).
-fn status_code(s: &Status) -> u8 {
+pub fn status_code(s: &Status) -> u8 {
     match s {
         Status::Success => 0,
         Status::MaxStepsReached { .. } => 1,
