@@ -112,7 +112,7 @@ def test_exception_in_progress_callback_stops_the_run(data):
 
 
 def long_run_kwargs():
-    # about 10 s on one core of the shared 2-core machine; the tests stop it early
+    # about 60 s on the shared 2-core machine; the tests stop it after 1 s
     return dict(n=400_000, seed=0, rtol=1e-8, atol=1e-8)
 
 
