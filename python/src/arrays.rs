@@ -51,11 +51,3 @@ pub fn _input_address(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     let m = matrix(obj, "x")?;
     Ok(m.as_array().as_ptr() as usize)
 }
-
-/// Checks that an array's dimensions are usable (at least one row and one column).
-pub fn nonempty(m: &Matrix<'_>, what: &'static str) -> PyResult<()> {
-    if m.len() == 0 {
-        return Err(crate::errors::to_py(fieldflow::Error::Empty { what }));
-    }
-    Ok(())
-}
