@@ -7,7 +7,7 @@
 //! Output: arrays computed in Rust are handed to numpy as they are; the numpy array's
 //! `base` is the Rust allocation.
 
-use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray2};
 use pyo3::prelude::*;
 
 /// A read-only float64 matrix borrowed from Python for the duration of a call.
