@@ -120,6 +120,18 @@ impl FieldSpec {
     }
 }
 
+/// The dimension of the points of the data set `name` (see [`datasets`]) without
+/// drawing any: 64 for `digits`, the mixture's for `mixture:SPEC`.
+pub fn dataset_dim(name: &str) -> Result<usize> {
+    if name == "digits" {
+        return Ok(64);
+    }
+    match name.strip_prefix("mixture:") {
+        Some(spec) => Ok(spec.parse::<GaussianMixture>()?.dim()),
+        None => Ok(name.parse::<Dataset>()?.dim()),
+    }
+}
+
 /// `n` points of the data set `name` drawn with `seed`, as `fieldflow datasets`
 /// writes them: one of the toy sets of [`Dataset`], `mixture:SPEC` (a
 /// [`GaussianMixture`]), or `digits` (the bundled 8 x 8 digits: all 1797 in file
