@@ -592,11 +592,16 @@ impl Default for CheckRequest {
 /// Runs the test battery as `fieldflow check` does: the two-sample tests against
 /// `reference`, or the one-sample tests against the target `target` (a spec of
 /// [`OneSampleTarget::parse`], e.g. `mixture:8gaussians`); exactly one of them.
+///
+/// `cancel` (when set, from any thread) stops the run within one chunk of
+/// permutations of the running test, or before the next test; it then returns
+/// [`Error::Cancelled`].
 pub fn check(
     samples: ArrayView2<f64>,
     reference: Option<ArrayView2<f64>>,
     target: Option<&str>,
     req: &CheckRequest,
+    cancel: Option<&'static AtomicBool>,
 ) -> Result<BatteryReport> {
     if req.permutations == 0 {
         return Err(Error::Invalid("permutations must be at least 1".into()));
@@ -611,6 +616,7 @@ pub fn check(
     let mut battery = Battery::new(req.alpha)?;
     battery.config.seed = req.seed;
     battery.config.permutations = req.permutations;
+    battery.config.cancel = crate::checks::two_sample::CancelFlag(cancel);
     if let Some(b) = &req.bandwidths {
         battery.config.bandwidth_factors = b.clone();
     }
