@@ -158,6 +158,32 @@ pub fn datasets(name: &str, n: Option<usize>, seed: u64) -> Result<Array2<f64>> 
     }
 }
 
+/// Exact draws of the marginal `p_s` as `fieldflow marginal` writes them.
+#[derive(Debug, Clone)]
+pub struct MarginalDraws {
+    /// The finite draws, in draw order (`(n - dropped) x d`).
+    pub x: Array2<f64>,
+    /// How many draws were left out for a non-finite coordinate (an infinite radius
+    /// of a heavy-tailed law).
+    pub dropped: usize,
+}
+
+/// `n` exact draws of `p_s` of `mf` with `seed` ([`MarginalField::sample_marginal`]),
+/// without the non-finite rows, as `fieldflow marginal` does.
+pub fn marginal(mf: &MarginalField, s: f64, n: usize, seed: u64) -> Result<MarginalDraws> {
+    if n == 0 {
+        return Err(Error::Invalid("n must be at least 1".into()));
+    }
+    let x = mf.sample_marginal(s, n, seed)?;
+    let keep: Vec<usize> = (0..x.nrows())
+        .filter(|&i| x.row(i).iter().all(|v| v.is_finite()))
+        .collect();
+    Ok(MarginalDraws {
+        dropped: n - keep.len(),
+        x: x.select(ndarray::Axis(0), &keep),
+    })
+}
+
 /// A sampling run: what `fieldflow sample` takes besides the field and the data.
 /// [`SampleRequest::default`] holds the command line's defaults.
 #[derive(Debug, Clone, PartialEq)]

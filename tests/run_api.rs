@@ -507,3 +507,47 @@ fn check_cancel_flag() {
     let clear = check(x.view(), Some(y.view()), None, &req, Some(&CLEAR)).unwrap();
     assert_eq!(plain.to_json().unwrap(), clear.to_json().unwrap());
 }
+
+/// `run::marginal` gives the bits `fieldflow marginal` writes (poisson and pfgmpp
+/// on 200 draws of 8gaussians), and its kept and dropped rows add up to `n`.
+#[test]
+fn marginal_gives_the_command_lines_bits() {
+    let dir = tmpdir("run-api-marginal");
+    let data = datasets("8gaussians", Some(200), 0).unwrap();
+    for (field, aug) in [("poisson", None), ("pfgmpp", Some("4"))] {
+        let out = dir.join(format!("m-{field}.npy"));
+        let mut args = vec![
+            "marginal",
+            "--field",
+            field,
+            "--dataset",
+            "8gaussians",
+            "--data-n",
+            "200",
+            "--s",
+            "0.7",
+            "--n",
+            "500",
+            "--seed",
+            "9",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if let Some(d) = aug {
+            args.extend(["--aug-dim", d]);
+        }
+        ok(&run(&args));
+        let spec = FieldSpec {
+            aug_dim: aug.map(|d| d.parse().unwrap()),
+            ..FieldSpec::new(field)
+        };
+        let mf = spec.build(data.view(), None).unwrap();
+        let m = fieldflow::run::marginal(&mf, 0.7, 500, 9).unwrap();
+        assert_eq!(m.x.nrows() + m.dropped, 500);
+        assert_eq!(
+            bits(&fieldflow::io::read_points(&out).unwrap()),
+            bits(&m.x),
+            "{field}"
+        );
+    }
+}

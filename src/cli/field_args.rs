@@ -351,11 +351,3 @@ pub fn build(field: &FieldOpts, data: &DataOpts) -> anyhow::Result<MarginalField
     let src = data.source()?;
     Ok(MarginalField::new(kind, src)?)
 }
-
-/// The rows of `x` without a non-finite value, and how many were left out.
-pub fn finite_rows(x: ndarray::ArrayView2<f64>) -> (ndarray::Array2<f64>, usize) {
-    let keep: Vec<usize> = (0..x.nrows())
-        .filter(|&i| x.row(i).iter().all(|v| v.is_finite()))
-        .collect();
-    (x.select(ndarray::Axis(0), &keep), x.nrows() - keep.len())
-}
