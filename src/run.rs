@@ -120,6 +120,18 @@ impl FieldSpec {
     }
 }
 
+/// The dimension of the points of the data set `name` (see [`datasets`]) without
+/// drawing any: 64 for `digits`, the mixture's for `mixture:SPEC`.
+pub fn dataset_dim(name: &str) -> Result<usize> {
+    if name == "digits" {
+        return Ok(64);
+    }
+    match name.strip_prefix("mixture:") {
+        Some(spec) => Ok(spec.parse::<GaussianMixture>()?.dim()),
+        None => Ok(name.parse::<Dataset>()?.dim()),
+    }
+}
+
 /// `n` points of the data set `name` drawn with `seed`, as `fieldflow datasets`
 /// writes them: one of the toy sets of [`Dataset`], `mixture:SPEC` (a
 /// [`GaussianMixture`]), or `digits` (the bundled 8 x 8 digits: all 1797 in file
@@ -144,6 +156,32 @@ pub fn datasets(name: &str, n: Option<usize>, seed: u64) -> Result<Array2<f64>> 
         }
         None => name.parse::<Dataset>()?.try_sample_seeded(n, seed),
     }
+}
+
+/// Exact draws of the marginal `p_s` as `fieldflow marginal` writes them.
+#[derive(Debug, Clone)]
+pub struct MarginalDraws {
+    /// The finite draws, in draw order (`(n - dropped) x d`).
+    pub x: Array2<f64>,
+    /// How many draws were left out for a non-finite coordinate (an infinite radius
+    /// of a heavy-tailed law).
+    pub dropped: usize,
+}
+
+/// `n` exact draws of `p_s` of `mf` with `seed` ([`MarginalField::sample_marginal`]),
+/// without the non-finite rows, as `fieldflow marginal` does.
+pub fn marginal(mf: &MarginalField, s: f64, n: usize, seed: u64) -> Result<MarginalDraws> {
+    if n == 0 {
+        return Err(Error::Invalid("n must be at least 1".into()));
+    }
+    let x = mf.sample_marginal(s, n, seed)?;
+    let keep: Vec<usize> = (0..x.nrows())
+        .filter(|&i| x.row(i).iter().all(|v| v.is_finite()))
+        .collect();
+    Ok(MarginalDraws {
+        dropped: n - keep.len(),
+        x: x.select(ndarray::Axis(0), &keep),
+    })
 }
 
 /// A sampling run: what `fieldflow sample` takes besides the field and the data.
@@ -580,11 +618,16 @@ impl Default for CheckRequest {
 /// Runs the test battery as `fieldflow check` does: the two-sample tests against
 /// `reference`, or the one-sample tests against the target `target` (a spec of
 /// [`OneSampleTarget::parse`], e.g. `mixture:8gaussians`); exactly one of them.
+///
+/// `cancel` (when set, from any thread) stops the run within one chunk of
+/// permutations of the running test, or before the next test; it then returns
+/// [`Error::Cancelled`].
 pub fn check(
     samples: ArrayView2<f64>,
     reference: Option<ArrayView2<f64>>,
     target: Option<&str>,
     req: &CheckRequest,
+    cancel: Option<&'static AtomicBool>,
 ) -> Result<BatteryReport> {
     if req.permutations == 0 {
         return Err(Error::Invalid("permutations must be at least 1".into()));
@@ -599,6 +642,7 @@ pub fn check(
     let mut battery = Battery::new(req.alpha)?;
     battery.config.seed = req.seed;
     battery.config.permutations = req.permutations;
+    battery.config.cancel = crate::checks::two_sample::CancelFlag(cancel);
     if let Some(b) = &req.bandwidths {
         battery.config.bandwidth_factors = b.clone();
     }

@@ -376,7 +376,7 @@ fn check_gives_the_command_lines_report() {
         tests: Some(vec!["energy".into(), "ks".into()]),
         ..CheckRequest::default()
     };
-    let report = check(x.view(), Some(y.view()), None, &req).unwrap();
+    let report = check(x.view(), Some(y.view()), None, &req, None).unwrap();
     let out = run(&[
         "check",
         "--samples",
@@ -402,13 +402,14 @@ fn check_gives_the_command_lines_report() {
         None,
         Some("mixture:8gaussians"),
         &CheckRequest::default(),
+        None,
     )
     .unwrap();
     assert!(!t.tests.is_empty());
     let msg = |r: &CheckRequest, reference: bool| {
         let y = reference.then(|| y.view());
         let target = (!reference).then_some("mixture:8gaussians");
-        check(x.view(), y, target, r).unwrap_err().to_string()
+        check(x.view(), y, target, r, None).unwrap_err().to_string()
     };
     let zero = CheckRequest {
         permutations: 0,
@@ -420,7 +421,9 @@ fn check_gives_the_command_lines_report() {
         "tests selects two-sample tests; it cannot be used with a target"
     );
     assert_eq!(
-        check(x.view(), None, None, &req).unwrap_err().to_string(),
+        check(x.view(), None, None, &req, None)
+            .unwrap_err()
+            .to_string(),
         "give exactly one of a reference sample and a target"
     );
 }
@@ -480,4 +483,71 @@ fn encode_gives_the_command_lines_codes_and_can_be_cancelled() {
         .unwrap_err()
         .to_string()
         .starts_with("encode integrates the ODE"));
+}
+
+/// A cancel flag already set stops both batteries with `Error::Cancelled`; a flag
+/// left clear changes nothing (same report as without one).
+#[test]
+fn check_cancel_flag() {
+    use fieldflow::run::{check, CheckRequest};
+    use std::sync::atomic::AtomicBool;
+    static SET: AtomicBool = AtomicBool::new(true);
+    static CLEAR: AtomicBool = AtomicBool::new(false);
+    let x = fieldflow::run::datasets("moons", Some(200), 1).unwrap();
+    let y = fieldflow::run::datasets("moons", Some(200), 2).unwrap();
+    let req = CheckRequest {
+        permutations: 99,
+        ..CheckRequest::default()
+    };
+    let two = check(x.view(), Some(y.view()), None, &req, Some(&SET));
+    assert!(matches!(two, Err(fieldflow::Error::Cancelled)), "{two:?}");
+    let one = check(x.view(), None, Some("mixture:8gaussians"), &req, Some(&SET));
+    assert!(matches!(one, Err(fieldflow::Error::Cancelled)), "{one:?}");
+    let plain = check(x.view(), Some(y.view()), None, &req, None).unwrap();
+    let clear = check(x.view(), Some(y.view()), None, &req, Some(&CLEAR)).unwrap();
+    assert_eq!(plain.to_json().unwrap(), clear.to_json().unwrap());
+}
+
+/// `run::marginal` gives the bits `fieldflow marginal` writes (poisson and pfgmpp
+/// on 200 draws of 8gaussians), and its kept and dropped rows add up to `n`.
+#[test]
+fn marginal_gives_the_command_lines_bits() {
+    let dir = tmpdir("run-api-marginal");
+    let data = datasets("8gaussians", Some(200), 0).unwrap();
+    for (field, aug) in [("poisson", None), ("pfgmpp", Some("4"))] {
+        let out = dir.join(format!("m-{field}.npy"));
+        let mut args = vec![
+            "marginal",
+            "--field",
+            field,
+            "--dataset",
+            "8gaussians",
+            "--data-n",
+            "200",
+            "--s",
+            "0.7",
+            "--n",
+            "500",
+            "--seed",
+            "9",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if let Some(d) = aug {
+            args.extend(["--aug-dim", d]);
+        }
+        ok(&run(&args));
+        let spec = FieldSpec {
+            aug_dim: aug.map(|d| d.parse().unwrap()),
+            ..FieldSpec::new(field)
+        };
+        let mf = spec.build(data.view(), None).unwrap();
+        let m = fieldflow::run::marginal(&mf, 0.7, 500, 9).unwrap();
+        assert_eq!(m.x.nrows() + m.dropped, 500);
+        assert_eq!(
+            bits(&fieldflow::io::read_points(&out).unwrap()),
+            bits(&m.x),
+            "{field}"
+        );
+    }
 }

@@ -217,10 +217,14 @@ impl Battery {
         };
         let results = tests
             .iter()
-            .map(|t| match t.run(x, y, &self.config) {
-                Ok(r) => Ok(r.checked()),
-                Err(Error::NotApplicable(why)) => Ok(TestResult::not_applicable(t.name(), why)),
-                Err(e) => Err(e),
+            .map(|t| {
+                match super::permutation::poll(self.config.cancel.0)
+                    .and_then(|()| t.run(x, y, &self.config))
+                {
+                    Ok(r) => Ok(r.checked()),
+                    Err(Error::NotApplicable(why)) => Ok(TestResult::not_applicable(t.name(), why)),
+                    Err(e) => Err(e),
+                }
             })
             .collect::<Result<Vec<_>>>()?;
         some_applicable(&results)?;
@@ -243,6 +247,7 @@ impl Battery {
         target: &OneSampleTarget,
     ) -> Result<BatteryReport> {
         validate_sample(x, "samples")?;
+        super::permutation::poll(self.config.cancel.0)?;
         let (b, seed) = (self.config.permutations, self.config.seed);
         let (results, m) = match target {
             OneSampleTarget::Gaussian(g) => (g.tests(x)?, None),

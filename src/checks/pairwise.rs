@@ -37,11 +37,12 @@
 //! The observed statistics are computed directly (not through `q`), in the same
 //! blocked and ordered way, and are what the results report.
 
-use super::permutation::{min_p, permuted_labels, pvalue};
+use super::permutation::{min_p, permuted_labels, poll, pvalue};
 use super::{require_rows, validate_pair, TestResult};
 use crate::{Error, Result};
 use ndarray::ArrayView2;
 use rayon::prelude::*;
+use std::sync::atomic::AtomicBool;
 
 /// Bandwidth factors of the MMD test: `h = c * median pairwise distance`.
 pub const DEFAULT_BANDWIDTH_FACTORS: [f64; 5] = [0.125, 0.25, 0.5, 1.0, 2.0];
@@ -288,14 +289,16 @@ impl Pooled {
         kernel: &Kernel,
         b: usize,
         seed: u64,
+        cancel: Option<&AtomicBool>,
         stat: impl Fn(f64, f64, f64) -> f64 + Sync,
-    ) -> Vec<Vec<f64>> {
+    ) -> Result<Vec<Vec<f64>>> {
         let nn = self.total();
         let kk = kernel.count();
         let identity: Vec<bool> = (0..nn).map(|i| i < self.n).collect();
         let lanes_total = b + 1;
         let mut out = Vec::with_capacity(lanes_total);
         for start in (0..lanes_total).step_by(BATCH) {
+            poll(cancel)?;
             let used = (lanes_total - start).min(BATCH);
             let labels: Vec<Vec<bool>> = (0..BATCH)
                 .into_par_iter()
@@ -331,7 +334,7 @@ impl Pooled {
                 out.push(row);
             }
         }
-        out
+        Ok(out)
     }
 }
 
@@ -511,13 +514,24 @@ pub fn energy_test(
     b: usize,
     seed: u64,
 ) -> Result<TestResult> {
+    energy_test_cancel(x, y, b, seed, None)
+}
+
+/// [`energy_test`] polling `cancel` before each batch of permutations.
+pub(crate) fn energy_test_cancel(
+    x: ArrayView2<f64>,
+    y: ArrayView2<f64>,
+    b: usize,
+    seed: u64,
+    cancel: Option<&AtomicBool>,
+) -> Result<TestResult> {
     let p = Pooled::new(x, y)?;
     check_permutations(b)?;
     let s = p.pair_sums(&Kernel::Distance)[0];
     let f = energy_from_sums(p.n as f64, p.m as f64);
     let observed = f(2.0 * s[0], 2.0 * s[1], s[2]);
     let stats: Vec<f64> = p
-        .permutation_stats(&Kernel::Distance, b, seed, f)
+        .permutation_stats(&Kernel::Distance, b, seed, cancel, f)?
         .into_iter()
         .map(|v| v[0])
         .collect();
@@ -571,6 +585,18 @@ pub fn mmd_test(
     b: usize,
     seed: u64,
 ) -> Result<MmdResult> {
+    mmd_test_cancel(x, y, factors, b, seed, None)
+}
+
+/// [`mmd_test`] polling `cancel` before each batch of permutations.
+pub(crate) fn mmd_test_cancel(
+    x: ArrayView2<f64>,
+    y: ArrayView2<f64>,
+    factors: &[f64],
+    b: usize,
+    seed: u64,
+    cancel: Option<&AtomicBool>,
+) -> Result<MmdResult> {
     let p = Pooled::new(x, y)?;
     check_permutations(b)?;
     require_rows(p.n.min(p.m), 2, "the unbiased MMD (each sample)")?;
@@ -597,7 +623,7 @@ pub fn mmd_test(
     let kernel = Kernel::gaussian(&bw_sorted);
     let f = mmd_u_from_sums(p.n as f64, p.m as f64);
     let sums = p.pair_sums(&kernel);
-    let stats = p.permutation_stats(&kernel, b, seed, f);
+    let stats = p.permutation_stats(&kernel, b, seed, cancel, f)?;
     let (combined, per) = min_p(&stats);
     let f = mmd_u_from_sums(p.n as f64, p.m as f64);
     let mut statistics = vec![0.0; factors.len()];
@@ -635,7 +661,7 @@ mod tests {
         let p = Pooled::new(x.view(), y.view()).unwrap();
         let kernel = Kernel::gaussian(&[0.2, 0.4, 0.8]);
         let f = mmd_u_from_sums(23.0, 17.0);
-        let stats = p.permutation_stats(&kernel, 40, 9, f);
+        let stats = p.permutation_stats(&kernel, 40, 9, None, f).unwrap();
         let identity: Vec<bool> = (0..40).map(|i| i < 23).collect();
         for b in [0usize, 1, 31, 32, 40] {
             let lab = if b == 0 {
@@ -663,7 +689,9 @@ mod tests {
                 assert!((stats[b][k] - direct).abs() < 1e-12, "b={b} k={k}");
             }
             let e = energy_statistic(xa.view(), ya.view()).unwrap();
-            let es = p.permutation_stats(&Kernel::Distance, 40, 9, energy_from_sums(23.0, 17.0));
+            let es = p
+                .permutation_stats(&Kernel::Distance, 40, 9, None, energy_from_sums(23.0, 17.0))
+                .unwrap();
             assert!((es[b][0] - e).abs() < 1e-12, "energy b={b}");
         }
     }

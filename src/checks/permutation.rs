@@ -4,8 +4,10 @@
 //! labels with its own generator `rng::stream(seed, b)`, so the set of permutations
 //! depends only on the seed and the work can be split freely across threads.
 
+use crate::{Error, Result};
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Relative tolerance for `T_b >= T_obs`: permuted statistics that equal the
 /// observed one up to rounding count as ties (as in scipy's `permutation_test`).
@@ -19,22 +21,48 @@ pub(crate) fn permuted_labels(identity: &[bool], seed: u64, b: usize) -> Vec<boo
     labels
 }
 
+/// Permutations computed between two polls of the cancel flag.
+pub(crate) const CANCEL_CHUNK: usize = 256;
+
+/// [`Error::Cancelled`] when the flag is set.
+pub(crate) fn poll(cancel: Option<&AtomicBool>) -> Result<()> {
+    match cancel {
+        Some(c) if c.load(Ordering::Relaxed) => Err(Error::Cancelled),
+        _ => Ok(()),
+    }
+}
+
 /// Evaluates `stat` (a vector of statistics) on the observed labelling (index 0) and
-/// on `b` permutations (indices 1..=b), in parallel; the output order is fixed.
-pub(crate) fn permutation_stats<F>(identity: &[bool], b: usize, seed: u64, stat: F) -> Vec<Vec<f64>>
+/// on `b` permutations (indices 1..=b), in parallel; the output order is fixed. The
+/// permutations run in chunks of [`CANCEL_CHUNK`], each after a poll of `cancel`
+/// (the chunking does not change the result).
+pub(crate) fn permutation_stats<F>(
+    identity: &[bool],
+    b: usize,
+    seed: u64,
+    cancel: Option<&AtomicBool>,
+    stat: F,
+) -> Result<Vec<Vec<f64>>>
 where
     F: Fn(&[bool]) -> Vec<f64> + Sync,
 {
-    (0..=b)
-        .into_par_iter()
-        .map(|k| {
-            if k == 0 {
-                stat(identity)
-            } else {
-                stat(&permuted_labels(identity, seed, k))
-            }
-        })
-        .collect()
+    let mut out = Vec::with_capacity(b + 1);
+    for start in (0..=b).step_by(CANCEL_CHUNK) {
+        poll(cancel)?;
+        let end = (start + CANCEL_CHUNK).min(b + 1);
+        let part: Vec<Vec<f64>> = (start..end)
+            .into_par_iter()
+            .map(|k| {
+                if k == 0 {
+                    stat(identity)
+                } else {
+                    stat(&permuted_labels(identity, seed, k))
+                }
+            })
+            .collect();
+        out.extend(part);
+    }
+    Ok(out)
 }
 
 fn ge_with_tol(t: f64, obs: f64) -> bool {

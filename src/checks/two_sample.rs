@@ -24,13 +24,14 @@
 //! (`DIRECTION_STREAM`, `SLICE_STREAM`), fixed by the seed and shared by the
 //! observed and every permuted labelling.
 
-use super::pairwise::{energy_test, mmd_test, DEFAULT_BANDWIDTH_FACTORS};
+use super::pairwise::{energy_test_cancel, mmd_test_cancel, DEFAULT_BANDWIDTH_FACTORS};
 use super::permutation::{permutation_stats, pvalue};
 use super::univariate::{ks_2samp_pvalue, SortedPooled};
 use super::{validate_pair, TestResult};
 use crate::{Error, Result};
 use ndarray::ArrayView2;
 use rand_distr::{Distribution, StandardNormal};
+use std::sync::atomic::AtomicBool;
 
 /// Stream index of the random projection directions of `ks` and `ad`.
 pub const DIRECTION_STREAM: u64 = 1 << 62;
@@ -52,6 +53,20 @@ pub struct TwoSampleConfig {
     pub slices: usize,
     /// MMD bandwidth factors (default `1/8, 1/4, 1/2, 1, 2` times the median).
     pub bandwidth_factors: Vec<f64>,
+    /// A flag that stops the permutation tests (polled before each chunk of
+    /// permutations; they then return [`Error::Cancelled`]). Default: none.
+    pub cancel: CancelFlag,
+}
+
+/// An optional cancel flag of a [`TwoSampleConfig`]. It is no setting of the tests:
+/// any two compare equal.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CancelFlag(pub Option<&'static AtomicBool>);
+
+impl PartialEq for CancelFlag {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl Default for TwoSampleConfig {
@@ -62,6 +77,7 @@ impl Default for TwoSampleConfig {
             projections: 8,
             slices: 64,
             bandwidth_factors: DEFAULT_BANDWIDTH_FACTORS.to_vec(),
+            cancel: CancelFlag::default(),
         }
     }
 }
@@ -149,13 +165,13 @@ pub fn ad(x: ArrayView2<f64>, y: ArrayView2<f64>, cfg: &TwoSampleConfig) -> Resu
         .map(|u| SortedPooled::new(&project(x, u), &project(y, u)))
         .collect();
     let identity = pooled[0].identity_labels();
-    let stats = permutation_stats(&identity, cfg.permutations, cfg.seed, |lab| {
+    let stats = permutation_stats(&identity, cfg.permutations, cfg.seed, cfg.cancel.0, |lab| {
         let max = pooled
             .iter()
             .map(|sp| sp.ad_standardised(lab))
             .fold(f64::NEG_INFINITY, f64::max);
         vec![max]
-    });
+    })?;
     let col: Vec<f64> = stats.iter().map(|s| s[0]).collect();
     Ok(TestResult::new("ad", col[0], pvalue(&col)))
 }
@@ -165,7 +181,7 @@ pub fn ad(x: ArrayView2<f64>, y: ArrayView2<f64>, cfg: &TwoSampleConfig) -> Resu
 /// # Errors
 /// Bad input or `permutations == 0`.
 pub fn energy(x: ArrayView2<f64>, y: ArrayView2<f64>, cfg: &TwoSampleConfig) -> Result<TestResult> {
-    energy_test(x, y, cfg.permutations, cfg.seed)
+    energy_test_cancel(x, y, cfg.permutations, cfg.seed, cfg.cancel.0)
 }
 
 /// MMD^2 at several bandwidths (`mmd`), min-p combined permutation p-value.
@@ -173,7 +189,14 @@ pub fn energy(x: ArrayView2<f64>, y: ArrayView2<f64>, cfg: &TwoSampleConfig) -> 
 /// # Errors
 /// Bad input, `permutations == 0`, bad factors, fewer than 2 points per sample.
 pub fn mmd(x: ArrayView2<f64>, y: ArrayView2<f64>, cfg: &TwoSampleConfig) -> Result<TestResult> {
-    let r = mmd_test(x, y, &cfg.bandwidth_factors, cfg.permutations, cfg.seed)?;
+    let r = mmd_test_cancel(
+        x,
+        y,
+        &cfg.bandwidth_factors,
+        cfg.permutations,
+        cfg.seed,
+        cfg.cancel.0,
+    )?;
     Ok(r.to_test_result(&cfg.bandwidth_factors))
 }
 
@@ -207,9 +230,9 @@ pub fn sliced_w2(
         .collect();
     let identity = pooled[0].identity_labels();
     let l = pooled.len() as f64;
-    let stats = permutation_stats(&identity, cfg.permutations, cfg.seed, |lab| {
+    let stats = permutation_stats(&identity, cfg.permutations, cfg.seed, cfg.cancel.0, |lab| {
         vec![(pooled.iter().map(|sp| sp.w2_squared(lab)).sum::<f64>() / l).sqrt()]
-    });
+    })?;
     let col: Vec<f64> = stats.iter().map(|s| s[0]).collect();
     Ok(TestResult::new("sliced_w2", col[0], pvalue(&col)))
 }
@@ -229,9 +252,13 @@ pub fn w1(x: ArrayView2<f64>, y: ArrayView2<f64>, cfg: &TwoSampleConfig) -> Resu
         });
     }
     let sp = SortedPooled::new(&project(x, &[1.0]), &project(y, &[1.0]));
-    let stats = permutation_stats(&sp.identity_labels(), cfg.permutations, cfg.seed, |lab| {
-        vec![sp.w1(lab)]
-    });
+    let stats = permutation_stats(
+        &sp.identity_labels(),
+        cfg.permutations,
+        cfg.seed,
+        cfg.cancel.0,
+        |lab| vec![sp.w1(lab)],
+    )?;
     let col: Vec<f64> = stats.iter().map(|s| s[0]).collect();
     Ok(TestResult::new("w1", col[0], pvalue(&col)))
 }
@@ -253,9 +280,9 @@ pub fn ks2d(x: ArrayView2<f64>, y: ArrayView2<f64>, cfg: &TwoSampleConfig) -> Re
     }
     let k = Ks2d::new(x, y);
     let identity: Vec<bool> = (0..k.n + k.m).map(|i| i < k.n).collect();
-    let stats = permutation_stats(&identity, cfg.permutations, cfg.seed, |lab| {
+    let stats = permutation_stats(&identity, cfg.permutations, cfg.seed, cfg.cancel.0, |lab| {
         vec![k.stat(lab)]
-    });
+    })?;
     let col: Vec<f64> = stats.iter().map(|s| s[0]).collect();
     Ok(TestResult::new("ks2d", col[0], pvalue(&col)))
 }

@@ -122,9 +122,17 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     let report = match (&args.reference, &args.target) {
         (Some(reference), None) => {
             let y = super::output::read_points(reference)?;
-            fieldflow::run::check(x.view(), Some(y.view()), None, &req)?
+            fieldflow::run::check(
+                x.view(),
+                Some(y.view()),
+                None,
+                &req,
+                Some(super::cancel_flag()),
+            )?
         }
-        (None, Some(spec)) => fieldflow::run::check(x.view(), None, Some(spec), &req)?,
+        (None, Some(spec)) => {
+            fieldflow::run::check(x.view(), None, Some(spec), &req, Some(super::cancel_flag()))?
+        }
         _ => bail!("give exactly one of --reference and --target"),
     };
     spin.finish_and_clear();

@@ -24,7 +24,7 @@
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use fieldflow::data::{Dataset, GaussianMixture};
+use fieldflow::data::Dataset;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -72,12 +72,6 @@ pub struct Args {
     pub force: bool,
 }
 
-/// Where the points come from.
-enum Source {
-    Toy(Dataset),
-    Mixture(GaussianMixture),
-}
-
 /// Runs `fieldflow datasets digits` and `fieldflow datasets images DIR`.
 fn run_images(args: &Args) -> anyhow::Result<ExitCode> {
     let mut files = vec![(args.out.as_path(), "--out", super::output::Kind::Points)];
@@ -87,6 +81,7 @@ fn run_images(args: &Args) -> anyhow::Result<ExitCode> {
     let inputs: Vec<&std::path::Path> = args.dir.iter().map(|p| p.as_path()).collect();
     super::output::check_outputs(&files, &inputs, args.force)?;
     let (points, labels, what) = if args.name == "digits" {
+        // the labels need the draw itself (the points are those of run::datasets)
         let d = fieldflow::data::Digits::draw(args.n, args.seed)?;
         let what = match args.n {
             Some(n) => format!(
@@ -133,23 +128,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let Some(n) = args.n else {
         bail!("--n is required for {}", args.name);
     };
-    let (set, points_of): (String, Source) = match args.name.strip_prefix("mixture:") {
-        Some(spec) => {
-            let gm: GaussianMixture = spec.parse()?;
-            (args.name.clone(), Source::Mixture(gm))
-        }
-        None => {
-            let d: Dataset = args.name.parse()?;
-            (d.to_string(), Source::Toy(d))
-        }
+    // the set's name as written (a toy set by its canonical name)
+    let set = match args.name.strip_prefix("mixture:") {
+        Some(_) => args.name.clone(),
+        None => args.name.parse::<Dataset>()?.to_string(),
     };
+    let d = fieldflow::run::dataset_dim(&args.name)?;
     if n == 0 {
         bail!("--n must be at least 1");
     }
-    let d = match &points_of {
-        Source::Toy(t) => t.dim(),
-        Source::Mixture(gm) => gm.dim(),
-    };
     // the points and the text or bytes written from them
     super::memory::ensure_fits(
         &format!("--n {n} (the points)"),
@@ -161,10 +148,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &[],
         args.force,
     )?;
-    let points = match &points_of {
-        Source::Toy(d) => d.try_sample_seeded(n, args.seed)?,
-        Source::Mixture(gm) => gm.try_sample(n, &mut fieldflow::rng::seeded(args.seed))?,
-    };
+    let points = fieldflow::run::datasets(&args.name, Some(n), args.seed)?;
     let mut out = super::output::Outputs::new(args.force);
     out.points(&args.out, points.view())
         .and_then(|()| out.commit())

@@ -262,8 +262,8 @@ impl DataOpts {
                 }
             }
             (None, Some(name)) if name == "digits" => {
-                let d = fieldflow::data::Digits::draw(self.data_n, self.data_seed)?;
-                self.finish(d.images.view(), None)
+                let images = fieldflow::run::datasets(name, self.data_n, self.data_seed)?;
+                self.finish(images.view(), None)
             }
             (None, Some(name)) => {
                 let data_n = self.data_n.unwrap_or(1000);
@@ -298,23 +298,13 @@ impl DataOpts {
                 if data_n == 0 {
                     bail!("--data-n must be at least 1");
                 }
-                let d = match &mix {
-                    Some(m) => m.dim(),
-                    None => name.parse::<Dataset>()?.dim(),
-                };
+                let d = fieldflow::run::dataset_dim(name)?;
                 // the draws and the field's copies of them (coordinates, weights, norms)
                 super::memory::ensure_fits(
                     &format!("--data-n {} (the data points)", data_n),
                     super::memory::bytes(data_n, 6 * 8 * (d as u128 + 1)),
                 )?;
-                let pts = match &mix {
-                    Some(m) if name.starts_with("mixture:") => {
-                        m.try_sample(data_n, &mut fieldflow::rng::seeded(self.data_seed))?
-                    }
-                    _ => name
-                        .parse::<Dataset>()?
-                        .try_sample_seeded(data_n, self.data_seed)?,
-                };
+                let pts = fieldflow::run::datasets(name, Some(data_n), self.data_seed)?;
                 self.finish(pts.view(), None)
             }
             _ => bail!("give the data: --data FILE or --dataset NAME"),
@@ -360,12 +350,4 @@ pub fn build(field: &FieldOpts, data: &DataOpts) -> anyhow::Result<MarginalField
     let kind = field.kind()?;
     let src = data.source()?;
     Ok(MarginalField::new(kind, src)?)
-}
-
-/// The rows of `x` without a non-finite value, and how many were left out.
-pub fn finite_rows(x: ndarray::ArrayView2<f64>) -> (ndarray::Array2<f64>, usize) {
-    let keep: Vec<usize> = (0..x.nrows())
-        .filter(|&i| x.row(i).iter().all(|v| v.is_finite()))
-        .collect();
-    (x.select(ndarray::Axis(0), &keep), x.nrows() - keep.len())
 }

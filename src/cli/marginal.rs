@@ -9,7 +9,7 @@
 //! from the field's law `nu` (the Poisson law for `power`). Same seed, same points,
 //! for any thread count.
 
-use super::field_args::{build, finite_rows, DataOpts, FieldOpts};
+use super::field_args::{build, DataOpts, FieldOpts};
 use super::output::Outputs;
 use anyhow::bail;
 use clap::Parser;
@@ -67,8 +67,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &format!("--n {} (the samples)", args.n),
         super::memory::bytes(args.n, 3 * 8 * mf.dim() as u128),
     )?;
-    let x = mf.sample_marginal(args.s, args.n, args.seed)?;
-    let (x, dropped) = finite_rows(x.view());
+    let fieldflow::run::MarginalDraws { x, dropped } =
+        fieldflow::run::marginal(&mf, args.s, args.n, args.seed)?;
     let mut out = Outputs::new(args.force);
     out.points(&args.out, x.view())?;
     out.commit()?;

@@ -28,7 +28,7 @@ use super::output::{check_outputs, progress_bar, spinner, Kind, Outputs};
 use anyhow::{bail, Context};
 use clap::Parser;
 use fieldflow::data::Standardize;
-use fieldflow::fields::{MarginalField, PriorKind, Schedule};
+use fieldflow::fields::{PriorKind, Schedule};
 use fieldflow::ode::Status;
 use fieldflow::sampling::{trajectories, SampleOptions, Samples};
 use serde::Serialize;
@@ -79,7 +79,7 @@ pub struct Args {
     /// A learned field: a model file written by `fieldflow train` (instead of
     /// --field and the data).
     #[cfg(feature = "learn")]
-    #[arg(long, conflicts_with_all = ["field", "data", "dataset", "from", "trajectories", "stats"])]
+    #[arg(long, conflicts_with_all = ["field", "data", "dataset"])]
     model: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) field: FieldOpts,
@@ -255,9 +255,10 @@ pub fn failures(stats: &[fieldflow::ode::TrajectoryStats]) -> (usize, usize) {
     (failed, nonfinite)
 }
 
-/// The recorded paths of `x0` (non-finite rows stay NaN).
-fn record(
-    mf: &MarginalField,
+/// The recorded paths of `x0` under `field` (exact or learned; non-finite rows stay
+/// NaN).
+pub(crate) fn record(
+    field: &dyn fieldflow::fields::Field,
     x0: ndarray::ArrayView2<f64>,
     levels: &[f64],
     opts: &SampleOptions,
@@ -272,7 +273,7 @@ fn record(
     }
     let xs = x0.select(ndarray::Axis(0), &keep);
     let (a, b) = (levels[0], levels[levels.len() - 1]);
-    let tr = trajectories(mf, xs.view(), a, b, levels, &opts.solver)?;
+    let tr = trajectories(field, xs.view(), a, b, levels, &opts.solver)?;
     for (k, &i) in keep.iter().enumerate() {
         out.slice_mut(ndarray::s![i, .., ..])
             .assign(&tr.slice(ndarray::s![k, .., ..]));
@@ -327,9 +328,19 @@ fn check_files(args: &Args) -> anyhow::Result<()> {
 /// The `--from` start points and their level `--s-start` (`--n`, if given, must
 /// match the file's row count).
 fn read_start(args: &Args, path: &Path) -> anyhow::Result<(ndarray::Array2<f64>, f64)> {
+    let x0 = read_start_points(path, args.n)?;
+    let s_start = args.s_start.expect("clap requires --s-start with --from");
+    Ok((x0, s_start))
+}
+
+/// The start points of `--from` (as many as `--n` when given).
+pub(crate) fn read_start_points(
+    path: &Path,
+    n: Option<usize>,
+) -> anyhow::Result<ndarray::Array2<f64>> {
     let x0 = super::output::read_points(path)
         .with_context(|| format!("cannot read start points {}", path.display()))?;
-    if let Some(n) = args.n {
+    if let Some(n) = n {
         if n != x0.nrows() {
             bail!(
                 "--n {n} but {} holds {} points (omit --n to use them all)",
@@ -338,8 +349,7 @@ fn read_start(args: &Args, path: &Path) -> anyhow::Result<(ndarray::Array2<f64>,
             );
         }
     }
-    let s_start = args.s_start.expect("clap requires --s-start with --from");
-    Ok((x0, s_start))
+    Ok(x0)
 }
 
 /// The library's description of this run (the same defaults, so that the command
@@ -390,6 +400,10 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             allow_failures: args.allow_failures,
             out: &args.out,
             force: args.force,
+            from: args.from.as_deref().zip(args.s_start),
+            trajectories: args.trajectories.as_deref(),
+            levels: args.levels,
+            stats: args.stats.as_deref(),
         };
         return super::sample_model::run(run, quiet);
     }

@@ -2,8 +2,12 @@
 //! sampling code as the exact fields (`sampling::Flow` for the ODE solvers,
 //! `samplers::sample` for the few-step samplers). The prior is the far field around
 //! the training mean at the model's stored default level (or `--s-max`); the linear
-//! path starts from its exact prior at `s = 1`. There is no data here, so nothing is
-//! counted as unconverged: only failed trajectories are reported.
+//! path starts from its exact prior at `s = 1`; `--from FILE --s-start S` starts from
+//! given points instead. There is no data here, so nothing is counted as
+//! unconverged: only failed trajectories are reported. `--trajectories` records the
+//! paths of the ODE solvers as for an exact field; `--stats` writes what applies to a
+//! model (evaluations, steps, failures, the levels, the model's metadata; no prior
+//! error bound, as the exact `p_s_max` of a model is unknown).
 
 use super::field_args::SolverArgs;
 use super::output::{check_outputs, spinner, Kind, Outputs};
@@ -12,6 +16,7 @@ use fieldflow::fields::{Field, PriorKind};
 use fieldflow::learn::LearnedField;
 use fieldflow::ode::Method;
 use fieldflow::sampling::{Flow, Prior, SampleOptions};
+use serde::Serialize;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -38,6 +43,103 @@ pub struct ModelRun<'a> {
     pub out: &'a Path,
     /// Replace the output.
     pub force: bool,
+    /// Start points (`--from`) and their level (`--s-start`).
+    pub from: Option<(&'a Path, f64)>,
+    /// Where to write the recorded paths.
+    pub trajectories: Option<&'a Path>,
+    /// Number of recorded levels.
+    pub levels: usize,
+    /// Where to write the run statistics.
+    pub stats: Option<&'a Path>,
+}
+
+/// The settings block of `sample --model --stats`.
+#[derive(Debug, Serialize)]
+pub struct ModelSettings {
+    /// The model file.
+    pub model: String,
+    /// The field the network was trained on.
+    pub field: String,
+    /// Dimension.
+    pub dim: usize,
+    /// Hidden width of the network.
+    pub hidden: usize,
+    /// Hidden layers.
+    pub layers: usize,
+    /// Training steps.
+    pub train_steps: usize,
+    /// Training seed.
+    pub train_seed: u64,
+    /// Training points.
+    pub n_train: usize,
+    /// SHA-256 of the training data.
+    pub data_sha256: String,
+    /// fieldflow version that trained the model.
+    pub version: String,
+    /// Integrator or few-step sampler.
+    pub method: String,
+    /// Relative tolerance (adaptive runs).
+    pub rtol: f64,
+    /// Absolute tolerance (adaptive runs).
+    pub atol: f64,
+    /// Fixed number of steps, or the levels of a few-step sampler.
+    pub fixed_steps: Option<usize>,
+    /// `rho` of a few-step sampler's schedule.
+    pub rho: Option<f64>,
+    /// The level where the paths start (s_max or --s-start).
+    pub s_from: f64,
+    /// The level where they end (a few-step sampler then steps to 0).
+    pub s_to: f64,
+    /// The prior, or "start points from file".
+    pub prior: String,
+    /// Whether the denoising step was taken.
+    pub denoise: bool,
+    /// Seed of the prior draw (None with --from).
+    pub seed: Option<u64>,
+}
+
+/// The `--stats` report of `sample --model`.
+#[derive(Debug, Serialize)]
+pub struct ModelStats {
+    /// Always `sample`.
+    pub command: &'static str,
+    /// Particles.
+    pub n: usize,
+    /// Rows written to the output file (one per particle).
+    pub rows_written: usize,
+    /// Of those, rows of NaN (failed trajectories).
+    pub nan_rows: usize,
+    /// Network evaluations in total.
+    pub evaluations: u64,
+    /// Mean evaluations per particle.
+    pub evaluations_per_particle: f64,
+    /// Accepted steps in total.
+    pub steps_accepted: u64,
+    /// Rejected steps in total.
+    pub steps_rejected: u64,
+    /// Particles whose integration failed.
+    pub failed: usize,
+    /// Of those, non-finite ones.
+    pub non_finite: usize,
+    /// Wall-clock seconds of the sampling.
+    pub seconds: f64,
+    /// Worker threads.
+    pub threads: usize,
+    /// The recorded levels of --trajectories, if written.
+    pub trajectory_levels: Option<Vec<f64>>,
+    /// Settings of the run and the model.
+    pub settings: ModelSettings,
+}
+
+/// What a sampling run of a model gave.
+struct Outcome {
+    x: ndarray::Array2<f64>,
+    evals: u64,
+    accepted: u64,
+    rejected: u64,
+    failed: usize,
+    non_finite: usize,
+    how: String,
 }
 
 /// The sampling options of a learned field: the model's default top level unless
@@ -77,9 +179,27 @@ pub fn model_options(
 
 /// Runs `fieldflow sample --model`.
 pub fn run(r: ModelRun<'_>, quiet: bool) -> anyhow::Result<ExitCode> {
-    check_outputs(&[(r.out, "--out", Kind::Points)], &[r.model], r.force)?;
-    let Some(n) = r.n else {
-        bail!("give --n");
+    let mut outputs = vec![(r.out, "--out", Kind::Points)];
+    if let Some(p) = r.trajectories {
+        outputs.push((p, "--trajectories", Kind::Points));
+    }
+    if let Some(p) = r.stats {
+        outputs.push((p, "--stats", Kind::Json));
+    }
+    let mut inputs = vec![r.model];
+    inputs.extend(r.from.map(|(p, _)| p));
+    check_outputs(&outputs, &inputs, r.force)?;
+    if r.trajectories.is_some() && r.levels < 2 {
+        bail!("--levels must be at least 2, got {}", r.levels);
+    }
+    let start_points = match r.from {
+        Some((path, _)) => Some(super::sample::read_start_points(path, r.n)?),
+        None => None,
+    };
+    let n = match (&start_points, r.n) {
+        (Some(x), _) => x.nrows(),
+        (None, Some(n)) => n,
+        (None, None) => bail!("give --n (or start points with --from)"),
     };
     if n == 0 {
         bail!("--n must be at least 1");
@@ -87,10 +207,20 @@ pub fn run(r: ModelRun<'_>, quiet: bool) -> anyhow::Result<ExitCode> {
     let field = LearnedField::load(r.model)?;
     let mut opts = model_options(&field, r.solver, r.s_min)?;
     opts.denoise = r.denoise;
+    let s_top = r.from.map_or(opts.s_max, |(_, s)| s);
     let prior = field.prior(opts.s_max)?;
+    // the start points: the file's, or the prior draw that generate makes
+    let x0 = match start_points {
+        Some(x) => x,
+        None => prior.sample_range(0, n, r.seed)?,
+    };
     let bar = spinner(quiet, "sampling");
     let start = Instant::now();
-    let (x, evals, failed, how) = match r.solver.method.parse::<fieldflow::samplers::Method>() {
+    let sampler = r.solver.method.parse::<fieldflow::samplers::Method>();
+    if let (Ok(method), Some(_)) = (&sampler, r.trajectories) {
+        bail!("--trajectories applies to the ODE solvers only, not to --method {method}");
+    }
+    let out = match sampler {
         Ok(method) => {
             use fieldflow::samplers::{sample, SamplerOptions};
             if r.denoise {
@@ -101,10 +231,9 @@ pub fn run(r: ModelRun<'_>, quiet: bool) -> anyhow::Result<ExitCode> {
             let Some(steps) = r.solver.steps else {
                 bail!("--method {method} needs the number of levels --steps N");
             };
-            let so = SamplerOptions::new(method, steps, opts.s_max, opts.s_min)
-                .rho(r.rho.unwrap_or(7.0));
+            let so =
+                SamplerOptions::new(method, steps, s_top, opts.s_min).rho(r.rho.unwrap_or(7.0));
             so.validate(&field)?;
-            let x0 = prior.sample(n, r.seed)?;
             let out = sample(&field, x0.view(), &so)?;
             let failed = out
                 .x
@@ -112,41 +241,143 @@ pub fn run(r: ModelRun<'_>, quiet: bool) -> anyhow::Result<ExitCode> {
                 .into_iter()
                 .filter(|row| !row.iter().all(|v| v.is_finite()))
                 .count();
-            let evals = (out.evals_per_particle * n) as u64;
-            let how = format!(
-                "{method}, {steps} levels, rho {}, s {} -> {} -> 0",
-                so.rho, opts.s_max, opts.s_min
-            );
-            (out.x, evals, failed, how)
+            let per = out.levels.len().saturating_sub(1) as u64;
+            Outcome {
+                evals: (out.evals_per_particle * n) as u64,
+                accepted: per * n as u64,
+                rejected: 0,
+                failed,
+                non_finite: failed,
+                how: format!(
+                    "{method}, {steps} levels, rho {}, s {} -> {} -> 0",
+                    so.rho, s_top, opts.s_min
+                ),
+                x: out.x,
+            }
         }
         Err(_) => {
             if r.rho.is_some() {
                 bail!("--rho applies to the few-step samplers only");
             }
-            let out = Flow::new(&field, &prior)?.generate(n, r.seed, &opts)?;
-            let how = format!(
-                "{}, s {} -> {}{}",
-                r.solver.describe(),
-                opts.s_max,
-                opts.s_min,
-                if r.denoise { " -> 0 (denoised)" } else { "" }
-            );
-            (out.x, out.totals.evals, out.totals.failed, how)
+            let flow = Flow::new(&field, &prior)?;
+            let out = match r.from {
+                Some(_) => flow.generate_from(x0.view(), s_top, &opts)?,
+                None => flow.generate(n, r.seed, &opts)?,
+            };
+            let (failed, non_finite) = super::sample::failures(&out.stats);
+            Outcome {
+                evals: out.totals.evals,
+                accepted: out.totals.accepted,
+                rejected: out.totals.rejected,
+                failed,
+                non_finite,
+                how: format!(
+                    "{}, s {} -> {}{}",
+                    r.solver.describe(),
+                    s_top,
+                    opts.s_min,
+                    if r.denoise { " -> 0 (denoised)" } else { "" }
+                ),
+                x: out.x,
+            }
         }
     };
     bar.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
+    let paths = match r.trajectories {
+        Some(_) => {
+            let levels = super::sample::log_levels(s_top, opts.s_min, r.levels);
+            let bar = spinner(quiet, "recording the paths");
+            let p = super::sample::record(&field, x0.view(), &levels, &opts)?;
+            bar.finish_and_clear();
+            Some((levels, p))
+        }
+        None => None,
+    };
+    let prior_name = match r.from {
+        Some(_) => "start points from file".to_string(),
+        None => prior.describe(),
+    };
     let mut files = Outputs::new(r.force);
-    super::sample::stage_samples(&mut files, r.out, x.view())?;
+    super::sample::stage_samples(&mut files, r.out, out.x.view())?;
+    if let (Some(path), Some((levels, p))) = (r.trajectories, &paths) {
+        files.trajectories(path, levels, p.view())?;
+    }
+    if let Some(path) = r.stats {
+        let meta = field.model().meta();
+        let nan_rows = out
+            .x
+            .rows()
+            .into_iter()
+            .filter(|row| !row.iter().all(|v| v.is_finite()))
+            .count();
+        let few_step = r
+            .solver
+            .method
+            .parse::<fieldflow::samplers::Method>()
+            .is_ok();
+        let stats = ModelStats {
+            command: "sample",
+            n,
+            rows_written: n,
+            nan_rows,
+            evaluations: out.evals,
+            evaluations_per_particle: out.evals as f64 / n as f64,
+            steps_accepted: out.accepted,
+            steps_rejected: out.rejected,
+            failed: out.failed,
+            non_finite: out.non_finite,
+            seconds: secs,
+            threads: rayon::current_num_threads(),
+            trajectory_levels: paths.as_ref().map(|(l, _)| l.clone()),
+            settings: ModelSettings {
+                model: r.model.display().to_string(),
+                field: meta.kind.to_string(),
+                dim: meta.dim,
+                hidden: meta.hidden,
+                layers: meta.layers,
+                train_steps: meta.steps,
+                train_seed: meta.seed,
+                n_train: meta.n_train,
+                data_sha256: meta.data_sha256.clone(),
+                version: meta.version.clone(),
+                method: r.solver.method.clone(),
+                rtol: r.solver.rtol,
+                atol: r.solver.atol,
+                fixed_steps: r.solver.steps,
+                rho: few_step.then(|| r.rho.unwrap_or(7.0)),
+                s_from: s_top,
+                s_to: opts.s_min,
+                prior: prior_name.clone(),
+                denoise: opts.denoise,
+                seed: r.from.is_none().then_some(r.seed),
+            },
+        };
+        files.text(path, &(serde_json::to_string_pretty(&stats)? + "\n"))?;
+    }
     files.commit()?;
     crate::say!("{}", field.describe());
     crate::say!(
-        "wrote {n} samples to {} ({}, {}): {evals} evaluations in total, {:.1} per particle, {secs:.2} s",
+        "wrote {n} samples to {} ({}, {}): {} evaluations in total, {:.1} per particle, {secs:.2} s",
         r.out.display(),
-        prior.describe(),
-        how,
-        evals as f64 / n as f64,
+        prior_name,
+        out.how,
+        out.evals,
+        out.evals as f64 / n as f64,
     );
+    if let (Some(path), Some((levels, _))) = (r.trajectories, &paths) {
+        crate::say!(
+            "wrote the paths at {} levels (s {} -> {}) to {}",
+            levels.len(),
+            s_top,
+            opts.s_min,
+            path.display()
+        );
+    }
+    if let Some(path) = r.stats {
+        crate::say!("wrote the run statistics to {}", path.display());
+    }
+    let failed = out.failed;
     let why =
         (failed > 0).then(|| format!("{failed} of {n} trajectories failed (their rows are NaN)"));
     Ok(super::failures_exit(

@@ -116,7 +116,7 @@ pub enum FigureKind {
     /// Samples of the learned and of the exact field coloured by the memorisation
     /// ratio, with the ratio's distribution beside held-out points.
     LearnedMemorisation,
-    /// The training loss (per step, moving average, held-out).
+    /// The training loss (per-window means with a min-max band, held-out).
     LearnedLoss,
     /// Memorised fraction against the training-set size, learned and exact fields.
     LearnedMemorisationN,

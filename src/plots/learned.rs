@@ -14,7 +14,7 @@
 //! * [`Memorisation`]: samples of the learned and of the exact field coloured by the
 //!   memorisation ratio `d1/d2` ([`crate::measure`]), and the distribution of the
 //!   ratio beside that of held-out points, with Gu et al.'s threshold 1/3 marked;
-//! * [`LossCurve`]: the training loss per step (and its moving average) and the
+//! * [`LossCurve`]: the training loss as per-window means with a min-max band, and the
 //!   held-out loss;
 //! * [`MemorisationVsN`]: the memorised fraction against the training-set size
 //!   `N = 16 ... 4096` for learned fields (one training per `N`, [`SWEEP_STEPS`]
@@ -324,7 +324,8 @@ pub struct LossCurve {
     pub curve: Vec<LossPoint>,
     /// What was trained (for the title).
     pub what: String,
-    /// Steps of the moving average.
+    /// Steps per window: the training loss is drawn as each window's mean and its
+    /// min-max band.
     pub window: usize,
 }
 
@@ -342,13 +343,15 @@ impl Figure for LossCurve {
             .filter(|p| p.test.is_finite() && p.test > 0.0)
             .map(|p| (p.step as f64, p.test))
             .collect();
+        // one point per window of `w` steps (not one per step: a line through every
+        // step of a long run makes a megabyte PNG of noise)
         let w = self.window.max(1);
-        let avg: Vec<(f64, f64)> = train
-            .windows(w)
-            .map(|win| {
-                let m = win.iter().map(|p| p.1).sum::<f64>() / w as f64;
-                (win[w - 1].0, m)
-            })
+        let blocks = window_stats(&train, w);
+        let avg: Vec<(f64, f64)> = blocks.iter().map(|b| (b.0, b.1)).collect();
+        let band: Vec<(f64, f64)> = blocks
+            .iter()
+            .map(|b| (b.0, b.3))
+            .chain(blocks.iter().rev().map(|b| (b.0, b.2)))
             .collect();
         let (lo, hi) = train
             .iter()
@@ -373,13 +376,17 @@ impl Figure for LossCurve {
             (Some(&int), Some(&two)),
         )?;
         let c0 = category_color(0);
-        chart
-            .draw_series(LineSeries::new(train, c0.mix(0.3).stroke_width(1)))?
-            .label("training batch (each step)")
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c0.mix(0.3)));
+        if band.len() >= 4 {
+            chart
+                .draw_series(std::iter::once(Polygon::new(band, c0.mix(0.2).filled())))?
+                .label(format!("training batches, min to max per {w} steps"))
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 4), (x + 16, y + 4)], c0.mix(0.2).filled())
+                });
+        }
         chart
             .draw_series(LineSeries::new(avg, c0.stroke_width(2)))?
-            .label(format!("training, mean of {w} steps"))
+            .label(format!("training, mean per {w} steps"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c0.stroke_width(2)));
         let c1 = category_color(1);
         chart
@@ -390,6 +397,23 @@ impl Figure for LossCurve {
         super::draw_legend(&mut chart, SeriesLabelPosition::UpperRight, 13)?;
         Ok(())
     }
+}
+
+/// `(last step, mean, min, max)` of the losses of each run of `w` consecutive points
+/// (the last run may be shorter).
+pub fn window_stats(points: &[(f64, f64)], w: usize) -> Vec<(f64, f64, f64, f64)> {
+    points
+        .chunks(w.max(1))
+        .map(|c| {
+            let mean = c.iter().map(|p| p.1).sum::<f64>() / c.len() as f64;
+            let (lo, hi) = c
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+                    (a.min(p.1), b.max(p.1))
+                });
+            (c[c.len() - 1].0, mean, lo, hi)
+        })
+        .collect()
 }
 
 /// Makes `learned_loss.png` and `.svg` in `out_dir`.
@@ -550,4 +574,26 @@ pub fn make_memorisation_n(out_dir: &Path, opts: &FigureOptions) -> Result<Figur
         (1400, 700),
         opts.overwrite,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::window_stats;
+
+    #[test]
+    fn window_stats_are_the_block_means_and_extremes() {
+        // losses 1..=7 at steps 1..=7 in windows of 3: {1,2,3}, {4,5,6}, {7}
+        let pts: Vec<(f64, f64)> = (1..=7).map(|i| (f64::from(i), f64::from(i))).collect();
+        let w = window_stats(&pts, 3);
+        assert_eq!(
+            w,
+            vec![
+                (3.0, 2.0, 1.0, 3.0),
+                (6.0, 5.0, 4.0, 6.0),
+                (7.0, 7.0, 7.0, 7.0)
+            ]
+        );
+        // a window of 0 is taken as 1: every point its own block
+        assert_eq!(window_stats(&pts[..2], 0).len(), 2);
+    }
 }
