@@ -235,4 +235,19 @@ fn sample_model_from_trajectories_and_stats() {
         ]),
         "exists",
     );
+    // --offset is refused: a network's rows are not independent of their block
+    assert_fails(
+        &run(&[
+            "sample",
+            "--model",
+            s(&model),
+            "--n",
+            "5",
+            "--offset",
+            "10",
+            "--out",
+            s(&dir.join("t4.npy")),
+        ]),
+        "--offset does not apply with --model",
+    );
 }
