@@ -205,3 +205,51 @@ pub(super) fn dot4(w: &[f64], y: &[f64], map: impl Fn(f64) -> f64) -> V {
     }
     out
 }
+
+/// `|x - a y_i|^2` for the `LANES` points starting at `k` (`ys[j]` is coordinate `j`
+/// of the data; `a` the schedule's `alpha`, for which `a = 1` gives the bits of
+/// `x - y`).
+#[inline(always)]
+pub(super) fn d2a_small<const D: usize>(xr: &[f64; D], a: f64, ys: &[&[f64]; D], k: usize) -> V {
+    let mut t = [0.0; LANES];
+    for j in 0..D {
+        let y = &ys[j][k..k + LANES];
+        for l in 0..LANES {
+            let e = xr[j] - a * y[l];
+            t[l] += e * e;
+        }
+    }
+    t
+}
+
+/// The same for any `d`, with two partial sums over the coordinates.
+#[inline(always)]
+pub(super) fn d2a_dyn(xr: &[f64], a: f64, coords: &[f64], stride: usize, k: usize) -> V {
+    let mut ta = [0.0; LANES];
+    let mut tb = [0.0; LANES];
+    let pairs = xr.len() / 2;
+    for jj in 0..pairs {
+        let (j0, j1) = (2 * jj, 2 * jj + 1);
+        let y0 = &coords[j0 * stride + k..j0 * stride + k + LANES];
+        let y1 = &coords[j1 * stride + k..j1 * stride + k + LANES];
+        let (x0, x1) = (xr[j0], xr[j1]);
+        for l in 0..LANES {
+            let e0 = x0 - a * y0[l];
+            let e1 = x1 - a * y1[l];
+            ta[l] += e0 * e0;
+            tb[l] += e1 * e1;
+        }
+    }
+    if xr.len() % 2 == 1 {
+        let j = xr.len() - 1;
+        let y = &coords[j * stride + k..j * stride + k + LANES];
+        for l in 0..LANES {
+            let e = xr[j] - a * y[l];
+            ta[l] += e * e;
+        }
+    }
+    for l in 0..LANES {
+        ta[l] += tb[l];
+    }
+    ta
+}

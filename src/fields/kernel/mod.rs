@@ -70,12 +70,14 @@ use super::schedule::Schedule;
 use super::source::{Source, SourceKind};
 
 mod components;
+mod gauss;
 mod gemm;
 mod lanes;
 mod points;
 mod power;
 #[cfg(test)]
 mod tests;
+mod vexp;
 
 pub use components::eval_components;
 pub use gemm::WEIGHT_RTOL;
@@ -172,16 +174,19 @@ fn eval_points_fast(kernel: &Noise, sch: Schedule, src: &Source, s: &[f64], x: &
         eval_power(n2, src, rows);
         return;
     }
-    match kernel.kind() {
-        NoiseKind::Gaussian => eval_points_with(
-            kernel,
-            |r2: f64, r2_ref: f64| (-0.5 * (r2 - r2_ref)).exp(),
+    if kernel.kind() == NoiseKind::Gaussian {
+        let soa = src.soa();
+        let rows = gauss::GaussRows {
             sch,
-            src,
             s,
             x,
             out,
-        ),
+            log_norm: kernel.log_norm() + soa.ln_pi_max,
+        };
+        gauss::eval_gauss(soa, src.dim(), rows);
+        return;
+    }
+    match kernel.kind() {
         NoiseKind::PowerLaw { exponent } => {
             let two_e = 2.0 * exponent;
             let n = two_e.round();

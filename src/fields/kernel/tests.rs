@@ -210,3 +210,183 @@ fn vectorised_power_path_matches_the_scalar_path() {
         }
     }
 }
+
+/// Gaussian kernel: `mode` 0 the dispatched path, 1 the scalar reference path, 2 the
+/// portable vectorised code.
+fn run_gauss(src: &Source, sch: Schedule, s: &[f64], x: &[f64], mode: u8, full: bool) -> Eval {
+    let kernel = Noise::gaussian(src.dim()).unwrap();
+    let (n, d) = (s.len(), src.dim());
+    let mut e = Eval {
+        f: vec![0.0; n * d],
+        lp: vec![0.0; n],
+        div: vec![0.0; n],
+    };
+    let out = Out {
+        f: &mut e.f,
+        log_p: full.then_some(&mut e.lp[..]),
+        div: full.then_some(&mut e.div[..]),
+    };
+    match mode {
+        0 => eval_points(&kernel, sch, src, s, x, out),
+        1 => {
+            let ratio = |r2: f64, r2_ref: f64| kernel.ratio(r2, r2_ref);
+            eval_points_with(&kernel, ratio, sch, src, s, x, out);
+        }
+        _ => {
+            let soa = src.soa();
+            let rows = super::gauss::GaussRows {
+                sch,
+                s,
+                x,
+                out,
+                log_norm: kernel.log_norm() + soa.ln_pi_max,
+            };
+            super::gauss::gauss_rows(soa, d, rows);
+        }
+    }
+    e
+}
+
+/// Levels and rows for the Gaussian comparisons: `n` levels log-spaced over
+/// `[lo, hi]`, rows exactly on a data point, near one (offsets `0.3 .. 10` times
+/// `sigma`), and far (`|x| ~ 3 (1 + s)`).
+fn gauss_rows_for(
+    data: &Array2<f64>,
+    lo: f64,
+    hi: f64,
+    n: usize,
+    rng: &mut impl rand::Rng,
+) -> (Vec<f64>, Vec<f64>) {
+    let (m, d) = data.dim();
+    let s: Vec<f64> = (0..n)
+        .map(|i| lo * (hi / lo).powf(i as f64 / (n - 1) as f64))
+        .collect();
+    let mut x = vec![0.0; n * d];
+    for r in 0..n {
+        let y = data.row((r * 7) % m);
+        let kind = r % 6;
+        for j in 0..d {
+            let z: f64 = rng.sample(StandardNormal);
+            x[r * d + j] = match kind {
+                0 => y[j],
+                5 => 3.0 * z * (1.0 + s[r]),
+                _ => y[j] + [0.3, 1.0, 3.0, 10.0][kind - 1] * s[r] * z / (d as f64).sqrt(),
+            };
+        }
+    }
+    (s, x)
+}
+
+/// The vectorised Gaussian kernel (EDM under the ray schedule, and the linear path
+/// with Gaussian noise) against the scalar path (one `f64::exp` per pair), for
+/// `d = 1, 2, 3, 5, 16, 64`, `M = 1, 13, 301` (one point, fewer and not a multiple of
+/// the lane count), uniform and random weights, 60 levels from `1e-6` to `1e4` (ray)
+/// or `1e-6` to `1` (linear, where `alpha = 1 - s` reaches 0), rows on, near and far
+/// from the data. Errors on the scale of the terms that cancel (module docs of
+/// `gauss`): velocity `|df| / ((|x|_inf + |alpha| ymax)/sigma + |alpha'| ymax)`,
+/// `|d ln p| / max(1, |ln p|)`, divergence `|d div| / D` with
+/// `D = d/sigma + (|alpha'| Y + X/sigma) X/sigma^2 + |alpha' - alpha/sigma| alpha Y^2/sigma^2`,
+/// `X = |x| + |alpha| Y`, `Y = max |y_i|` (the scalar path's and the vectorised
+/// path's cancelling terms). The two paths round `d2 / (2 sigma^2)` differently, so a
+/// weight far down the tail (argument near -600) can differ by `600 eps` relative.
+/// Measured maxima are printed; asserted bounds: 1e-13, 1e-13 and 1e-13. Also: the
+/// dispatched code gives the portable code's bits (no FMA, no estimate), and a
+/// velocity alone has the bits of a velocity with `ln p` and divergence.
+#[test]
+fn vectorised_gaussian_path_matches_the_scalar_path() {
+    let mut rng = crate::rng::seeded(17);
+    let (mut ef, mut elp, mut ediv) = (0.0f64, 0.0f64, 0.0f64);
+    for d in [1usize, 2, 3, 5, 16, 64] {
+        for m in [1usize, 13, 301] {
+            let data = Array2::from_shape_fn((m, d), |_| rng.sample::<f64, _>(StandardNormal));
+            let wts: Vec<f64> = (0..m).map(|_| rng.random_range(0.1..2.0)).collect();
+            let ymax = data.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            let ymax2 = data
+                .rows()
+                .into_iter()
+                .map(|r| r.dot(&r).sqrt())
+                .fold(0.0f64, f64::max);
+            for weighted in [false, true] {
+                let src = Source::points(data.view(), weighted.then_some(&wts[..])).unwrap();
+                for (sch, hi) in [(Schedule::Ray, 1e4), (Schedule::Linear, 1.0)] {
+                    let (s, x) = gauss_rows_for(&data, 1e-6, hi, 60, &mut rng);
+                    let a = run_gauss(&src, sch, &s, &x, 0, true);
+                    let b = run_gauss(&src, sch, &s, &x, 1, true);
+                    let c = run_gauss(&src, sch, &s, &x, 2, true);
+                    let v = run_gauss(&src, sch, &s, &x, 0, false);
+                    let ctx = format!("d={d} m={m} weighted={weighted} {sch:?}");
+                    assert!(a
+                        .f
+                        .iter()
+                        .zip(&c.f)
+                        .all(|(u, v)| u.to_bits() == v.to_bits()));
+                    assert!(a
+                        .f
+                        .iter()
+                        .zip(&v.f)
+                        .all(|(u, v)| u.to_bits() == v.to_bits()));
+                    assert!(a
+                        .lp
+                        .iter()
+                        .zip(&c.lp)
+                        .all(|(u, v)| u.to_bits() == v.to_bits()));
+                    assert!(a
+                        .div
+                        .iter()
+                        .zip(&c.div)
+                        .all(|(u, v)| u.to_bits() == v.to_bits()));
+                    for r in 0..s.len() {
+                        let (al, da, sg) = (sch.alpha(s[r]), sch.dalpha(s[r]), sch.sigma(s[r]));
+                        let xr = &x[r * d..(r + 1) * d];
+                        let xmax = xr.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+                        let x2 = xr.iter().map(|v| v * v).sum::<f64>().sqrt();
+                        let fs = (xmax + al.abs() * ymax) / sg + da.abs() * ymax;
+                        for j in 0..d {
+                            let (u, w) = (a.f[r * d + j], b.f[r * d + j]);
+                            let e = (u - w).abs() / fs;
+                            assert!(e <= 1e-13, "{ctx} row {r} s {}: f {u} vs {w}", s[r]);
+                            ef = ef.max(e);
+                        }
+                        let (u, w) = (a.lp[r], b.lp[r]);
+                        let e = (u - w).abs() / w.abs().max(1.0);
+                        assert!(e <= 1e-13, "{ctx} row {r} s {}: ln p {u} vs {w}", s[r]);
+                        elp = elp.max(e);
+                        let big = x2 + al.abs() * ymax2;
+                        let ds = d as f64 / sg
+                            + (da.abs() * ymax2 + big / sg) * big / (sg * sg)
+                            + (da - al / sg).abs() * al.abs() * ymax2 * ymax2 / (sg * sg);
+                        let (u, w) = (a.div[r], b.div[r]);
+                        let e = (u - w).abs() / ds;
+                        assert!(e <= 1e-13, "{ctx} row {r} s {}: div {u} vs {w}", s[r]);
+                        ediv = ediv.max(e);
+                    }
+                }
+            }
+        }
+    }
+    println!("gaussian vectorised vs scalar: velocity {ef:.2e}, ln p {elp:.2e}, div {ediv:.2e}");
+}
+
+/// A row's bits do not depend on the other rows evaluated with it (block size,
+/// thread count, finished particles dropped from a block).
+#[test]
+fn gaussian_rows_are_independent_of_the_block() {
+    let mut rng = crate::rng::seeded(19);
+    for d in [2usize, 16] {
+        let data = Array2::from_shape_fn((101, d), |_| rng.sample::<f64, _>(StandardNormal));
+        let src = Source::points(data.view(), None).unwrap();
+        let (s, x) = gauss_rows_for(&data, 1e-3, 1e2, 70, &mut rng);
+        let all = run_gauss(&src, Schedule::Ray, &s, &x, 0, true);
+        for (r0, r1) in [(0, 1), (3, 4), (5, 37), (33, 70), (1, 66)] {
+            let part = run_gauss(&src, Schedule::Ray, &s[r0..r1], &x[r0 * d..r1 * d], 0, true);
+            for r in r0..r1 {
+                for j in 0..d {
+                    let (u, v) = (all.f[r * d + j], part.f[(r - r0) * d + j]);
+                    assert_eq!(u.to_bits(), v.to_bits(), "row {r} in {r0}..{r1}");
+                }
+                assert_eq!(all.lp[r].to_bits(), part.lp[r - r0].to_bits());
+                assert_eq!(all.div[r].to_bits(), part.div[r - r0].to_bits());
+            }
+        }
+    }
+}

@@ -1,0 +1,420 @@
+//! The vectorised Gaussian kernel: EDM / VE diffusion (ray schedule) and the linear
+//! path with Gaussian noise (`alpha = 1 - s`), for an empirical source.
+//!
+//! The weight of data point `i` for a row at level `s` is
+//! `(pi_i / pi_ref) exp(-(d2_i - d2_ref) / (2 sigma^2))` with
+//! `d2_i = |x - alpha y_i|^2`: a ratio to a reference term, so that every kernel
+//! ratio is at most one. As in the power-law kernel the data are visited coordinate
+//! by coordinate ([`Soa`]) in chunks of [`LANES`] points, and the reference is
+//! `d2_ref = 0` (one pass) when the first data point already has a kernel value
+//! `exp(-d2_0 / (2 sigma^2)) >= e^{-600}`, which bounds the largest term from below;
+//! otherwise a first pass finds the nearest point, whose term is then exactly one.
+//! The exponential is the lane-wise one of the `vexp` module (no `exp` call per pair).
+//! `d <= 4` keeps every sum of a row in registers; any other `d` writes a tile's
+//! weights to a buffer and forms the weighted sums coordinate by coordinate.
+//!
+//! The divergence needs only three more sums per row: with `W = sum w_i`,
+//! `m = sum w_i y_i / W`, `Q = sum w_i d2_i` and `S = sum w_i |y_i|^2`, the Gaussian
+//! score gives `div f = d sigma'/sigma + (alpha' - alpha sigma'/sigma)(alpha/sigma^2)
+//! tr Cov_w(y)` (the gradient of the posterior mean is `(alpha/sigma^2) Cov_w(y)`),
+//! and `tr Cov_w(y)` is formed in whichever of two ways loses fewer digits:
+//! `(Q/W - |x - alpha m|^2) / alpha^2` (centred at `x / alpha`, the form of the
+//! scalar path, good near the data) when `Q < alpha^2 S`, else `S/W - |m|^2`
+//! (centred at the origin, good for far rows and `alpha -> 0`). Either way the terms
+//! that cancel are at most `alpha^2 max |y_i|^2` times `W`.
+//!
+//! No fused multiply-add and no hardware estimate is used, so the AVX-512, AVX2 and
+//! portable compilations give the same bits, and a row's arithmetic never depends on
+//! the other rows or on the block size.
+
+// Lane loops `for l in 0..LANES` index several fixed-size arrays at once on purpose.
+#![allow(clippy::needless_range_loop)]
+
+use super::lanes::{
+    d2a_dyn, d2a_small, dot4, hsum, lane_argmin, lane_min, Soa, LANES, TILE_BYTES, V,
+};
+use super::vexp::exp_lanes;
+use super::{Out, ROWS};
+use crate::fields::schedule::Schedule;
+
+/// A row takes `d2_ref = 0` when its first data point has `d2_0 / (2 sigma^2)` below
+/// this (kernel value above `e^{-600}`: the sum can neither overflow nor underflow).
+const LEVEL_REF_MAX: f64 = 600.0;
+
+/// What the rows of an evaluation need besides the data.
+pub(super) struct GaussRows<'a> {
+    pub(super) sch: Schedule,
+    pub(super) s: &'a [f64],
+    pub(super) x: &'a [f64],
+    pub(super) out: Out<'a>,
+    /// `ln` of the kernel's normalising constant plus `ln` of the largest weight.
+    pub(super) log_norm: f64,
+}
+
+/// The Gaussian kernel over all rows, dispatched at run time to code compiled for
+/// AVX-512 or AVX2 when the CPU has them (same bits as the portable code).
+pub(super) fn eval_gauss(soa: &Soa, d: usize, rows: GaussRows) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked just above).
+            unsafe { gauss_avx512(soa, d, rows) };
+            return;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            unsafe { gauss_avx2(soa, d, rows) };
+            return;
+        }
+    }
+    gauss_rows(soa, d, rows);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn gauss_avx512(soa: &Soa, d: usize, rows: GaussRows) {
+    gauss_rows(soa, d, rows);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn gauss_avx2(soa: &Soa, d: usize, rows: GaussRows) {
+    gauss_rows(soa, d, rows);
+}
+
+/// The portable entry (what a CPU without AVX2 runs; also the tests' reference for
+/// the dispatched code).
+#[inline(always)]
+pub(super) fn gauss_rows(soa: &Soa, d: usize, rows: GaussRows) {
+    let dv = rows.out.div.is_some();
+    macro_rules! pick {
+        ($f:ident $(, $d:literal)?) => {
+            match (soa.uniform, dv) {
+                (true, false) => $f::<$($d,)? false, false>(soa, d, rows),
+                (false, false) => $f::<$($d,)? true, false>(soa, d, rows),
+                (true, true) => $f::<$($d,)? false, true>(soa, d, rows),
+                (false, true) => $f::<$($d,)? true, true>(soa, d, rows),
+            }
+        };
+    }
+    match d {
+        1 => pick!(gauss_small, 1),
+        2 => pick!(gauss_small, 2),
+        3 => pick!(gauss_small, 3),
+        4 => pick!(gauss_small, 4),
+        _ => pick!(gauss_general),
+    }
+}
+
+/// Per-row constants of a block.
+#[derive(Clone, Copy, Default)]
+struct RowConst {
+    /// `alpha(s)`.
+    a: f64,
+    /// `1 / (2 sigma^2)`.
+    inv2: f64,
+    /// The reference `d2_ref`.
+    d2r: f64,
+    /// `pi_ref` (relative to the largest weight) and its inverse.
+    pi_ref: f64,
+    inv_pi_ref: f64,
+    /// Whether the level reference `d2_ref = 0` applies (no pass 1).
+    level: bool,
+}
+
+impl RowConst {
+    fn new(sch: Schedule, s: f64, d2_first: impl FnOnce(f64) -> f64, pi0: f64) -> Self {
+        let a = sch.alpha(s);
+        let inv2 = 0.5 / (s * s);
+        let level = d2_first(a) * inv2 < LEVEL_REF_MAX;
+        Self {
+            a,
+            inv2,
+            d2r: 0.0,
+            pi_ref: pi0,
+            inv_pi_ref: 1.0 / pi0,
+            level,
+        }
+    }
+
+    /// Sets the reference from the lane minima of pass 1.
+    fn set_nearest<const W: bool>(&mut self, best: &V, ib: &[usize; LANES], pi: &[f64]) {
+        let (c, i) = lane_argmin(best, ib);
+        self.d2r = c;
+        self.pi_ref = pi[if W { i } else { 0 }];
+        self.inv_pi_ref = 1.0 / self.pi_ref;
+    }
+
+    /// The weights of a chunk with squared distances `d2`; lanes at or past `valid`
+    /// get weight zero.
+    #[inline(always)]
+    fn weights<const W: bool>(&self, d2: &V, pi: &[f64], valid: usize) -> V {
+        let mut arg = [0.0; LANES];
+        for l in 0..LANES {
+            arg[l] = (self.d2r - d2[l]) * self.inv2;
+        }
+        let mut w = exp_lanes(&arg);
+        if W {
+            for l in 0..LANES {
+                w[l] *= pi[l] * self.inv_pi_ref;
+            }
+        }
+        for wl in &mut w[valid.min(LANES)..] {
+            *wl = 0.0;
+        }
+        w
+    }
+}
+
+/// Lane sums of one row: `W`, `Q = sum w d2`, `S = sum w |y|^2` (the last two with
+/// the divergence only).
+#[derive(Clone, Copy)]
+struct Scalars {
+    w: V,
+    q: V,
+    n2: V,
+}
+
+const ZERO3: Scalars = Scalars {
+    w: [0.0; LANES],
+    q: [0.0; LANES],
+    n2: [0.0; LANES],
+};
+
+impl Scalars {
+    #[inline(always)]
+    fn add<const DV: bool>(&mut self, w: &V, d2: &V, n2: &[f64]) {
+        for l in 0..LANES {
+            self.w[l] += w[l];
+        }
+        if DV {
+            for l in 0..LANES {
+                self.q[l] += w[l] * d2[l];
+                self.n2[l] += w[l] * n2[l];
+            }
+        }
+    }
+}
+
+/// Velocity, `ln p` and divergence of row `r` from its sums (`msum(j)` the lane sum
+/// of `w_i y_ij`).
+fn finish(
+    d: usize,
+    r: usize,
+    rc: &RowConst,
+    sums: &Scalars,
+    msum: impl Fn(usize) -> f64,
+    rows: &mut GaussRows,
+) {
+    let sr = rows.s[r];
+    let (a, da) = (rc.a, rows.sch.dalpha(sr));
+    let (sg, dsg) = (rows.sch.sigma(sr), rows.sch.dsigma(sr));
+    let w = hsum(&sums.w);
+    let k = dsg / sg;
+    let xr = &rows.x[r * d..(r + 1) * d];
+    let fr = &mut rows.out.f[r * d..(r + 1) * d];
+    let (mut mm, mut res2) = (0.0, 0.0);
+    for j in 0..d {
+        let mj = msum(j) / w;
+        let e = xr[j] - a * mj;
+        fr[j] = da * mj + k * e;
+        mm += mj * mj;
+        res2 += e * e;
+    }
+    if let Some(lp) = rows.out.log_p.as_deref_mut() {
+        lp[r] = rc.pi_ref.ln() + rows.log_norm - rc.d2r * rc.inv2 - d as f64 * sg.ln() + w.ln();
+    }
+    if let Some(dv) = rows.out.div.as_deref_mut() {
+        let (q, n2) = (hsum(&sums.q), hsum(&sums.n2));
+        // alpha tr Cov_w(y), centred where it cancels least (module docs)
+        let a_trc = if q < a * a * n2 {
+            (q / w - res2) / a
+        } else {
+            a * (n2 / w - mm)
+        };
+        dv[r] = d as f64 * k + (da - a * k) * (a_trc / (sg * sg));
+    }
+}
+
+/// The kernel for `d <= 4`: all of a row's sums stay in registers.
+#[inline(always)]
+fn gauss_small<const D: usize, const W: bool, const DV: bool>(
+    soa: &Soa,
+    _d: usize,
+    mut rows: GaussRows,
+) {
+    let n = rows.s.len();
+    let (m, stride) = (soa.m, soa.stride);
+    let ys: [&[f64]; D] = std::array::from_fn(|j| &soa.coords[j * stride..(j + 1) * stride]);
+    let m_full = m / LANES * LANES;
+    let tile = (TILE_BYTES / (8 * D)) / LANES * LANES;
+    let mut xs = [[0.0; D]; ROWS];
+    let mut rc = [RowConst::default(); ROWS];
+    let mut best = [[0.0; LANES]; ROWS];
+    let mut ib = [[0usize; LANES]; ROWS];
+    let mut sc = [ZERO3; ROWS];
+    let mut ms = [[[0.0; LANES]; D]; ROWS];
+    for r0 in (0..n).step_by(ROWS) {
+        let nb = ROWS.min(n - r0);
+        for b in 0..nb {
+            let r = r0 + b;
+            xs[b].copy_from_slice(&rows.x[r * D..(r + 1) * D]);
+            let xb = xs[b];
+            let first = |a: f64| d2a_small::<D>(&xb, a, &ys, 0)[0];
+            rc[b] = RowConst::new(rows.sch, rows.s[r], first, soa.pi[0]);
+            best[b] = [f64::INFINITY; LANES];
+            ib[b] = [0; LANES];
+            sc[b] = ZERO3;
+            ms[b] = [[0.0; LANES]; D];
+        }
+        // pass 1: the nearest data point of the rows without the level reference
+        for t0 in (0..m_full).step_by(tile) {
+            let t1 = (t0 + tile).min(m_full);
+            for b in 0..nb {
+                if rc[b].level {
+                    continue;
+                }
+                let (mut bb, mut ii) = (best[b], ib[b]);
+                for k in (t0..t1).step_by(LANES) {
+                    let t = d2a_small::<D>(&xs[b], rc[b].a, &ys, k);
+                    lane_min::<W>(&t, k, LANES, &mut bb, &mut ii);
+                }
+                best[b] = bb;
+                ib[b] = ii;
+            }
+        }
+        for b in 0..nb {
+            if rc[b].level {
+                continue;
+            }
+            if m_full < m {
+                let t = d2a_small::<D>(&xs[b], rc[b].a, &ys, m_full);
+                lane_min::<W>(&t, m_full, m - m_full, &mut best[b], &mut ib[b]);
+            }
+            rc[b].set_nearest::<W>(&best[b], &ib[b], &soa.pi);
+        }
+        // pass 2: the weighted sums
+        let chunk = |b: usize, k: usize, valid: usize, s: &mut Scalars, mj: &mut [V; D]| {
+            let d2 = d2a_small::<D>(&xs[b], rc[b].a, &ys, k);
+            let w = rc[b].weights::<W>(&d2, &soa.pi[k..k + LANES], valid);
+            s.add::<DV>(&w, &d2, &soa.norm2[k..k + LANES]);
+            for j in 0..D {
+                let y = &ys[j][k..k + LANES];
+                for l in 0..LANES {
+                    mj[j][l] += w[l] * y[l];
+                }
+            }
+        };
+        for t0 in (0..m_full).step_by(tile) {
+            let t1 = (t0 + tile).min(m_full);
+            for b in 0..nb {
+                let (mut s, mut mj) = (sc[b], ms[b]);
+                for k in (t0..t1).step_by(LANES) {
+                    chunk(b, k, LANES, &mut s, &mut mj);
+                }
+                (sc[b], ms[b]) = (s, mj);
+            }
+        }
+        if m_full < m {
+            for b in 0..nb {
+                chunk(b, m_full, m - m_full, &mut sc[b], &mut ms[b]);
+            }
+        }
+        for b in 0..nb {
+            let mj = &ms[b];
+            finish(D, r0 + b, &rc[b], &sc[b], |j| hsum(&mj[j]), &mut rows);
+        }
+    }
+}
+
+/// The kernel for any `d`: the weights of a tile go to a buffer, then each
+/// coordinate's weighted sum runs over it.
+#[inline(always)]
+fn gauss_general<const W: bool, const DV: bool>(soa: &Soa, d: usize, mut rows: GaussRows) {
+    let n = rows.s.len();
+    let (m, stride) = (soa.m, soa.stride);
+    let coords = &soa.coords[..];
+    let m_full = m / LANES * LANES;
+    let tile = ((4 * TILE_BYTES / (8 * d)) / LANES * LANES).max(LANES);
+    let mut rc = [RowConst::default(); ROWS];
+    let mut best = [[0.0; LANES]; ROWS];
+    let mut ib = [[0usize; LANES]; ROWS];
+    let mut sc = [ZERO3; ROWS];
+    let mut ms = vec![[0.0; LANES]; ROWS * d];
+    // the last tile takes the partial chunk too
+    let mut wbuf = vec![0.0; tile + LANES];
+    for r0 in (0..n).step_by(ROWS) {
+        let nb = ROWS.min(n - r0);
+        let xb = &rows.x[r0 * d..(r0 + nb) * d];
+        for b in 0..nb {
+            let xr = &xb[b * d..(b + 1) * d];
+            let first = |a: f64| d2a_dyn(xr, a, coords, stride, 0)[0];
+            rc[b] = RowConst::new(rows.sch, rows.s[r0 + b], first, soa.pi[0]);
+            best[b] = [f64::INFINITY; LANES];
+            ib[b] = [0; LANES];
+            sc[b] = ZERO3;
+        }
+        ms.fill([0.0; LANES]);
+        // pass 1
+        for t0 in (0..m_full).step_by(tile) {
+            let t1 = (t0 + tile).min(m_full);
+            for b in 0..nb {
+                if rc[b].level {
+                    continue;
+                }
+                let xr = &xb[b * d..(b + 1) * d];
+                let (mut bb, mut ii) = (best[b], ib[b]);
+                for k in (t0..t1).step_by(LANES) {
+                    let t = d2a_dyn(xr, rc[b].a, coords, stride, k);
+                    lane_min::<W>(&t, k, LANES, &mut bb, &mut ii);
+                }
+                best[b] = bb;
+                ib[b] = ii;
+            }
+        }
+        for b in 0..nb {
+            if rc[b].level {
+                continue;
+            }
+            if m_full < m {
+                let xr = &xb[b * d..(b + 1) * d];
+                let t = d2a_dyn(xr, rc[b].a, coords, stride, m_full);
+                lane_min::<W>(&t, m_full, m - m_full, &mut best[b], &mut ib[b]);
+            }
+            rc[b].set_nearest::<W>(&best[b], &ib[b], &soa.pi);
+        }
+        // pass 2, tile by tile (the last tile ends with the partial chunk)
+        let mut t0 = 0;
+        while t0 < m {
+            let t1 = if t0 + tile < m_full {
+                t0 + tile
+            } else {
+                m.div_ceil(LANES) * LANES
+            };
+            for b in 0..nb {
+                let xr = &xb[b * d..(b + 1) * d];
+                let s = &mut sc[b];
+                for k in (t0..t1).step_by(LANES) {
+                    let d2 = d2a_dyn(xr, rc[b].a, coords, stride, k);
+                    let w = rc[b].weights::<W>(&d2, &soa.pi[k..k + LANES], m - k);
+                    s.add::<DV>(&w, &d2, &soa.norm2[k..k + LANES]);
+                    wbuf[k - t0..k - t0 + LANES].copy_from_slice(&w);
+                }
+                let len = t1 - t0;
+                for j in 0..d {
+                    let yj = &coords[j * stride + t0..j * stride + t1];
+                    let v = dot4(&wbuf[..len], yj, |y| y);
+                    let acc = &mut ms[b * d + j];
+                    for l in 0..LANES {
+                        acc[l] += v[l];
+                    }
+                }
+            }
+            t0 = t1;
+        }
+        for b in 0..nb {
+            let mj = &ms[b * d..(b + 1) * d];
+            finish(d, r0 + b, &rc[b], &sc[b], |j| hsum(&mj[j]), &mut rows);
+        }
+    }
+}
