@@ -23,9 +23,12 @@
 //! (centred at the origin, good for far rows and `alpha -> 0`). Either way the terms
 //! that cancel are at most `alpha^2 max |y_i|^2` times `W`.
 //!
-//! No fused multiply-add and no hardware estimate is used, so the AVX-512, AVX2 and
-//! portable compilations give the same bits, and a row's arithmetic never depends on
-//! the other rows or on the block size.
+//! The exponential uses fused multiply-adds on CPUs that have them (AVX-512 and
+//! AVX2 with FMA give the same bits: a fused multiply-add is correctly rounded);
+//! the portable code, for CPUs without FMA, evaluates the same expressions unfused
+//! and differs by rounding (bound in the kernel tests). On one machine the results
+//! are bit-identical for any thread count and block size: a row's arithmetic never
+//! depends on the other rows.
 
 // Lane loops `for l in 0..LANES` index several fixed-size arrays at once on purpose.
 #![allow(clippy::needless_range_loop)]
@@ -52,48 +55,50 @@ pub(super) struct GaussRows<'a> {
 }
 
 /// The Gaussian kernel over all rows, dispatched at run time to code compiled for
-/// AVX-512 or AVX2 when the CPU has them (same bits as the portable code).
+/// AVX-512 or AVX2 with FMA when the CPU has them (the two give the same bits; the
+/// portable code, without fused multiply-adds in the exponential, differs by rounding).
 pub(super) fn eval_gauss(soa: &Soa, d: usize, rows: GaussRows) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F (checked just above).
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx512f") && has!("fma") {
+            // SAFETY: the CPU has AVX-512F and FMA (checked just above).
             unsafe { gauss_avx512(soa, d, rows) };
             return;
         }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked just above).
+        if has!("avx2") && has!("fma") {
+            // SAFETY: the CPU has AVX2 and FMA (checked just above).
             unsafe { gauss_avx2(soa, d, rows) };
             return;
         }
     }
-    gauss_rows(soa, d, rows);
+    gauss_rows::<false>(soa, d, rows);
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,fma")]
 unsafe fn gauss_avx512(soa: &Soa, d: usize, rows: GaussRows) {
-    gauss_rows(soa, d, rows);
+    gauss_rows::<true>(soa, d, rows);
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 unsafe fn gauss_avx2(soa: &Soa, d: usize, rows: GaussRows) {
-    gauss_rows(soa, d, rows);
+    gauss_rows::<true>(soa, d, rows);
 }
 
-/// The portable entry (what a CPU without AVX2 runs; also the tests' reference for
-/// the dispatched code).
+/// The kernel for any CPU (`F`: fused multiply-adds in the exponential; the
+/// portable entry is `F = false`, what a CPU without FMA runs).
 #[inline(always)]
-pub(super) fn gauss_rows(soa: &Soa, d: usize, rows: GaussRows) {
+pub(super) fn gauss_rows<const F: bool>(soa: &Soa, d: usize, rows: GaussRows) {
     let dv = rows.out.div.is_some();
     macro_rules! pick {
         ($f:ident $(, $d:literal)?) => {
             match (soa.uniform, dv) {
-                (true, false) => $f::<$($d,)? false, false>(soa, d, rows),
-                (false, false) => $f::<$($d,)? true, false>(soa, d, rows),
-                (true, true) => $f::<$($d,)? false, true>(soa, d, rows),
-                (false, true) => $f::<$($d,)? true, true>(soa, d, rows),
+                (true, false) => $f::<$($d,)? false, false, F>(soa, d, rows),
+                (false, false) => $f::<$($d,)? true, false, F>(soa, d, rows),
+                (true, true) => $f::<$($d,)? false, true, F>(soa, d, rows),
+                (false, true) => $f::<$($d,)? true, true, F>(soa, d, rows),
             }
         };
     }
@@ -148,12 +153,12 @@ impl RowConst {
     /// The weights of a chunk with squared distances `d2`; lanes at or past `valid`
     /// get weight zero.
     #[inline(always)]
-    fn weights<const W: bool>(&self, d2: &V, pi: &[f64], valid: usize) -> V {
+    fn weights<const W: bool, const F: bool>(&self, d2: &V, pi: &[f64], valid: usize) -> V {
         let mut arg = [0.0; LANES];
         for l in 0..LANES {
             arg[l] = (self.d2r - d2[l]) * self.inv2;
         }
-        let mut w = exp_lanes(&arg);
+        let mut w = exp_lanes::<F>(&arg);
         if W {
             for l in 0..LANES {
                 w[l] *= pi[l] * self.inv_pi_ref;
@@ -198,6 +203,7 @@ impl Scalars {
 
 /// Velocity, `ln p` and divergence of row `r` from its sums (`msum(j)` the lane sum
 /// of `w_i y_ij`).
+#[inline(always)]
 fn finish(
     d: usize,
     r: usize,
@@ -238,7 +244,7 @@ fn finish(
 
 /// The kernel for `d <= 4`: all of a row's sums stay in registers.
 #[inline(always)]
-fn gauss_small<const D: usize, const W: bool, const DV: bool>(
+fn gauss_small<const D: usize, const W: bool, const DV: bool, const F: bool>(
     soa: &Soa,
     _d: usize,
     mut rows: GaussRows,
@@ -293,31 +299,35 @@ fn gauss_small<const D: usize, const W: bool, const DV: bool>(
             }
             rc[b].set_nearest::<W>(&best[b], &ib[b], &soa.pi);
         }
-        // pass 2: the weighted sums
-        let chunk = |b: usize, k: usize, valid: usize, s: &mut Scalars, mj: &mut [V; D]| {
-            let d2 = d2a_small::<D>(&xs[b], rc[b].a, &ys, k);
-            let w = rc[b].weights::<W>(&d2, &soa.pi[k..k + LANES], valid);
-            s.add::<DV>(&w, &d2, &soa.norm2[k..k + LANES]);
-            for j in 0..D {
-                let y = &ys[j][k..k + LANES];
-                for l in 0..LANES {
-                    mj[j][l] += w[l] * y[l];
+        // pass 2: the weighted sums (a macro, not a closure: closures do not inherit
+        // the caller's target features, and this is the hot loop)
+        macro_rules! chunk {
+            ($b:expr, $k:expr, $valid:expr, $s:expr, $mj:expr) => {{
+                let (b, k) = ($b, $k);
+                let d2 = d2a_small::<D>(&xs[b], rc[b].a, &ys, k);
+                let w = rc[b].weights::<W, F>(&d2, &soa.pi[k..k + LANES], $valid);
+                $s.add::<DV>(&w, &d2, &soa.norm2[k..k + LANES]);
+                for j in 0..D {
+                    let y = &ys[j][k..k + LANES];
+                    for l in 0..LANES {
+                        $mj[j][l] += w[l] * y[l];
+                    }
                 }
-            }
-        };
+            }};
+        }
         for t0 in (0..m_full).step_by(tile) {
             let t1 = (t0 + tile).min(m_full);
             for b in 0..nb {
                 let (mut s, mut mj) = (sc[b], ms[b]);
                 for k in (t0..t1).step_by(LANES) {
-                    chunk(b, k, LANES, &mut s, &mut mj);
+                    chunk!(b, k, LANES, s, mj);
                 }
                 (sc[b], ms[b]) = (s, mj);
             }
         }
         if m_full < m {
             for b in 0..nb {
-                chunk(b, m_full, m - m_full, &mut sc[b], &mut ms[b]);
+                chunk!(b, m_full, m - m_full, sc[b], ms[b]);
             }
         }
         for b in 0..nb {
@@ -330,7 +340,11 @@ fn gauss_small<const D: usize, const W: bool, const DV: bool>(
 /// The kernel for any `d`: the weights of a tile go to a buffer, then each
 /// coordinate's weighted sum runs over it.
 #[inline(always)]
-fn gauss_general<const W: bool, const DV: bool>(soa: &Soa, d: usize, mut rows: GaussRows) {
+fn gauss_general<const W: bool, const DV: bool, const F: bool>(
+    soa: &Soa,
+    d: usize,
+    mut rows: GaussRows,
+) {
     let n = rows.s.len();
     let (m, stride) = (soa.m, soa.stride);
     let coords = &soa.coords[..];
@@ -396,7 +410,7 @@ fn gauss_general<const W: bool, const DV: bool>(soa: &Soa, d: usize, mut rows: G
                 let s = &mut sc[b];
                 for k in (t0..t1).step_by(LANES) {
                     let d2 = d2a_dyn(xr, rc[b].a, coords, stride, k);
-                    let w = rc[b].weights::<W>(&d2, &soa.pi[k..k + LANES], m - k);
+                    let w = rc[b].weights::<W, F>(&d2, &soa.pi[k..k + LANES], m - k);
                     s.add::<DV>(&w, &d2, &soa.norm2[k..k + LANES]);
                     wbuf[k - t0..k - t0 + LANES].copy_from_slice(&w);
                 }

@@ -241,7 +241,7 @@ fn run_gauss(src: &Source, sch: Schedule, s: &[f64], x: &[f64], mode: u8, full: 
                 out,
                 log_norm: kernel.log_norm() + soa.ln_pi_max,
             };
-            super::gauss::gauss_rows(soa, d, rows);
+            super::gauss::gauss_rows::<false>(soa, d, rows);
         }
     }
     e
@@ -289,8 +289,9 @@ fn gauss_rows_for(
 /// `X = |x| + |alpha| Y`, `Y = max |y_i|` (the scalar path's and the vectorised
 /// path's cancelling terms). The two paths round `d2 / (2 sigma^2)` differently, so a
 /// weight far down the tail (argument near -600) can differ by `600 eps` relative.
-/// Measured maxima are printed; asserted bounds: 1e-13, 1e-13 and 1e-13. Also: the
-/// dispatched code gives the portable code's bits (no FMA, no estimate), and a
+/// The same bounds hold between the dispatched code (fused multiply-adds in the
+/// exponential on CPUs with FMA) and the portable, unfused code. Measured maxima over
+/// both comparisons are printed; asserted bounds: 1e-13, 1e-13 and 1e-13. Also: a
 /// velocity alone has the bits of a velocity with `ln p` and divergence.
 #[test]
 fn vectorised_gaussian_path_matches_the_scalar_path() {
@@ -318,22 +319,7 @@ fn vectorised_gaussian_path_matches_the_scalar_path() {
                     assert!(a
                         .f
                         .iter()
-                        .zip(&c.f)
-                        .all(|(u, v)| u.to_bits() == v.to_bits()));
-                    assert!(a
-                        .f
-                        .iter()
                         .zip(&v.f)
-                        .all(|(u, v)| u.to_bits() == v.to_bits()));
-                    assert!(a
-                        .lp
-                        .iter()
-                        .zip(&c.lp)
-                        .all(|(u, v)| u.to_bits() == v.to_bits()));
-                    assert!(a
-                        .div
-                        .iter()
-                        .zip(&c.div)
                         .all(|(u, v)| u.to_bits() == v.to_bits()));
                     for r in 0..s.len() {
                         let (al, da, sg) = (sch.alpha(s[r]), sch.dalpha(s[r]), sch.sigma(s[r]));
@@ -342,23 +328,29 @@ fn vectorised_gaussian_path_matches_the_scalar_path() {
                         let x2 = xr.iter().map(|v| v * v).sum::<f64>().sqrt();
                         let fs = (xmax + al.abs() * ymax) / sg + da.abs() * ymax;
                         for j in 0..d {
-                            let (u, w) = (a.f[r * d + j], b.f[r * d + j]);
-                            let e = (u - w).abs() / fs;
-                            assert!(e <= 1e-13, "{ctx} row {r} s {}: f {u} vs {w}", s[r]);
-                            ef = ef.max(e);
+                            for (u, w) in [
+                                (a.f[r * d + j], b.f[r * d + j]),
+                                (c.f[r * d + j], a.f[r * d + j]),
+                            ] {
+                                let e = (u - w).abs() / fs;
+                                assert!(e <= 1e-13, "{ctx} row {r} s {}: f {u} vs {w}", s[r]);
+                                ef = ef.max(e);
+                            }
                         }
-                        let (u, w) = (a.lp[r], b.lp[r]);
-                        let e = (u - w).abs() / w.abs().max(1.0);
-                        assert!(e <= 1e-13, "{ctx} row {r} s {}: ln p {u} vs {w}", s[r]);
-                        elp = elp.max(e);
+                        for (u, w) in [(a.lp[r], b.lp[r]), (c.lp[r], a.lp[r])] {
+                            let e = (u - w).abs() / w.abs().max(1.0);
+                            assert!(e <= 1e-13, "{ctx} row {r} s {}: ln p {u} vs {w}", s[r]);
+                            elp = elp.max(e);
+                        }
                         let big = x2 + al.abs() * ymax2;
                         let ds = d as f64 / sg
                             + (da.abs() * ymax2 + big / sg) * big / (sg * sg)
                             + (da - al / sg).abs() * al.abs() * ymax2 * ymax2 / (sg * sg);
-                        let (u, w) = (a.div[r], b.div[r]);
-                        let e = (u - w).abs() / ds;
-                        assert!(e <= 1e-13, "{ctx} row {r} s {}: div {u} vs {w}", s[r]);
-                        ediv = ediv.max(e);
+                        for (u, w) in [(a.div[r], b.div[r]), (c.div[r], a.div[r])] {
+                            let e = (u - w).abs() / ds;
+                            assert!(e <= 1e-13, "{ctx} row {r} s {}: div {u} vs {w}", s[r]);
+                            ediv = ediv.max(e);
+                        }
                     }
                 }
             }
