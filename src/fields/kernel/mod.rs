@@ -2,7 +2,7 @@
 //! block of particles against all components of a source.
 //!
 //! The posterior weights `w_k ∝ pi_k p_s(x | k)` are never formed as a particles x
-//! data matrix. Three kernels share the work:
+//! data matrix. Four kernels share the work:
 //!
 //! * The vectorised power-law path, the hot loop of PFGM and PFGM++ sampling: an
 //!   empirical source, the ray schedule (`alpha = 1`, `sigma = s`) and the law
@@ -35,13 +35,21 @@
 //!   weights are formed from matrix products instead (`gemm` submodule: distances as
 //!   `|x|^2 + |y|^2 - 2 x.y`, weighted sums as a second product, rows whose distances
 //!   may have lost digits to cancellation recomputed by the coordinate-wise code).
-//! * [`eval_points`] otherwise, for an empirical source and a radially decreasing
-//!   law (Gaussian, radial profiles, non-integer `2e`, the linear schedule). Pass one
+//! * The vectorised Gaussian path (`gauss` submodule): an empirical source and the
+//!   Gaussian law under either schedule (EDM / VE diffusion, and the linear path with
+//!   Gaussian noise). The same layout, chunks and reference-term rule as the power-law
+//!   path, with weights `exp(-(d2_i - d2_ref) / (2 sigma^2))` from a lane-wise
+//!   exponential (`vexp` submodule: range reduction and a polynomial, within 2 ulp of
+//!   `f64::exp`, no call per pair) and the divergence from three extra sums per row.
+//! * The scalar ratio path otherwise (`points` submodule, behind [`eval_points`]), for
+//!   an empirical source and a radially decreasing law (radial profiles, non-integer
+//!   `2e`, power laws under the linear schedule). Pass one
 //!   finds, for each row, the nearest data point (smallest `|x - alpha y_i|^2`; no
 //!   transcendental function). Pass two sums the weights as exact ratios to that
 //!   reference term, `(pi_i / pi_ref) nu(u_i) / nu(u_ref)`; for the power-law
 //!   kernels the ratio is `((sigma^2 + d2_ref) / (sigma^2 + d2_i))^e`, a power of a
-//!   number in `(0, 1]`, and for the Gaussian kernel it is
+//!   number in `(0, 1]`, and for the Gaussian kernel (here only as the reference the
+//!   vectorised path is tested against) it is
 //!   `exp(-(d2_i - d2_ref) / (2 sigma^2))` with a non-positive argument. The kernel
 //!   part of every ratio is at most one, so nothing overflows, and the reference
 //!   term contributes exactly one, so the sum never underflows to zero.
@@ -89,6 +97,13 @@ use power::{eval_power, fast_power_exponent, Rows};
 /// (the `gemm` submodule) when the divergence is not requested (measured crossover, see
 /// docs/FIELDS.md).
 pub const GEMM_MIN_D: usize = 32;
+
+/// Largest `d` at which the Gaussian kernel takes the vectorised path (`gauss`
+/// submodule). Above it the coordinate-major chunks touch one memory page per
+/// coordinate and the scalar path over row-major data is faster (measured at `d = 784`:
+/// 0.8e6 against 1.1e6 - 1.4e6 pairs per second; at `d = 64` the vectorised path is
+/// 2.5 - 3.3 times faster; docs/FIELDS.md).
+pub const GAUSS_MAX_D: usize = 256;
 
 /// Data points per tile.
 pub const TILE: usize = 256;
@@ -174,7 +189,7 @@ fn eval_points_fast(kernel: &Noise, sch: Schedule, src: &Source, s: &[f64], x: &
         eval_power(n2, src, rows);
         return;
     }
-    if kernel.kind() == NoiseKind::Gaussian {
+    if kernel.kind() == NoiseKind::Gaussian && src.dim() <= GAUSS_MAX_D {
         let soa = src.soa();
         let rows = gauss::GaussRows {
             sch,
