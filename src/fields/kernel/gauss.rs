@@ -5,10 +5,14 @@
 //! `(pi_i / pi_ref) exp(-(d2_i - d2_ref) / (2 sigma^2))` with
 //! `d2_i = |x - alpha y_i|^2`: a ratio to a reference term, so that every kernel
 //! ratio is at most one. As in the power-law kernel the data are visited coordinate
-//! by coordinate ([`Soa`]) in chunks of [`LANES`] points, and the reference is
-//! `d2_ref = 0` (one pass) when the first data point already has a kernel value
-//! `exp(-d2_0 / (2 sigma^2)) >= e^{-600}`, which bounds the largest term from below;
-//! otherwise a first pass finds the nearest point, whose term is then exactly one.
+//! by coordinate ([`Soa`]) in chunks of [`LANES`] points, and a first pass finds the
+//! nearest data point, whose term is then exactly one. (The power-law kernel's
+//! one-pass shortcut, reference `d2_ref = 0` when the first point's kernel value is
+//! above `e^{-600}`, was tried and dropped: when one point dominates, its weight is
+//! then not exactly one, `m = (w y)/w` is off by an ulp of `y`, and the velocity and
+//! the divergence `d/sigma` of a particle near a lone point lose that ulp relative to
+//! `x - y`, 4.4e-10 absolute on a divergence of 2e3 at `s = 1e-3`; the extra distance
+//! pass costs about 8 operations per pair against some 45 of the weights.)
 //! The exponential is the lane-wise one of the `vexp` module (no `exp` call per pair).
 //! `d <= 4` keeps every sum of a row in registers; any other `d` writes a tile's
 //! weights to a buffer and forms the weighted sums coordinate by coordinate.
@@ -39,10 +43,6 @@ use super::lanes::{
 use super::vexp::exp_lanes;
 use super::{Out, ROWS};
 use crate::fields::schedule::Schedule;
-
-/// A row takes `d2_ref = 0` when its first data point has `d2_0 / (2 sigma^2)` below
-/// this (kernel value above `e^{-600}`: the sum can neither overflow nor underflow).
-const LEVEL_REF_MAX: f64 = 600.0;
 
 /// What the rows of an evaluation need besides the data.
 pub(super) struct GaussRows<'a> {
@@ -128,10 +128,11 @@ struct RowConst {
 }
 
 impl RowConst {
-    fn new(sch: Schedule, s: f64, d2_first: impl FnOnce(f64) -> f64, pi0: f64) -> Self {
+    fn new(sch: Schedule, s: f64, pi0: f64) -> Self {
         let a = sch.alpha(s);
         let inv2 = 0.5 / (s * s);
-        let level = d2_first(a) * inv2 < LEVEL_REF_MAX;
+        // always the nearest point (see the module docs): `level` stays false
+        let level = false;
         Self {
             a,
             inv2,
@@ -265,9 +266,7 @@ fn gauss_small<const D: usize, const W: bool, const DV: bool, const F: bool>(
         for b in 0..nb {
             let r = r0 + b;
             xs[b].copy_from_slice(&rows.x[r * D..(r + 1) * D]);
-            let xb = xs[b];
-            let first = |a: f64| d2a_small::<D>(&xb, a, &ys, 0)[0];
-            rc[b] = RowConst::new(rows.sch, rows.s[r], first, soa.pi[0]);
+            rc[b] = RowConst::new(rows.sch, rows.s[r], soa.pi[0]);
             best[b] = [f64::INFINITY; LANES];
             ib[b] = [0; LANES];
             sc[b] = ZERO3;
@@ -361,9 +360,7 @@ fn gauss_general<const W: bool, const DV: bool, const F: bool>(
         let nb = ROWS.min(n - r0);
         let xb = &rows.x[r0 * d..(r0 + nb) * d];
         for b in 0..nb {
-            let xr = &xb[b * d..(b + 1) * d];
-            let first = |a: f64| d2a_dyn(xr, a, coords, stride, 0)[0];
-            rc[b] = RowConst::new(rows.sch, rows.s[r0 + b], first, soa.pi[0]);
+            rc[b] = RowConst::new(rows.sch, rows.s[r0 + b], soa.pi[0]);
             best[b] = [f64::INFINITY; LANES];
             ib[b] = [0; LANES];
             sc[b] = ZERO3;

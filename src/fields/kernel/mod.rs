@@ -37,8 +37,8 @@
 //!   may have lost digits to cancellation recomputed by the coordinate-wise code).
 //! * The vectorised Gaussian path (`gauss` submodule): an empirical source and the
 //!   Gaussian law under either schedule (EDM / VE diffusion, and the linear path with
-//!   Gaussian noise). The same layout, chunks and reference-term rule as the power-law
-//!   path, with weights `exp(-(d2_i - d2_ref) / (2 sigma^2))` from a lane-wise
+//!   Gaussian noise). The same layout and chunks as the power-law path, the nearest
+//!   data point as every row's reference, weights `exp(-(d2_i - d2_ref) / (2 sigma^2))` from a lane-wise
 //!   exponential (`vexp` submodule: range reduction and a polynomial, within 2 ulp of
 //!   `f64::exp`, no call per pair) and the divergence from three extra sums per row.
 //! * The scalar ratio path otherwise (`points` submodule, behind [`eval_points`]), for
