@@ -123,23 +123,18 @@ struct RowConst {
     /// `pi_ref` (relative to the largest weight) and its inverse.
     pi_ref: f64,
     inv_pi_ref: f64,
-    /// Whether the level reference `d2_ref = 0` applies (no pass 1).
-    level: bool,
 }
 
 impl RowConst {
     fn new(sch: Schedule, s: f64, pi0: f64) -> Self {
         let a = sch.alpha(s);
         let inv2 = 0.5 / (s * s);
-        // always the nearest point (see the module docs): `level` stays false
-        let level = false;
         Self {
             a,
             inv2,
-            d2r: 0.0,
+            d2r: 0.0, // set by pass 1
             pi_ref: pi0,
             inv_pi_ref: 1.0 / pi0,
-            level,
         }
     }
 
@@ -272,13 +267,10 @@ fn gauss_small<const D: usize, const W: bool, const DV: bool, const F: bool>(
             sc[b] = ZERO3;
             ms[b] = [[0.0; LANES]; D];
         }
-        // pass 1: the nearest data point of the rows without the level reference
+        // pass 1: the nearest data point of every row
         for t0 in (0..m_full).step_by(tile) {
             let t1 = (t0 + tile).min(m_full);
             for b in 0..nb {
-                if rc[b].level {
-                    continue;
-                }
                 let (mut bb, mut ii) = (best[b], ib[b]);
                 for k in (t0..t1).step_by(LANES) {
                     let t = d2a_small::<D>(&xs[b], rc[b].a, &ys, k);
@@ -289,9 +281,6 @@ fn gauss_small<const D: usize, const W: bool, const DV: bool, const F: bool>(
             }
         }
         for b in 0..nb {
-            if rc[b].level {
-                continue;
-            }
             if m_full < m {
                 let t = d2a_small::<D>(&xs[b], rc[b].a, &ys, m_full);
                 lane_min::<W>(&t, m_full, m - m_full, &mut best[b], &mut ib[b]);
@@ -370,9 +359,6 @@ fn gauss_general<const W: bool, const DV: bool, const F: bool>(
         for t0 in (0..m_full).step_by(tile) {
             let t1 = (t0 + tile).min(m_full);
             for b in 0..nb {
-                if rc[b].level {
-                    continue;
-                }
                 let xr = &xb[b * d..(b + 1) * d];
                 let (mut bb, mut ii) = (best[b], ib[b]);
                 for k in (t0..t1).step_by(LANES) {
@@ -384,9 +370,6 @@ fn gauss_general<const W: bool, const DV: bool, const F: bool>(
             }
         }
         for b in 0..nb {
-            if rc[b].level {
-                continue;
-            }
             if m_full < m {
                 let xr = &xb[b * d..(b + 1) * d];
                 let t = d2a_dyn(xr, rc[b].a, coords, stride, m_full);
