@@ -40,7 +40,11 @@ fn bench_field(c: &mut Criterion) {
             FieldKind::Poisson,
             &[2usize, 16, 32, 64, 784, 3072][..],
         ),
-        ("gaussian", FieldKind::Gaussian, &[2usize, 16, 64, 784][..]),
+        (
+            "gaussian",
+            FieldKind::Gaussian,
+            &[2usize, 16, 64, 256, 784][..],
+        ),
     ];
     for (name, kind, dims) in cases {
         bench_kind(c, name, kind, dims);

@@ -44,7 +44,13 @@ fn three_points() -> Source {
 /// generalised to `Field` (the code of commit a1ef395 on this branch, and again on
 /// main at 30b450c, with the same bits; `s_max = 40`, or 1 for linear): per field,
 /// generate (far field, denoise, likelihood), generate (exact prior), encode,
-/// generate_from, transport with likelihood, trajectories.
+/// generate_from, transport with likelihood, trajectories. `linear(normal)` was
+/// recorded again when the Gaussian kernel became vectorised (a lane-wise `exp`, with
+/// fused multiply-adds on CPUs that have FMA): its rounding differs from the scalar
+/// `f64::exp` loop, within the bounds of the kernel test
+/// `vectorised_gaussian_path_matches_the_scalar_path` (1e-13 of the scale of the terms
+/// that cancel). Like the PFGM bits (AVX-512 `1/sqrt` estimate), these pins hold on a
+/// CPU with the same features as the project machine (AVX-512, FMA).
 const PINNED: [(&str, [u64; 11]); 3] = [
     (
         "poisson",
@@ -81,17 +87,17 @@ const PINNED: [(&str, [u64; 11]); 3] = [
     (
         "linear(normal)",
         [
-            0x8b0484d90ec60cd3,
-            0xc3210531bfdee076,
-            0x2f5820e34601c4c6,
-            0x90dbc0dd7e195ea4,
-            0x40d1858b3012d08b,
-            0x5fd76bb2b48bc6b9,
-            0xce6fcc9e19ef3dd3,
-            0x4cda25436ee0b138,
-            0x7d01c621358f195c,
-            0x4ac1161658e98c14,
-            0x3b9bdefc6195880a,
+            0x419484d90ec60cd3,
+            0xdc446cacb1054156,
+            0x7407b1522ddb0e65,
+            0x282fb4b86d39dbff,
+            0xd06e7437d5e1a2c0,
+            0x56f734b753733c35,
+            0xecc534688ab066b6,
+            0xe86f358e45f02542,
+            0x714c7108c14c1677,
+            0x6fad4332d83770a7,
+            0xbb625bc9f21ec606,
         ],
     ),
 ];

@@ -19,7 +19,11 @@
 //! [`WEIGHT_RTOL`] is evaluated again by the coordinate-wise kernel, which forms every
 //! `x - y_i` exactly; the others agree with that kernel to about this bound.
 
-use super::{chunk_weights, finish_row, power_general, HalfPow, RowSums, Rows, Soa, LANES};
+// Lane loops index several fixed-size arrays at once on purpose (see `lanes`).
+#![allow(clippy::needless_range_loop)]
+
+use super::lanes::{hsum, Soa, LANES};
+use super::power::{chunk_weights, finish_row, power_general, HalfPow, RowSums, Rows};
 
 /// Bound on the relative error of any weight that the product form accepts; rows
 /// above it are recomputed coordinate by coordinate.
@@ -133,7 +137,7 @@ pub(super) fn power_gemm<const W: bool, const R: bool>(
                         ws[l] += w[l];
                     }
                 }
-                wacc[b] += super::hsum(&ws);
+                wacc[b] += hsum(&ws);
             }
             // M += W Y_T (BLOCK_ROWS x d; the rows past `nb` are ignored)
             // SAFETY: as above; `g` now holds the weights, padding columns unused.
@@ -200,7 +204,8 @@ pub(super) fn power_gemm<const W: bool, const R: bool>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{power_general, HalfPow, Rows, LANES};
+    use super::super::lanes::LANES;
+    use super::super::power::{power_general, HalfPow, Rows};
     use super::{power_gemm, WEIGHT_RTOL};
     use crate::fields::noise::{Noise, NoiseKind};
     use crate::fields::source::Source;
