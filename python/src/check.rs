@@ -158,8 +158,10 @@ pub fn check(
     let x = matrix(samples, "samples")?;
     let y = reference.map(|r| matrix(r, "reference")).transpose()?;
     let (xv, yv) = (x.as_array(), y.as_ref().map(|y| y.as_array()));
+    // Not cancellable from Python yet: the battery's flag must be `'static`, and
+    // each call here would need its own.
     let report = py
-        .detach(|| fieldflow::run::check(xv, yv, target, &req))
+        .detach(|| fieldflow::run::check(xv, yv, target, &req, None))
         .map_err(to_py)?;
     let needed = report.applicable as f64 / alpha;
     if (permutations as f64 + 1.0) < needed {
