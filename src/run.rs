@@ -37,6 +37,11 @@ use crate::{Error, Result};
 use ndarray::{Array2, ArrayView2};
 use std::sync::atomic::AtomicBool;
 
+#[cfg(feature = "learn")]
+mod learned;
+#[cfg(feature = "learn")]
+pub use learned::{sample_model, test_every, train, HeldOut, TrainRun};
+
 /// A far-field prior farther than this (total variation) from the exact `p_s_max`
 /// is refused for a user-given `s_max` unless [`SampleRequest::force_prior`].
 pub const HOPELESS_PRIOR_TV: f64 = 0.5;
@@ -380,6 +385,35 @@ fn check_request(req: &SampleRequest) -> Result<()> {
     Ok(())
 }
 
+/// Checks the start points of `req` against its `n`, `offset` and `start_level`.
+fn check_start(req: &SampleRequest, start: Option<ArrayView2<f64>>) -> Result<()> {
+    if let Some(x) = start {
+        if req.offset != 0 {
+            return Err(Error::Invalid(
+                "offset applies to prior draws, not to start points".into(),
+            ));
+        }
+        if let Some(n) = req.n {
+            if n != x.nrows() {
+                return Err(Error::Invalid(format!(
+                    "n = {n} but the start points are {} rows",
+                    x.nrows()
+                )));
+            }
+        }
+        if req.start_level.is_none() {
+            return Err(Error::Invalid(
+                "start points need their level start_level".into(),
+            ));
+        }
+    } else if req.start_level.is_some() {
+        return Err(Error::Invalid(
+            "start_level applies to start points only".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The integrator options of `req` for `mf` (the command line's defaults for what
 /// `req` leaves out); tolerances are validated when the solver starts.
 pub fn sample_options(mf: &MarginalField, req: &SampleRequest) -> Result<SampleOptions> {
@@ -442,30 +476,7 @@ pub fn sample(
     hooks: Hooks,
 ) -> Result<SampleRun> {
     check_request(req)?;
-    if let Some(x) = start {
-        if req.offset != 0 {
-            return Err(Error::Invalid(
-                "offset applies to prior draws, not to start points".into(),
-            ));
-        }
-        if let Some(n) = req.n {
-            if n != x.nrows() {
-                return Err(Error::Invalid(format!(
-                    "n = {n} but the start points are {} rows",
-                    x.nrows()
-                )));
-            }
-        }
-        if req.start_level.is_none() {
-            return Err(Error::Invalid(
-                "start points need their level start_level".into(),
-            ));
-        }
-    } else if req.start_level.is_some() {
-        return Err(Error::Invalid(
-            "start_level applies to start points only".into(),
-        ));
-    }
+    check_start(req, start)?;
     static NEVER: AtomicBool = AtomicBool::new(false);
     let cancel = hooks.cancel.unwrap_or(&NEVER);
     let progress: Progress = hooks.progress.unwrap_or(&|_| {});
