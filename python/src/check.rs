@@ -159,7 +159,7 @@ pub fn check(
     let y = reference.map(|r| matrix(r, "reference")).transpose()?;
     let (xv, yv) = (x.as_array(), y.as_ref().map(|y| y.as_array()));
     let report = py
-        .detach(|| fieldflow::run::check(xv, yv, target, &req))
+        .detach(|| fieldflow::run::check(xv, yv, target, &req, None))
         .map_err(to_py)?;
     let needed = report.applicable as f64 / alpha;
     if (permutations as f64 + 1.0) < needed {
