@@ -84,7 +84,13 @@ pub fn _train<'py>(
     };
     let dv = data.as_array();
     let result = crate::run::watched(py, steps, progress, |watch| {
-        run::train(dv, held_out, &cfg, |_, _| watch.tick(1), Some(&watch.cancel))
+        run::train(
+            dv,
+            held_out,
+            &cfg,
+            |_, _| watch.tick(1),
+            Some(&watch.cancel),
+        )
     })?;
     let trained = result.map_err(to_py)?;
     trained.report.model.save(&out, force).map_err(to_py)?;

@@ -215,10 +215,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         1e3 * secs / args.steps as f64
     );
     let held_out = match report.curve.last().map(|p| p.test) {
-        Some(t) if t.is_finite() => format!(
-            ", held-out loss {t:.4} ({} points)",
-            n_test
-        ),
+        Some(t) if t.is_finite() => format!(", held-out loss {t:.4} ({} points)", n_test),
         _ => String::new(),
     };
     crate::say!("training loss (mean of the last {tail} steps) {last:.4}{held_out}");

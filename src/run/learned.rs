@@ -158,7 +158,7 @@ pub struct TrainRun {
 }
 
 /// Trains a network on `data` as `fieldflow train` does: the held-out points are
-/// split off or given by `held_out`, then [`crate::learn::train`] runs with `cfg`
+/// split off or given by `held_out`, then [`crate::learn::train()`] runs with `cfg`
 /// (whose `test_every` the command line sets to [`test_every`]). `progress(step,
 /// loss)` is called after every step; `cancel` is read before every step.
 ///
