@@ -12,7 +12,9 @@
 //! [`Error`]s worded without command-line flags (`"rtol must be positive"`).
 //!
 //! [`encode`] runs points forward to the prior (with exact log-likelihoods), and
-//! [`check`] runs the statistical test battery as `fieldflow check` does.
+//! [`check`] runs the statistical test battery as `fieldflow check` does. With the
+//! feature `learn`, `train` and `sample_model` (module `learned`) do what `fieldflow
+//! train` and `fieldflow sample --model` do for learned models.
 //!
 //! A run can report progress ([`Hooks::progress`], the number of particles just
 //! finished, called from worker threads) and be cancelled ([`Hooks::cancel`], an
