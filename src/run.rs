@@ -12,7 +12,9 @@
 //! [`Error`]s worded without command-line flags (`"rtol must be positive"`).
 //!
 //! [`encode`] runs points forward to the prior (with exact log-likelihoods), and
-//! [`check`] runs the statistical test battery as `fieldflow check` does.
+//! [`check`] runs the statistical test battery as `fieldflow check` does. With the
+//! feature `learn`, `train` and `sample_model` (module `learned`) do what `fieldflow
+//! train` and `fieldflow sample --model` do for learned models.
 //!
 //! A run can report progress ([`Hooks::progress`], the number of particles just
 //! finished, called from worker threads) and be cancelled ([`Hooks::cancel`], an
@@ -36,6 +38,11 @@ use crate::sampling::{Encoded, Flow, Progress, SampleOptions, Samples};
 use crate::{Error, Result};
 use ndarray::{Array2, ArrayView2};
 use std::sync::atomic::AtomicBool;
+
+#[cfg(feature = "learn")]
+mod learned;
+#[cfg(feature = "learn")]
+pub use learned::{sample_model, test_every, train, HeldOut, TrainRun};
 
 /// A far-field prior farther than this (total variation) from the exact `p_s_max`
 /// is refused for a user-given `s_max` unless [`SampleRequest::force_prior`].
@@ -380,6 +387,35 @@ fn check_request(req: &SampleRequest) -> Result<()> {
     Ok(())
 }
 
+/// Checks the start points of `req` against its `n`, `offset` and `start_level`.
+fn check_start(req: &SampleRequest, start: Option<ArrayView2<f64>>) -> Result<()> {
+    if let Some(x) = start {
+        if req.offset != 0 {
+            return Err(Error::Invalid(
+                "offset applies to prior draws, not to start points".into(),
+            ));
+        }
+        if let Some(n) = req.n {
+            if n != x.nrows() {
+                return Err(Error::Invalid(format!(
+                    "n = {n} but the start points are {} rows",
+                    x.nrows()
+                )));
+            }
+        }
+        if req.start_level.is_none() {
+            return Err(Error::Invalid(
+                "start points need their level start_level".into(),
+            ));
+        }
+    } else if req.start_level.is_some() {
+        return Err(Error::Invalid(
+            "start_level applies to start points only".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The integrator options of `req` for `mf` (the command line's defaults for what
 /// `req` leaves out); tolerances are validated when the solver starts.
 pub fn sample_options(mf: &MarginalField, req: &SampleRequest) -> Result<SampleOptions> {
@@ -442,30 +478,7 @@ pub fn sample(
     hooks: Hooks,
 ) -> Result<SampleRun> {
     check_request(req)?;
-    if let Some(x) = start {
-        if req.offset != 0 {
-            return Err(Error::Invalid(
-                "offset applies to prior draws, not to start points".into(),
-            ));
-        }
-        if let Some(n) = req.n {
-            if n != x.nrows() {
-                return Err(Error::Invalid(format!(
-                    "n = {n} but the start points are {} rows",
-                    x.nrows()
-                )));
-            }
-        }
-        if req.start_level.is_none() {
-            return Err(Error::Invalid(
-                "start points need their level start_level".into(),
-            ));
-        }
-    } else if req.start_level.is_some() {
-        return Err(Error::Invalid(
-            "start_level applies to start points only".into(),
-        ));
-    }
+    check_start(req, start)?;
     static NEVER: AtomicBool = AtomicBool::new(false);
     let cancel = hooks.cancel.unwrap_or(&NEVER);
     let progress: Progress = hooks.progress.unwrap_or(&|_| {});

@@ -3,8 +3,9 @@
 The functions mirror the ``fieldflow`` command line with the same names, defaults
 and seeds, so that a call here and the command line give the same bits:
 ``datasets`` (``fieldflow datasets``), ``sample`` (``fieldflow sample``),
-``marginal`` (``fieldflow marginal``), ``encode`` (``fieldflow encode``) and
-``check`` (``fieldflow check``). Arrays go in and out of Rust without copies
+``marginal`` (``fieldflow marginal``), ``encode`` (``fieldflow encode``),
+``train`` (``fieldflow train``; ``sample(model=...)`` is ``fieldflow sample --model``)
+and ``check`` (``fieldflow check``). Arrays go in and out of Rust without copies
 (float64 input in any memory order is read in place; other dtypes are converted
 once), the GIL is released while Rust works, Ctrl-C stops a run with
 ``KeyboardInterrupt``, and library errors are Python exceptions (``ValueError`` for
@@ -14,13 +15,16 @@ spreads ``sample`` over a Dask cluster with the same bits. See docs/PYTHON.md.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Callable, Optional, Tuple, Union
 
+import numpy as np
 import numpy.typing as npt
 
 from . import _native
 from ._native import BATCH, Report, __version__, check, datasets, marginal
-from ._samples import STATUS_NAMES, Encoded, Samples
+from ._samples import STATUS_NAMES, Encoded, Samples, Trained
+
 
 __all__ = [
     "BATCH",
@@ -28,21 +32,24 @@ __all__ = [
     "Report",
     "STATUS_NAMES",
     "Samples",
+    "Trained",
     "__version__",
     "check",
     "datasets",
     "encode",
     "marginal",
     "sample",
+    "train",
 ]
 
 
 def sample(
-    field: str,
-    data: npt.ArrayLike,
+    field: Optional[str] = None,
+    data: Optional[npt.ArrayLike] = None,
     n: Optional[int] = None,
     seed: int = 0,
     *,
+    model: Union[str, "os.PathLike[str]", None] = None,
     aug_dim: Optional[float] = None,
     power: Optional[float] = None,
     profile: Optional[str] = None,
@@ -76,7 +83,51 @@ def sample(
     ``offset`` computes rows ``offset..offset+n`` of the seeded run with ``offset+n``
     particles, bit for bit. ``progress`` is a ``tqdm`` bar (``update(k)`` is called) or
     a callable ``f(done, total)``, called from this thread.
+
+    ``model="m.safetensors"`` samples a model written by ``train`` instead, as
+    ``fieldflow sample --model m.safetensors`` does: ``field``, ``data`` and the exact
+    field's options (``aug_dim``, ``power``, ``profile``, ``box``, ``weights``,
+    ``force_prior``) are then refused with ``ValueError``, ``prior`` must be ``far``
+    (around the training mean), ``s_max`` defaults to the model's stored level and
+    ``offset`` must be 0; nothing is counted as unconverged.
     """
+    if model is not None:
+        given = [
+            name
+            for name, value in [
+                ("field", field),
+                ("data", data),
+                ("aug_dim", aug_dim),
+                ("power", power),
+                ("profile", profile),
+                ("box", box),
+                ("weights", weights),
+            ]
+            if value is not None
+        ] + (["force_prior"] if force_prior else [])
+        if given:
+            raise ValueError(f"{', '.join(given)} not allowed with model (the model file holds the field)")
+        d = _native._sample_model(
+            os.fspath(model),
+            n,
+            seed,
+            method=method,
+            rtol=rtol,
+            atol=atol,
+            steps=steps,
+            s_max=s_max,
+            s_min=s_min,
+            prior=prior,
+            start=start,
+            start_level=start_level,
+            rho=rho,
+            denoise=denoise,
+            offset=offset,
+            progress=progress,
+        )
+        return Samples._from_native(d)
+    if field is None or data is None:
+        raise ValueError("give field and data (or model)")
     d = _native._sample(
         field,
         data,
@@ -150,3 +201,59 @@ def encode(
         progress=progress,
     )
     return Encoded(**d)
+
+
+def train(
+    data: npt.ArrayLike,
+    out: Union[str, "os.PathLike[str]"],
+    field: str,
+    *,
+    aug_dim: Optional[float] = None,
+    steps: int = 20_000,
+    batch: int = 512,
+    hidden: int = 64,
+    layers: int = 3,
+    lr: float = 1e-3,
+    seed: int = 0,
+    target: str = "conditional",
+    test_split: Optional[float] = None,
+    test: Optional[npt.ArrayLike] = None,
+    force: bool = False,
+    progress: Union[Callable[[int, int], Any], Any, None] = None,
+) -> Trained:
+    """Trains a network on ``data`` (one point per row) for ``field`` and writes the
+    model file ``out``, as ``fieldflow train --field FIELD --data FILE --out OUT``
+    does: the same arguments and seed give the same file, byte for byte.
+
+    ``target`` is ``conditional`` (perturbed data points) or ``exact`` (the closed-form
+    posterior mean). ``test_split=p`` holds out a seeded fraction ``p`` of ``data`` for
+    the test loss, ``test`` gives held-out points instead. ``out`` is not replaced
+    without ``force=True`` (``FileExistsError``). ``progress`` counts steps (a ``tqdm``
+    bar or ``f(done, total)``); Ctrl-C stops the training within a step with
+    ``KeyboardInterrupt`` and writes nothing.
+    """
+    d = _native._train(
+        data,
+        os.fspath(out),
+        field,
+        aug_dim=aug_dim,
+        steps=steps,
+        batch=batch,
+        hidden=hidden,
+        layers=layers,
+        lr=lr,
+        seed=seed,
+        target=target,
+        test_split=test_split,
+        test=test,
+        force=force,
+        progress=progress,
+    )
+    return Trained(
+        path=os.fspath(out),
+        step=np.asarray(d["step"], dtype=np.int64),
+        train=np.asarray(d["train"], dtype=np.float64),
+        test=np.asarray(d["test"], dtype=np.float64),
+        n_train=int(d["n_train"]),
+        n_test=int(d["n_test"]),
+    )

@@ -1,12 +1,13 @@
 """Type stub of the native module fieldflow._native (checked by mypy's stubtest)."""
 
+import os
 from typing import Any, Callable, Optional, Sequence, Tuple, Union, final
 
 import numpy as np
 import numpy.typing as npt
 from numpy.typing import ArrayLike
 
-__all__ = ["BATCH", "Report", "__version__", "_encode", "_input_address", "_sample", "check", "datasets", "marginal"]
+__all__ = ["BATCH", "Report", "__version__", "_encode", "_input_address", "_sample", "_sample_model", "_train", "check", "datasets", "marginal"]
 __version__: str
 BATCH: int
 
@@ -103,5 +104,42 @@ def _encode(
     s_start: Optional[float] = None,
     prior: str = "far",
     log_likelihood: bool = False,
+    progress: Union[Callable[[int, int], Any], Any, None] = None,
+) -> dict[str, Any]: ...
+def _train(
+    data: ArrayLike,
+    out: Union[str, "os.PathLike[str]"],
+    field: str,
+    *,
+    aug_dim: Optional[float] = None,
+    steps: int = 20000,
+    batch: int = 512,
+    hidden: int = 64,
+    layers: int = 3,
+    lr: float = 1e-3,
+    seed: int = 0,
+    target: str = "conditional",
+    test_split: Optional[float] = None,
+    test: Optional[ArrayLike] = None,
+    force: bool = False,
+    progress: Union[Callable[[int, int], Any], Any, None] = None,
+) -> dict[str, Any]: ...
+def _sample_model(
+    model: Union[str, "os.PathLike[str]"],
+    n: Optional[int] = None,
+    seed: int = 0,
+    *,
+    method: str = "dopri5",
+    rtol: float = 1e-5,
+    atol: float = 1e-5,
+    steps: Optional[int] = None,
+    s_max: Optional[float] = None,
+    s_min: Optional[float] = None,
+    prior: str = "far",
+    start: Optional[ArrayLike] = None,
+    start_level: Optional[float] = None,
+    rho: Optional[float] = None,
+    denoise: bool = False,
+    offset: int = 0,
     progress: Union[Callable[[int, int], Any], Any, None] = None,
 ) -> dict[str, Any]: ...

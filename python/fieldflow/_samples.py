@@ -106,3 +106,20 @@ class Encoded:
 
     def __len__(self) -> int:
         return int(self.codes.shape[0])
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What ``fieldflow.train`` did: the model file it wrote and the loss curve.
+
+    ``step``, ``train`` and ``test`` have one entry per optimiser step (``test`` is NaN
+    at the steps where the held-out loss was not evaluated, and everywhere without
+    held-out points); ``n_train`` / ``n_test`` count the points trained on and held out.
+    """
+
+    path: str
+    step: npt.NDArray[np.int64]
+    train: npt.NDArray[np.float64]
+    test: npt.NDArray[np.float64]
+    n_train: int
+    n_test: int

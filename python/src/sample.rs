@@ -7,7 +7,7 @@
 use crate::arrays::{matrix, to_numpy};
 use crate::errors::to_py;
 use fieldflow::ode::Status;
-use fieldflow::run::{self, FieldSpec, Hooks, SampleRequest, Sampled};
+use fieldflow::run::{self, FieldSpec, Hooks, SampleRequest, SampleRun, Sampled};
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -95,6 +95,11 @@ pub fn _sample<'py>(
         run::sample(&mf, &req, sv, hooks)
     })?;
     let run = result.map_err(to_py)?;
+    samples_dict(py, run)
+}
+
+/// The dict of arrays that `Samples` wraps, from a library run.
+pub fn samples_dict(py: Python<'_>, run: SampleRun) -> PyResult<Bound<'_, PyDict>> {
     let stats = run.stats();
     let status: Vec<u8> = stats.iter().map(|s| status_code(&s.status)).collect();
     let evals: Vec<u64> = stats.iter().map(|s| s.evals).collect();

@@ -15,7 +15,8 @@ use anyhow::bail;
 use fieldflow::fields::{Field, PriorKind};
 use fieldflow::learn::LearnedField;
 use fieldflow::ode::Method;
-use fieldflow::sampling::{Flow, Prior, SampleOptions};
+use fieldflow::run::{sample_model, Hooks, SampleRequest, Sampled};
+use fieldflow::sampling::{Prior, SampleOptions};
 use serde::Serialize;
 use std::path::Path;
 use std::process::ExitCode;
@@ -205,36 +206,60 @@ pub fn run(r: ModelRun<'_>, quiet: bool) -> anyhow::Result<ExitCode> {
         bail!("--n must be at least 1");
     }
     let field = LearnedField::load(r.model)?;
+    // the command line's own checks first, worded with its flags
     let mut opts = model_options(&field, r.solver, r.s_min)?;
     opts.denoise = r.denoise;
     let s_top = r.from.map_or(opts.s_max, |(_, s)| s);
     let prior = field.prior(opts.s_max)?;
-    // the start points: the file's, or the prior draw that generate makes
-    let x0 = match start_points {
-        Some(x) => x,
-        None => prior.sample_range(0, n, r.seed)?,
-    };
-    let bar = spinner(quiet, "sampling");
-    let start = Instant::now();
     let sampler = r.solver.method.parse::<fieldflow::samplers::Method>();
-    if let (Ok(method), Some(_)) = (&sampler, r.trajectories) {
-        bail!("--trajectories applies to the ODE solvers only, not to --method {method}");
-    }
-    let out = match sampler {
+    match &sampler {
         Ok(method) => {
-            use fieldflow::samplers::{sample, SamplerOptions};
+            if r.trajectories.is_some() {
+                bail!("--trajectories applies to the ODE solvers only, not to --method {method}");
+            }
             if r.denoise {
                 bail!(
                     "--denoise does not apply to --method {method}: its output is already at s = 0"
                 );
             }
-            let Some(steps) = r.solver.steps else {
+            if r.solver.steps.is_none() {
                 bail!("--method {method} needs the number of levels --steps N");
-            };
-            let so =
-                SamplerOptions::new(method, steps, s_top, opts.s_min).rho(r.rho.unwrap_or(7.0));
-            so.validate(&field)?;
-            let out = sample(&field, x0.view(), &so)?;
+            }
+        }
+        Err(_) => {
+            if r.rho.is_some() {
+                bail!("--rho applies to the few-step samplers only");
+            }
+        }
+    }
+    let req = SampleRequest {
+        n: Some(n),
+        seed: r.seed,
+        offset: 0,
+        method: r.solver.method.clone(),
+        rtol: r.solver.rtol,
+        atol: r.solver.atol,
+        steps: r.solver.steps,
+        s_max: r.solver.s_max,
+        s_min: r.s_min,
+        prior: r.solver.prior.clone(),
+        force_prior: false,
+        start_level: r.from.map(|(_, s)| s),
+        rho: r.rho,
+        denoise: r.denoise,
+        unconverged_factor: SampleRequest::default().unconverged_factor,
+    };
+    let bar = spinner(quiet, "sampling");
+    let start = Instant::now();
+    let run = sample_model(
+        &field,
+        &req,
+        start_points.as_ref().map(|x| x.view()),
+        Hooks::default(),
+    )?;
+    let out = match run.sampled {
+        Sampled::FewStep(out) => {
+            let so = run.sampler.expect("a few-step run has its options");
             let failed = out
                 .x
                 .rows()
@@ -249,21 +274,13 @@ pub fn run(r: ModelRun<'_>, quiet: bool) -> anyhow::Result<ExitCode> {
                 failed,
                 non_finite: failed,
                 how: format!(
-                    "{method}, {steps} levels, rho {}, s {} -> {} -> 0",
-                    so.rho, s_top, opts.s_min
+                    "{}, {} levels, rho {}, s {} -> {} -> 0",
+                    so.method, so.steps, so.rho, s_top, opts.s_min
                 ),
                 x: out.x,
             }
         }
-        Err(_) => {
-            if r.rho.is_some() {
-                bail!("--rho applies to the few-step samplers only");
-            }
-            let flow = Flow::new(&field, &prior)?;
-            let out = match r.from {
-                Some(_) => flow.generate_from(x0.view(), s_top, &opts)?,
-                None => flow.generate(n, r.seed, &opts)?,
-            };
+        Sampled::Ode(out) => {
             let (failed, non_finite) = super::sample::failures(&out.stats);
             Outcome {
                 evals: out.totals.evals,
@@ -288,6 +305,11 @@ pub fn run(r: ModelRun<'_>, quiet: bool) -> anyhow::Result<ExitCode> {
         Some(_) => {
             let levels = super::sample::log_levels(s_top, opts.s_min, r.levels);
             let bar = spinner(quiet, "recording the paths");
+            // the start points again: the file's, or the prior draw of the run
+            let x0 = match &start_points {
+                Some(x) => x.clone(),
+                None => prior.sample_range(0, n, r.seed)?,
+            };
             let p = super::sample::record(&field, x0.view(), &levels, &opts)?;
             bar.finish_and_clear();
             Some((levels, p))

@@ -15,8 +15,8 @@ use super::output::{check_outputs, progress_bar, Kind, Outputs};
 use anyhow::bail;
 use clap::Parser;
 use fieldflow::fields::{FieldKind, FieldParams};
-use fieldflow::learn::train::split;
-use fieldflow::learn::{train, Target, TrainConfig};
+use fieldflow::learn::{Target, TrainConfig};
+use fieldflow::run::{test_every, train, HeldOut, TrainRun};
 use ndarray::Array2;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -130,11 +130,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     check_outputs(&outputs, &inputs, args.force)?;
 
     let all = fieldflow::io::read_points(&args.data)?;
-    let (data, test): (Array2<f64>, Option<Array2<f64>>) = match (args.test_split, &args.test) {
-        (Some(p), _) => {
-            let (a, b) = split(all.view(), p, args.seed)?;
-            (a, Some(b))
-        }
+    let test_points = match (args.test_split, &args.test) {
         (None, Some(path)) => {
             let t = fieldflow::io::read_points(path)?;
             if t.ncols() != all.ncols() {
@@ -145,9 +141,14 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
                     all.ncols()
                 );
             }
-            (all, Some(t))
+            Some(t)
         }
-        (None, None) => (all, None),
+        _ => None,
+    };
+    let held_out = match (args.test_split, &test_points) {
+        (Some(p), _) => HeldOut::Split(p),
+        (None, Some(t)) => HeldOut::Points(t.view()),
+        (None, None) => HeldOut::None,
     };
     let cfg = TrainConfig {
         kind,
@@ -158,21 +159,26 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         lr: args.lr,
         seed: args.seed,
         target,
-        test_every: (args.steps / 100).max(1),
+        test_every: test_every(args.steps),
         ..TrainConfig::default()
     };
     let bar = progress_bar(args.steps, quiet, "training");
     let start = Instant::now();
-    let report = train(
+    let TrainRun {
+        report,
+        n_train,
+        n_test,
+    } = train(
+        all.view(),
+        held_out,
         &cfg,
-        data.view(),
-        test.as_ref().map(|t| t.view()),
         |step, loss| {
             bar.inc(1);
             if step % 20 == 0 {
                 bar.set_message(format!("training, loss {loss:.4}"));
             }
         },
+        None,
     )?;
     bar.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
@@ -201,18 +207,15 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     crate::say!(
         "trained {} on {} points (d = {}): {} steps of batch {} in {:.1} s ({:.3} ms/step)",
         kind,
-        data.nrows(),
-        data.ncols(),
+        n_train,
+        all.ncols(),
         args.steps,
         args.batch,
         secs,
         1e3 * secs / args.steps as f64
     );
     let held_out = match report.curve.last().map(|p| p.test) {
-        Some(t) if t.is_finite() => format!(
-            ", held-out loss {t:.4} ({} points)",
-            test.as_ref().map_or(0, |t| t.nrows())
-        ),
+        Some(t) if t.is_finite() => format!(", held-out loss {t:.4} ({} points)", n_test),
         _ => String::new(),
     };
     crate::say!("training loss (mean of the last {tail} steps) {last:.4}{held_out}");

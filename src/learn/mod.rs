@@ -47,7 +47,7 @@ pub mod train;
 pub use field::LearnedField;
 pub use model::{ModelMeta, TrainedModel};
 pub use net::Mlp;
-pub use train::{train, LossPoint, Target, TrainConfig, TrainReport};
+pub use train::{train, train_with_cancel, LossPoint, Target, TrainConfig, TrainReport};
 
 use crate::fields::{FieldKind, LinearPrior, Schedule};
 use crate::{Error, Result};

@@ -21,6 +21,7 @@ use rand::Rng as _;
 use rand_distr::{Distribution, StandardNormal};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What the network regresses onto.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,7 +264,19 @@ pub fn train(
     cfg: &TrainConfig,
     data: ArrayView2<f64>,
     test: Option<ArrayView2<f64>>,
+    progress: impl FnMut(usize, f64),
+) -> Result<TrainReport> {
+    train_with_cancel(cfg, data, test, progress, None)
+}
+
+/// [`train`] that reads `cancel` before every step and returns [`Error::Cancelled`]
+/// once it is set (from any thread); the result is otherwise the same, bit for bit.
+pub fn train_with_cancel(
+    cfg: &TrainConfig,
+    data: ArrayView2<f64>,
+    test: Option<ArrayView2<f64>>,
     mut progress: impl FnMut(usize, f64),
+    cancel: Option<&AtomicBool>,
 ) -> Result<TrainReport> {
     let scale = sigma_scale(cfg.kind)?;
     ensure_finite("training data", data)?;
@@ -322,6 +335,9 @@ pub fn train(
     let mut rng = stream(cfg.seed, 1);
     let mut curve = Vec::with_capacity(cfg.steps);
     for step in 1..=cfg.steps {
+        if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(Error::Cancelled);
+        }
         let (i, o) = sampler.batch(cfg.batch, &mut rng);
         let (xin, tgt) = tensors(i, o, cfg.batch, d)?;
         let loss = mlp

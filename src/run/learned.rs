@@ -1,0 +1,192 @@
+//! Runs of learned models: training a network on a field ([`train`]) and sampling a
+//! trained model ([`sample_model`]), as `fieldflow train` and `fieldflow sample
+//! --model` do.
+//!
+//! A learned field has no data at sampling time, so its only prior is the far field
+//! around the training mean at the model's stored default level (or a given
+//! `s_max`), nothing is counted as unconverged, and no prior error bound is known.
+//! Training holds out part of the data for the test loss either by a seeded split
+//! ([`HeldOut::Split`], the rows drawn with the training seed) or by given points;
+//! the held-out loss is evaluated every [`test_every`] steps. Both runs take
+//! [`Hooks`]: progress (particles for sampling, steps for training) and a cancel flag
+//! read once per solver step or optimiser step.
+
+use super::{check_request, check_start, Hooks, SampleRequest, SampleRun, Sampled, DEFAULT_RHO};
+use crate::fields::{Field, PriorKind};
+use crate::learn::train::split;
+use crate::learn::{train_with_cancel, LearnedField, TrainConfig, TrainReport};
+use crate::ode::Method as OdeMethod;
+use crate::samplers::{self, SamplerOptions};
+use crate::sampling::{Flow, Prior, Progress, SampleOptions};
+use crate::{Error, Result};
+use ndarray::{Array2, ArrayView2};
+use std::sync::atomic::AtomicBool;
+
+/// Samples the learned field `model` as `fieldflow sample --model` does: `req.n`
+/// draws of the far-field prior around the training mean (seed `req.seed`) or the
+/// caller's `start` points at `req.start_level`, integrated down to `s_min` by an ODE
+/// integrator or by a few-step sampler down to `s = 0`. `req.s_max` defaults to the
+/// model's stored level; `req.offset` must be 0 and `req.prior` `far`.
+///
+/// # Errors
+/// Unknown names, bad values, and [`Error::Cancelled`] when `hooks.cancel` is set.
+pub fn sample_model(
+    model: &LearnedField,
+    req: &SampleRequest,
+    start: Option<ArrayView2<f64>>,
+    hooks: Hooks,
+) -> Result<SampleRun> {
+    check_request(req)?;
+    if req.offset != 0 {
+        return Err(Error::Invalid(
+            "offset does not apply to a learned model (sample it in one run)".into(),
+        ));
+    }
+    check_start(req, start)?;
+    if req.prior.parse::<PriorKind>()? != PriorKind::FarField {
+        return Err(Error::Invalid(format!(
+            "prior {} does not apply to a learned model (the far field around the training mean)",
+            req.prior
+        )));
+    }
+    static NEVER: AtomicBool = AtomicBool::new(false);
+    let cancel = hooks.cancel.unwrap_or(&NEVER);
+    let progress: Progress = hooks.progress.unwrap_or(&|_| {});
+    let mut opts = SampleOptions::for_schedule(model.schedule());
+    opts.s_max = req.s_max.unwrap_or(model.default_s_max());
+    if let Some(s) = req.s_min {
+        opts.s_min = s;
+    }
+    let s_top = req.start_level.unwrap_or(opts.s_max);
+    let n = match (start, req.n) {
+        (Some(x), _) => x.nrows(),
+        (None, Some(n)) => n,
+        (None, None) => {
+            return Err(Error::Invalid(
+                "give the number of particles n (or start points)".into(),
+            ))
+        }
+    };
+    let prior = model.prior(opts.s_max)?;
+    if let Ok(method) = req.method.parse::<samplers::Method>() {
+        if req.denoise {
+            return Err(Error::Invalid(format!(
+                "denoise does not apply to the method {method}: its output is already at s = 0"
+            )));
+        }
+        let Some(steps) = req.steps else {
+            return Err(Error::Invalid(format!(
+                "the method {method} needs the number of levels steps"
+            )));
+        };
+        let so = SamplerOptions::new(method, steps, s_top, opts.s_min)
+            .rho(req.rho.unwrap_or(DEFAULT_RHO));
+        so.validate(model)?;
+        let drawn;
+        let x0 = match start {
+            Some(x) => x,
+            None => {
+                drawn = prior.sample_range(0, n, req.seed)?;
+                drawn.view()
+            }
+        };
+        let out = samplers::sample_with_hooks(model, x0, &so, progress, cancel)?;
+        return Ok(SampleRun {
+            sampled: Sampled::FewStep(out),
+            s_start: s_top,
+            s_min: opts.s_min,
+            prior_bound: None,
+            options: None,
+            sampler: Some(so),
+        });
+    }
+    if req.rho.is_some() {
+        return Err(Error::Invalid(
+            "rho applies to the few-step samplers (edm-euler, edm-heun, dpmpp-2m, dpmpp-3m) only"
+                .into(),
+        ));
+    }
+    opts.solver = opts.solver.rtol(req.rtol).atol(req.atol);
+    opts.solver.method = req.method.parse::<OdeMethod>()?;
+    if let Some(k) = req.steps {
+        opts.solver = opts.solver.fixed_steps(k);
+    }
+    opts.denoise = req.denoise;
+    let flow = Flow::new(model, &prior)?.progress(progress).cancel(cancel);
+    let samples = match start {
+        Some(x) => flow.generate_from(x, s_top, &opts)?,
+        None => flow.generate(n, req.seed, &opts)?,
+    };
+    Ok(SampleRun {
+        sampled: Sampled::Ode(samples),
+        s_start: s_top,
+        s_min: opts.s_min,
+        prior_bound: None,
+        options: Some(opts),
+        sampler: None,
+    })
+}
+
+/// Where the held-out points of [`train`] come from.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum HeldOut<'a> {
+    /// No held-out loss.
+    #[default]
+    None,
+    /// This fraction (in `(0, 1)`) of the data, drawn with the training seed
+    /// ([`crate::learn::train::split`]); the rest is trained on.
+    Split(f64),
+    /// These points (same dimension as the data).
+    Points(ArrayView2<'a, f64>),
+}
+
+/// Steps between two evaluations of the held-out loss for a run of `steps` steps:
+/// a hundred points on the loss curve (every step for fewer than 200 steps).
+pub fn test_every(steps: usize) -> usize {
+    (steps / 100).max(1)
+}
+
+/// The result of [`train`].
+#[derive(Debug, Clone)]
+pub struct TrainRun {
+    /// The model and its loss curve.
+    pub report: TrainReport,
+    /// Points trained on.
+    pub n_train: usize,
+    /// Held-out points (0 without).
+    pub n_test: usize,
+}
+
+/// Trains a network on `data` as `fieldflow train` does: the held-out points are
+/// split off or given by `held_out`, then [`crate::learn::train()`] runs with `cfg`
+/// (whose `test_every` the command line sets to [`test_every`]). `progress(step,
+/// loss)` is called after every step; `cancel` is read before every step.
+///
+/// # Errors
+/// Bad data or settings, and [`Error::Cancelled`] when `cancel` is set.
+pub fn train(
+    data: ArrayView2<f64>,
+    held_out: HeldOut,
+    cfg: &TrainConfig,
+    progress: impl FnMut(usize, f64),
+    cancel: Option<&AtomicBool>,
+) -> Result<TrainRun> {
+    let split_off: Option<(Array2<f64>, Array2<f64>)> = match held_out {
+        HeldOut::Split(p) => Some(split(data, p, cfg.seed)?),
+        _ => None,
+    };
+    let (train_set, test) = match (&split_off, held_out) {
+        (Some((a, b)), _) => (a.view(), Some(b.view())),
+        (None, HeldOut::Points(t)) => {
+            crate::error::ensure_cols("held-out data", t, data.ncols())?;
+            (data, Some(t))
+        }
+        (None, _) => (data, None),
+    };
+    let report = train_with_cancel(cfg, train_set, test, progress, cancel)?;
+    Ok(TrainRun {
+        report,
+        n_train: train_set.nrows(),
+        n_test: test.map_or(0, |t| t.nrows()),
+    })
+}
