@@ -25,7 +25,7 @@
 
 use super::field_args::{build, DataOpts, FieldOpts, SolverArgs};
 use super::output::{check_outputs, progress_bar, Kind, Outputs};
-use super::sample::{failures, Settings, Stats};
+use super::sample::{failures, RunCounts, Settings, Stats};
 use anyhow::bail;
 use clap::Parser;
 use fieldflow::fields::{PriorKind, Schedule};
@@ -167,17 +167,12 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         let t = &enc.totals;
         let stats = Stats {
             command: "encode",
-            n,
-            rows_written: n,
-            nan_rows: (0..n)
-                .filter(|&i| !enc.z.row(i).iter().all(|v| v.is_finite()))
-                .count(),
-            evaluations: t.evals,
-            evaluations_per_particle: t.evals as f64 / n.max(1) as f64,
-            steps_accepted: t.accepted,
-            steps_rejected: t.rejected,
-            failed,
-            non_finite: nonfinite,
+            counts: RunCounts::new(
+                enc.z.view(),
+                t.evals,
+                (t.accepted, t.rejected),
+                (failed, nonfinite),
+            ),
             unconverged: None,
             unconverged_radius: None,
             expected_unconverged_fraction: None,

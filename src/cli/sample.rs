@@ -184,16 +184,15 @@ pub struct Settings {
     pub prior_error_bound: Option<f64>,
 }
 
-/// The `--stats` report of `sample` (and, with `log_likelihood`, of `encode`).
+/// The counts every `--stats` report starts with (`sample`, `encode`,
+/// `sample --model`), written inline in its JSON.
 #[derive(Debug, Serialize)]
-pub struct Stats {
-    /// `sample` or `encode`.
-    pub command: &'static str,
+pub struct RunCounts {
     /// Particles integrated.
     pub n: usize,
     /// Rows written to the output file (one per particle).
     pub rows_written: usize,
-    /// Of those, rows of NaN (failed trajectories).
+    /// Of those, rows with a non-finite value (failed trajectories).
     pub nan_rows: usize,
     /// Right-hand-side evaluations in total.
     pub evaluations: u64,
@@ -207,6 +206,44 @@ pub struct Stats {
     pub failed: usize,
     /// Of those, non-finite ones.
     pub non_finite: usize,
+}
+
+impl RunCounts {
+    /// The counts of a run that wrote the rows `x`, with its evaluation and step
+    /// totals and its failures.
+    pub fn new(
+        x: ndarray::ArrayView2<f64>,
+        evaluations: u64,
+        (steps_accepted, steps_rejected): (u64, u64),
+        (failed, non_finite): (usize, usize),
+    ) -> Self {
+        let n = x.nrows();
+        RunCounts {
+            n,
+            rows_written: n,
+            nan_rows: x
+                .rows()
+                .into_iter()
+                .filter(|row| !row.iter().all(|v| v.is_finite()))
+                .count(),
+            evaluations,
+            evaluations_per_particle: evaluations as f64 / n.max(1) as f64,
+            steps_accepted,
+            steps_rejected,
+            failed,
+            non_finite,
+        }
+    }
+}
+
+/// The `--stats` report of `sample` (and, with `log_likelihood`, of `encode`).
+#[derive(Debug, Serialize)]
+pub struct Stats {
+    /// `sample` or `encode`.
+    pub command: &'static str,
+    /// Particles, rows, evaluations, steps and failures.
+    #[serde(flatten)]
+    pub counts: RunCounts,
     /// Unconverged particles (failed, or farther than the unconverged radius from
     /// every source component at s_min); None for encode.
     pub unconverged: Option<usize>,
@@ -493,9 +530,6 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let n = out.x.nrows();
-    let dropped = (0..n)
-        .filter(|&i| !out.x.row(i).iter().all(|v| v.is_finite()))
-        .count();
     let prior = if args.from.is_some() {
         "start points from file".to_string()
     } else if mf.schedule() == Schedule::Linear {
@@ -509,17 +543,16 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     let integrator = args.solver.describe();
     let (failed, nonfinite) = failures(&out.stats);
     let t = &out.totals;
+    let counts = RunCounts::new(
+        out.x.view(),
+        t.evals,
+        (t.accepted, t.rejected),
+        (failed, nonfinite),
+    );
+    let dropped = counts.nan_rows;
     let stats = Stats {
         command: "sample",
-        n,
-        rows_written: n,
-        nan_rows: dropped,
-        evaluations: t.evals,
-        evaluations_per_particle: out.evals_per_particle(),
-        steps_accepted: t.accepted,
-        steps_rejected: t.rejected,
-        failed,
-        non_finite: nonfinite,
+        counts,
         unconverged: Some(out.n_unconverged),
         unconverged_radius: Some(out.unconverged_radius),
         expected_unconverged_fraction: Some(out.expected_unconverged).filter(|v| v.is_finite()),
@@ -723,22 +756,16 @@ fn run_few_step(
     };
     let seconds = start.elapsed().as_secs_f64();
     let n = out.x.nrows();
-    let nan_rows = (0..n)
-        .filter(|&i| !out.x.row(i).iter().all(|v| v.is_finite()))
-        .count();
     let evals = (out.evals_per_particle * n) as u64;
+    let mut counts = RunCounts::new(out.x.view(), evals, ((steps * n) as u64, 0), (0, 0));
+    // a few-step sampler has no failure test of its own: a failed particle is a
+    // non-finite row
+    let nan_rows = counts.nan_rows;
+    (counts.failed, counts.non_finite) = (nan_rows, nan_rows);
     let describe = format!("{method}, {steps} levels, rho {}", opts.rho);
     let stats = Stats {
         command: "sample",
-        n,
-        rows_written: n,
-        nan_rows,
-        evaluations: evals,
-        evaluations_per_particle: out.evals_per_particle as f64,
-        steps_accepted: (steps * n) as u64,
-        steps_rejected: 0,
-        failed: nan_rows,
-        non_finite: nan_rows,
+        counts,
         unconverged: None,
         unconverged_radius: None,
         expected_unconverged_fraction: None,

@@ -11,6 +11,7 @@
 
 use super::field_args::SolverArgs;
 use super::output::{check_outputs, spinner, Kind, Outputs};
+use super::sample::RunCounts;
 use anyhow::bail;
 use fieldflow::fields::{Field, PriorKind};
 use fieldflow::learn::LearnedField;
@@ -104,24 +105,9 @@ pub struct ModelSettings {
 pub struct ModelStats {
     /// Always `sample`.
     pub command: &'static str,
-    /// Particles.
-    pub n: usize,
-    /// Rows written to the output file (one per particle).
-    pub rows_written: usize,
-    /// Of those, rows of NaN (failed trajectories).
-    pub nan_rows: usize,
-    /// Network evaluations in total.
-    pub evaluations: u64,
-    /// Mean evaluations per particle.
-    pub evaluations_per_particle: f64,
-    /// Accepted steps in total.
-    pub steps_accepted: u64,
-    /// Rejected steps in total.
-    pub steps_rejected: u64,
-    /// Particles whose integration failed.
-    pub failed: usize,
-    /// Of those, non-finite ones.
-    pub non_finite: usize,
+    /// Particles, rows, network evaluations, steps and failures.
+    #[serde(flatten)]
+    pub counts: RunCounts,
     /// Wall-clock seconds of the sampling.
     pub seconds: f64,
     /// Worker threads.
@@ -327,12 +313,6 @@ pub fn run(r: ModelRun<'_>, quiet: bool) -> anyhow::Result<ExitCode> {
     }
     if let Some(path) = r.stats {
         let meta = field.model().meta();
-        let nan_rows = out
-            .x
-            .rows()
-            .into_iter()
-            .filter(|row| !row.iter().all(|v| v.is_finite()))
-            .count();
         let few_step = r
             .solver
             .method
@@ -340,15 +320,12 @@ pub fn run(r: ModelRun<'_>, quiet: bool) -> anyhow::Result<ExitCode> {
             .is_ok();
         let stats = ModelStats {
             command: "sample",
-            n,
-            rows_written: n,
-            nan_rows,
-            evaluations: out.evals,
-            evaluations_per_particle: out.evals as f64 / n as f64,
-            steps_accepted: out.accepted,
-            steps_rejected: out.rejected,
-            failed: out.failed,
-            non_finite: out.non_finite,
+            counts: RunCounts::new(
+                out.x.view(),
+                out.evals,
+                (out.accepted, out.rejected),
+                (out.failed, out.non_finite),
+            ),
             seconds: secs,
             threads: rayon::current_num_threads(),
             trajectory_levels: paths.as_ref().map(|(l, _)| l.clone()),
