@@ -3,8 +3,7 @@
 //! `fieldflow::io::read_trajectories` against `write_trajectories`.
 //! Budget: about 2 s in release (small files: 300 points, 60 paths x 20 levels).
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 
 use cli::{assert_fails, ok, run, s, tmpdir};
 use fieldflow::io::{read_trajectories, write_points, write_trajectories};

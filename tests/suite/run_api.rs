@@ -8,8 +8,7 @@ use fieldflow::Error;
 use ndarray::{s, Array2};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 use cli::{bits, ok, run, tmpdir};
 
 fn req(n: usize, seed: u64) -> SampleRequest {

@@ -2,8 +2,7 @@
 //! tiny model trained for a few steps (2-D moons, pfgmpp with D = 4).
 #![cfg(feature = "learn")]
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 use cli::{assert_fails, bits, ok, run, s, tmpdir};
 use fieldflow::sampling::Prior;
 use std::path::{Path, PathBuf};

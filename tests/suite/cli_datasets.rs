@@ -3,8 +3,7 @@
 use fieldflow::data::Dataset;
 use std::fs;
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 use cli::{assert_fails, run, s, tmpdir};
 
 #[test]

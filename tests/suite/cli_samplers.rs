@@ -6,8 +6,7 @@ use fieldflow::fields::{FieldKind, MarginalField, PriorKind, Source};
 use fieldflow::samplers::{sample, Method, SamplerOptions};
 use std::fs;
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 use cli::{assert_fails, bits, ok, run, s, tmpdir};
 
 const MIX: [&str; 5] = [

@@ -6,8 +6,7 @@ use fieldflow::sampling::{generate, generate_from, SampleOptions};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 use cli::{assert_fails, bits, ok, run, s, tmpdir};
 
 fn setup(dir: &Path) -> (PathBuf, PathBuf, MarginalField) {

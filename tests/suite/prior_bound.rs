@@ -15,7 +15,7 @@
 
 #![allow(clippy::float_cmp)] // exact values: a zero bound, the floor 40, levels returned as is
 
-mod common;
+use crate::common;
 
 use common::ks_projections;
 use fieldflow::data::Dataset;

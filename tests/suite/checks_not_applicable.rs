@@ -6,8 +6,7 @@ use fieldflow::checks::{Battery, BatteryReport, TestResult, TwoSampleTest};
 use ndarray::{array, Array2};
 use std::fs;
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 use cli::{assert_fails, run, s, tmpdir};
 
 /// Five copies of one point, and the same with one more point: more than half of

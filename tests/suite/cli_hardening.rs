@@ -4,8 +4,7 @@
 
 use std::fs;
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 use cli::{assert_fails, run, s, tmpdir};
 
 /// Every count option of every subcommand, at sizes no machine holds (or near

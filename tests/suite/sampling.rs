@@ -7,7 +7,7 @@
 //! per test). Run with `--nocapture` to see the table of p-values, likelihood errors
 //! and function evaluations.
 
-mod common;
+use crate::common;
 
 use common::ks_projections;
 use fieldflow::fields::{FieldKind, LinearPrior, MarginalField, PriorKind, Profile, Source};

@@ -3,8 +3,7 @@
 use fieldflow::data::Digits;
 use std::fs;
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 use cli::{assert_fails, bits, ok, run, s, tmpdir};
 
 /// `datasets digits` writes the bundled images and their labels: 1797 x 64, the

@@ -9,8 +9,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 use cli::{bits, ok, run, s, tmpdir};
 
 fn listing(dir: &Path) -> BTreeSet<String> {

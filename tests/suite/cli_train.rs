@@ -3,8 +3,7 @@
 //! without --force, and bad input gives one-line errors with exit code 2.
 #![cfg(feature = "learn")]
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 use cli::{assert_fails, ok, run, s, tmpdir};
 use fieldflow::fields::Field;
 use fieldflow::learn::LearnedField;

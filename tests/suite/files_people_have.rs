@@ -11,8 +11,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 use cli::{assert_fails, bits, ok, run, s, tmpdir};
 
 /// A version-1.0 `.npy` file: magic, header dict padded to a multiple of 64 bytes,

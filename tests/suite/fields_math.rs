@@ -4,7 +4,7 @@
 //! Statistical tests: fixed seeds; every KS test is run at a false-failure rate of
 //! 1e-3 (p-value threshold), with Bonferroni correction over projections.
 
-mod common;
+use crate::common;
 
 use common::{ks_one, ks_two};
 use fieldflow::fields::noise::{

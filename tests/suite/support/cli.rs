@@ -1,5 +1,5 @@
 //! Helpers shared by the end-to-end tests that run the `fieldflow` binary.
-//! Included with `#[path = "support/cli.rs"] mod cli;` (each test crate uses a part).
+//! Used as `crate::support::cli` by the modules of the test binary.
 #![allow(dead_code)]
 
 use std::fs;

@@ -5,8 +5,7 @@ use ndarray::Array2;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 use cli::{assert_fails, ok, run, s, tmpdir};
 
 fn write(dir: &Path, name: &str, x: &Array2<f64>) -> PathBuf {
