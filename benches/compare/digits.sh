@@ -1,61 +1,77 @@
 #!/usr/bin/env bash
-# fieldflow against a careful NumPy/SciPy PFGM sampler on the 8x8 digits (d = 64),
-# side by side, one command:
+# fieldflow against a careful NumPy/SciPy PFGM sampler on the bundled digits, side by
+# side, one command:
 #
-#     bash benches/compare/digits.sh          # N=1000 SEED=0 REPEATS=3 by default
+#     bash benches/compare/digits.sh            # 8x8 digits, d = 64
+#     SIZE=28 bash benches/compare/digits.sh    # the same images at 28x28, d = 784
 #
-# Writes the 1,797 bundled digits (fieldflow datasets digits), standardises them once
-# with one global mean and standard deviation (so that s_max = 40 is a far level for
-# both), and samples N points from the exact empirical Poisson field with both
-# implementations: prior on the plane s_max = 40, down to s_min = 1e-3,
-# rtol = atol = 1e-4, the same data. The reference (pfgm_digits.py) takes its
+# Defaults: N=1000 SEED=0 REPEATS=3 SIZE=8. Writes the 1,797 bundled digits (fieldflow
+# datasets digits); with SIZE=28 every 8x8 image is enlarged to 28x28 by bilinear
+# interpolation (scipy.ndimage.zoom, order 1), an MNIST-sized stand-in made from real
+# images. The pixels are standardised with one global mean and standard deviation (so
+# that s_max = 40 is a far level for both), and N points are sampled from the exact
+# empirical Poisson field with both implementations from the same N start points on
+# the plane s_max = 40 (drawn once by the reference script's prior), down to s_min =
+# 1e-3, rtol = atol = 1e-4, the same data. The reference (pfgm_digits.py) takes its
 # distances from one BLAS product and its weights through log-sum-exp (the direct
 # weights underflow at d >= 32) and integrates the flattened batch with RK45.
-# Quality is scored by the same script for both (quality.py: median distance to the
-# nearest training image, fractions farther than 1e-2 and 1e-3). fieldflow's time is
-# the whole command (process start, reading, prior, solve, writing); the reference's
-# is its solve_ivp call alone, so the ratio is conservative. Medians of REPEATS runs.
+#
+# Accuracy: the same start points are also solved by fieldflow at rtol = atol = 1e-10
+# (not timed); quality.py reports, for each implementation, the distance of every
+# sample to its own tight endpoint (median and largest), beside the distance to the
+# nearest training image. fieldflow's time is the whole command (process start,
+# reading, solve, writing); the reference's is its solve_ivp call alone, so the ratio
+# is conservative. Medians of REPEATS runs, the two implementations interleaved.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${N:-1000}
 SEED=${SEED:-0}
 REPEATS=${REPEATS:-3}
+SIZE=${SIZE:-8}
 TOL=1e-4
-OUT=${OUT:-target/compare-digits}
+S_MAX=40
+S_MIN=1e-3
+OUT=${OUT:-target/compare-digits$SIZE}
 mkdir -p "$OUT"
 
 python3 -c "import numpy, scipy" 2>/dev/null || pip install --quiet numpy scipy
 cargo build --release --quiet --bin fieldflow
-BIN=target/release/fieldflow
+BIN=${CARGO_TARGET_DIR:-target}/release/fieldflow
 
 "$BIN" --quiet datasets digits --out "$OUT/digits_raw.csv" --force >/dev/null
-python3 - "$OUT/digits_raw.csv" "$OUT/digits.csv" <<'PY'
+python3 - "$OUT/digits_raw.csv" "$OUT/digits.csv" "$SIZE" <<'PY'
 import sys
 import numpy as np
 x = np.loadtxt(sys.argv[1], delimiter=",", skiprows=1)
+size = int(sys.argv[3])
+if size != 8:
+    from scipy.ndimage import zoom
+    x = np.stack([zoom(im.reshape(8, 8), size / 8, order=1).ravel() for im in x])
 z = (x - x.mean()) / x.std()
-np.savetxt(sys.argv[2], z, delimiter=",", header=",".join(f"x{j}" for j in range(64)),
+np.savetxt(sys.argv[2], z, delimiter=",", header=",".join(f"x{j}" for j in range(z.shape[1])),
            comments="", fmt="%.17g")
 PY
+D=$(head -1 "$OUT/digits.csv" | tr ',' '\n' | wc -l)
+
+SAMPLE=("$BIN" sample --field poisson --data "$OUT/digits.csv" --from "$OUT/start.csv"
+    --s-start "$S_MAX" --s-min "$S_MIN" --allow-failures --force)
+python3 benches/compare/pfgm_digits.py "$OUT/digits.csv" "$N" "$SEED" "$OUT/unused.csv" \
+    --s-max "$S_MAX" --prior-out "$OUT/start.csv"
+"${SAMPLE[@]}" --rtol 1e-10 --atol 1e-10 --out "$OUT/reference.csv" >"$OUT/reference.log" 2>&1
 
 ff_times=()
-for _ in $(seq "$REPEATS"); do
-    t0=$(date +%s.%N)
-    "$BIN" sample --field poisson --data "$OUT/digits.csv" --n "$N" --seed "$SEED" \
-        --rtol "$TOL" --atol "$TOL" --s-max 40 --s-min 1e-3 --allow-failures \
-        --out "$OUT/fieldflow.csv" --force >"$OUT/fieldflow.log" 2>&1
-    t1=$(date +%s.%N)
-    ff_times+=("$(python3 -c "print($t1 - $t0)")")
-done
-ff_evals=$(sed -n 's/.*in total, \([0-9.]*\) per particle.*/\1/p' "$OUT/fieldflow.log")
-
 np_times=()
 for _ in $(seq "$REPEATS"); do
+    t0=$(date +%s.%N)
+    "${SAMPLE[@]}" --rtol "$TOL" --atol "$TOL" --out "$OUT/fieldflow.csv" >"$OUT/fieldflow.log" 2>&1
+    t1=$(date +%s.%N)
+    ff_times+=("$(python3 -c "print($t1 - $t0)")")
     line=$(python3 benches/compare/pfgm_digits.py "$OUT/digits.csv" "$N" "$SEED" \
-        "$OUT/numpy.csv" --s-max 40 --s-min 1e-3 --tol "$TOL")
+        "$OUT/numpy.csv" --s-max "$S_MAX" --s-min "$S_MIN" --tol "$TOL" --from "$OUT/start.csv")
     np_times+=("$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['seconds'])" "$line")")
     np_evals=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['nfev'])" "$line")
 done
+ff_evals=$(sed -n 's/.*in total, \([0-9.]*\) per particle.*/\1/p' "$OUT/fieldflow.log")
 
 join() { local IFS=,; echo "$*"; }
 cat >"$OUT/runs.json" <<JSON
@@ -64,5 +80,6 @@ cat >"$OUT/runs.json" <<JSON
  {"impl": "NumPy (BLAS distances, log-sum-exp) + SciPy RK45", "file": "$OUT/numpy.csv",
   "seconds": [$(join "${np_times[@]}")], "evals": $np_evals}]
 JSON
-echo "digits (d = 64, M = 1797, global standardisation), N = $N, seed $SEED, rtol = atol = $TOL, s 40 -> 1e-3, $REPEATS runs each, $(nproc) cores"
-python3 benches/compare/quality.py "$OUT/digits.csv" "$N" "$OUT/runs.json"
+echo "digits ${SIZE}x$SIZE (d = $D, M = 1797, global standardisation), N = $N, seed $SEED, rtol = atol = $TOL, s $S_MAX -> $S_MIN, same start points, $REPEATS runs each, $(nproc) cores"
+echo "fieldflow times: ${ff_times[*]}; NumPy times: ${np_times[*]}"
+python3 benches/compare/quality.py "$OUT/digits.csv" "$N" "$OUT/runs.json" "$OUT/reference.csv"

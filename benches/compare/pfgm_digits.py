@@ -13,8 +13,13 @@ few units and d >= 32, so this sampler works with logarithms:
   data mean with R^2 / (R^2 + s_max^2) ~ Beta(d/2, 1/2);
 * scipy's solve_ivp(RK45) in tau = ln s over the flattened batch (one shared step).
 
+With --from START.csv the sampler starts from those points (on the plane s = s_max)
+instead of its own prior draws, so that two implementations can be compared particle by
+particle; --prior-out FILE only writes N prior draws (seeded) and exits.
+
 Usage: python3 pfgm_digits.py DATA.csv N SEED OUT.csv [--s-max 40] [--s-min 1e-3]
-       [--tol 1e-4]. Prints one JSON line: wall time of the solve, field evaluations.
+       [--tol 1e-4] [--from START.csv | --prior-out FILE]. Prints one JSON line: wall
+       time of the solve, field evaluations.
 """
 
 import argparse
@@ -62,12 +67,24 @@ def main():
     ap.add_argument("--s-max", type=float, default=40.0)
     ap.add_argument("--s-min", type=float, default=1e-3)
     ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--from", dest="start", default=None)
+    ap.add_argument("--prior-out", default=None)
     args = ap.parse_args()
 
     data = read_points(args.data)
     d = data.shape[1]
     rng = np.random.default_rng(args.seed)
-    x0 = prior(args.n, d, args.s_max, data.mean(axis=0), rng)
+    if args.start is not None:
+        x0 = read_points(args.start)
+        if x0.shape != (args.n, d):
+            raise SystemExit(f"{args.start}: expected {args.n} x {d} start points")
+    else:
+        x0 = prior(args.n, d, args.s_max, data.mean(axis=0), rng)
+    if args.prior_out is not None:
+        header = ",".join(f"x{j}" for j in range(d))
+        np.savetxt(args.prior_out, x0, delimiter=",", header=header, comments="",
+                   fmt="%.17g")
+        return
     rhs, counter = make_rhs(data)
     start = time.perf_counter()
     sol = solve_ivp(rhs, (np.log(args.s_max), np.log(args.s_min)), x0.ravel(),

@@ -21,7 +21,7 @@ mkdir -p "$OUT"
 
 python3 -c "import numpy, scipy" 2>/dev/null || pip install --quiet numpy scipy
 cargo build --release --quiet --bin fieldflow
-BIN=target/release/fieldflow
+BIN=${CARGO_TARGET_DIR:-target}/release/fieldflow
 
 "$BIN" datasets moons --n "$N" --seed "$SEED" --out "$OUT/moons.csv" --force >/dev/null
 

@@ -19,7 +19,7 @@ OUT=${OUT:-target/compare}
 mkdir -p "$OUT"
 "$PY" -c "import torch" || { echo "torch is not importable by $PY" >&2; exit 2; }
 cargo build --release --quiet --bin fieldflow
-BIN=target/release/fieldflow
+BIN=${CARGO_TARGET_DIR:-target}/release/fieldflow
 "$BIN" datasets moons --n 10000 --seed 1 --out "$OUT/moons.csv" --force >/dev/null
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
