@@ -640,7 +640,7 @@ pub fn check(
     reference: Option<ArrayView2<f64>>,
     target: Option<&str>,
     req: &CheckRequest,
-    cancel: Option<&'static AtomicBool>,
+    cancel: Option<&AtomicBool>,
 ) -> Result<BatteryReport> {
     if req.permutations == 0 {
         return Err(Error::Invalid("permutations must be at least 1".into()));
@@ -655,7 +655,7 @@ pub fn check(
     let mut battery = Battery::new(req.alpha)?;
     battery.config.seed = req.seed;
     battery.config.permutations = req.permutations;
-    battery.config.cancel = crate::checks::two_sample::CancelFlag(cancel);
+    battery.config.cancel = cancel;
     if let Some(b) = &req.bandwidths {
         battery.config.bandwidth_factors = b.clone();
     }
