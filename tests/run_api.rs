@@ -578,7 +578,9 @@ fn a_per_call_flag_cancels_the_check_battery() {
         ..CheckRequest::default()
     };
     let flag = AtomicBool::new(false);
-    let r = with_flag_set_later(&flag, || check(x.view(), Some(y.view()), None, &req, Some(&flag)));
+    let r = with_flag_set_later(&flag, || {
+        check(x.view(), Some(y.view()), None, &req, Some(&flag))
+    });
     assert_eq!(r.unwrap_err(), Error::Cancelled);
     // set before the run: nothing runs
     let r = check(x.view(), Some(y.view()), None, &req, Some(&flag));

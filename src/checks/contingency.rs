@@ -17,8 +17,8 @@ use super::TestResult;
 use crate::{Error, Result};
 use ndarray::ArrayView2;
 use rand_distr::{Binomial, Distribution};
-use std::sync::atomic::AtomicBool;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
+use std::sync::atomic::AtomicBool;
 
 fn chi2_sf(x: f64, df: f64) -> Result<f64> {
     let law = ChiSquared::new(df).map_err(|e| Error::Invalid(format!("chi-square law: {e}")))?;

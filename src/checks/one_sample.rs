@@ -30,16 +30,16 @@
 //!   multinomial p-value (most cells are small), and the distances are reported.
 
 use super::contingency::{chi2_gof, multinomial_gof_mc_cancel};
-use super::permutation::par_map_cancel;
 use super::kolmogorov::kolmogorov_sf;
+use super::permutation::par_map_cancel;
 use super::{validate_sample, validate_slice, TestResult};
 use crate::data::GaussianMixture;
 use crate::error::ensure_cols;
 use crate::{Error, Result};
 use ndarray::{Array2, ArrayView2};
 use rand::Rng as _;
-use std::sync::atomic::AtomicBool;
 use statrs::distribution::{Beta, Binomial, ChiSquared, ContinuousCDF, DiscreteCDF, Normal};
+use std::sync::atomic::AtomicBool;
 
 /// Stream index of the posterior component draws of [`mixture_tests`].
 pub const MIXTURE_STREAM: u64 = (1 << 62) + 2;
