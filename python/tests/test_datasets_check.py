@@ -154,11 +154,17 @@ def test_check_few_permutations_warns():
         fieldflow.check(x, reference=y, permutations=99)
 
 
-@pytest.mark.parametrize("tests", ["energy", "ad"])
-def test_ctrl_c_stops_a_long_check(tests):
-    """A check of 10^6 permutations takes minutes; Ctrl-C after 1 s stops it."""
+@pytest.mark.parametrize("tests", ["energy", "ad", "landing"])
+def test_ctrl_c_stops_a_long_check(tmp_path, tests):
+    """A check of 10^6 permutations (or Monte Carlo draws of the landing test over
+    3000 data points) takes minutes; Ctrl-C after 1 s stops it."""
     x = fieldflow.datasets("8gaussians", 400, seed=1)
     y = fieldflow.datasets("8gaussians", 400, seed=2)
+    if tests == "landing":
+        np.save(tmp_path / "data.npy", fieldflow.datasets("8gaussians", 3000, seed=3))
+        kwargs = {"target": f"landing:{tmp_path / 'data.npy'}"}
+    else:
+        kwargs = {"reference": y, "tests": tests}
     sent = []
 
     def interrupt():
@@ -169,7 +175,7 @@ def test_ctrl_c_stops_a_long_check(tests):
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            fieldflow.check(x, y, tests=tests, permutations=1_000_000)
+            fieldflow.check(x, permutations=1_000_000, **kwargs)
     finally:
         # a check that ended before the timer must not leave a SIGINT for pytest
         timer.cancel()
@@ -179,4 +185,4 @@ def test_ctrl_c_stops_a_long_check(tests):
     # generous on a shared machine; the measured delay is in docs/PYTHON.md
     assert latency < 5.0
     # the next call runs normally (the flag was per call)
-    assert fieldflow.check(x, y, tests=tests, permutations=99).n == 400
+    assert fieldflow.check(x, permutations=99, **kwargs).n == 400
