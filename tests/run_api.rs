@@ -569,9 +569,10 @@ fn a_per_call_flag_cancels_the_check_battery() {
     use fieldflow::run::{check, CheckRequest};
     let x = datasets("8gaussians", Some(400), 1).unwrap();
     let y = datasets("8gaussians", Some(400), 2).unwrap();
-    // each run below takes minutes to finish (10^6 permutations of the energy test;
-    // 10^6 multinomial draws over 3000 cells for the landing test), so it returns
-    // Cancelled only if its loops poll the flag (a local one: any lifetime works)
+    // each run below does far more work than fits in the 100 ms before the flag is
+    // set (10^6 permutations of the energy test; 10^6 multinomial draws over 3000
+    // cells for the landing test), so it returns Cancelled only if its loops poll the
+    // flag (a local one: any lifetime works)
     let req = CheckRequest {
         permutations: 1_000_000,
         tests: Some(vec!["energy".into()]),

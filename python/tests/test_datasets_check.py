@@ -157,7 +157,7 @@ def test_check_few_permutations_warns():
 @pytest.mark.parametrize("tests", ["energy", "ad", "landing"])
 def test_ctrl_c_stops_a_long_check(tmp_path, tests):
     """A check of 10^6 permutations (or Monte Carlo draws of the landing test over
-    3000 data points) takes minutes; Ctrl-C after 1 s stops it."""
+    3000 data points) runs far longer than 1 s; Ctrl-C after 1 s stops it."""
     x = fieldflow.datasets("8gaussians", 400, seed=1)
     y = fieldflow.datasets("8gaussians", 400, seed=2)
     if tests == "landing":
