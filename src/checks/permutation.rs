@@ -125,6 +125,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn par_map_cancel_keeps_order_and_stops_on_the_flag() {
+        let square = |k: usize| (k * k) as f64;
+        let want: Vec<f64> = (0..5000).map(square).collect();
+        assert_eq!(par_map_cancel(0..5000, None, square).unwrap(), want);
+        let unset = AtomicBool::new(false);
+        assert_eq!(par_map_cancel(0..5000, Some(&unset), square).unwrap(), want);
+        let set = AtomicBool::new(true);
+        let r = par_map_cancel(0..5000, Some(&set), |_| panic!("no item may run"));
+        assert_eq!(r.unwrap_err(), Error::Cancelled);
+        // set during the run (by item 10): the items after it skip their work
+        let flag = AtomicBool::new(false);
+        let ran = std::sync::atomic::AtomicUsize::new(0);
+        let r = par_map_cancel(0..1_000_000, Some(&flag), |k| {
+            ran.fetch_add(1, Ordering::Relaxed);
+            if k == 10 {
+                flag.store(true, Ordering::Relaxed);
+            }
+            k
+        });
+        assert_eq!(r.unwrap_err(), Error::Cancelled);
+        assert!(ran.load(Ordering::Relaxed) < 1_000_000);
+    }
+
+    #[test]
     fn pvalue_counts_the_observed_itself() {
         assert!((pvalue(&[5.0, 1.0, 2.0, 3.0]) - 0.25).abs() < 1e-15);
         assert!((pvalue(&[0.0, 1.0, 2.0, 3.0]) - 1.0).abs() < 1e-15);
