@@ -8,9 +8,10 @@
 //! of an `f64` array with checked arithmetic and refuses products whose byte size
 //! does not fit the address space; [`try_filled`] allocates with
 //! `Vec::try_reserve_exact`, so that an allocation the system refuses is reported
-//! instead of aborting the process. How much memory a run may take is the caller's
-//! decision: the command line compares an estimate with the machine's available
-//! memory before it starts.
+//! instead of aborting the process. [`ensure_fits`] compares an estimate of a run's
+//! memory with the machine's available memory before the run starts (the command
+//! line does this for every command; the library's runs that can ask for much, such
+//! as training a network, do it themselves).
 
 use crate::{Error, Result};
 
@@ -147,6 +148,39 @@ pub fn human_bytes(bytes: f64) -> String {
     } else {
         format!("{v:.1} {}", units[k])
     }
+}
+
+/// The memory limit when `/proc/meminfo` cannot be read: 8 GB.
+pub const FALLBACK_MEMORY: u64 = 8_000_000_000;
+
+/// The memory available to a new allocation (`MemAvailable` of `/proc/meminfo`; where
+/// that cannot be read, [`FALLBACK_MEMORY`]) and a name for where the number comes
+/// from, for messages.
+pub fn available_memory() -> (u64, &'static str) {
+    let kb = std::fs::read_to_string("/proc/meminfo").ok().and_then(|t| {
+        t.lines()
+            .find_map(|l| l.strip_prefix("MemAvailable:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    });
+    match kb {
+        Some(kb) => (kb.saturating_mul(1024), "available memory"),
+        None => (FALLBACK_MEMORY, "the fixed limit"),
+    }
+}
+
+/// An error when `need` bytes (for `what`, e.g. "n = 1000000000000 (the samples)")
+/// exceed [`available_memory`]: a run that cannot fit is refused before it
+/// allocates anything.
+pub fn ensure_fits(what: &str, need: u128) -> Result<()> {
+    let (limit, source) = available_memory();
+    if need > limit as u128 {
+        return Err(Error::Invalid(format!(
+            "{what} needs about {} of memory, more than the {} of {source}; use a smaller count",
+            human_bytes(need as f64),
+            human_bytes(limit as f64)
+        )));
+    }
+    Ok(())
 }
 
 /// Checks a number of permutations (or Monte Carlo draws) `b`:

@@ -42,7 +42,9 @@ use std::sync::atomic::AtomicBool;
 #[cfg(feature = "learn")]
 mod learned;
 #[cfg(feature = "learn")]
-pub use learned::{sample_model, test_every, train, HeldOut, TrainRun};
+pub use learned::{
+    check_train_sizes, encode_model, sample_model, test_every, train, HeldOut, TrainRun,
+};
 
 /// A far-field prior farther than this (total variation) from the exact `p_s_max`
 /// is refused for a user-given `s_max` unless [`SampleRequest::force_prior`].
@@ -640,7 +642,7 @@ pub fn check(
     reference: Option<ArrayView2<f64>>,
     target: Option<&str>,
     req: &CheckRequest,
-    cancel: Option<&'static AtomicBool>,
+    cancel: Option<&AtomicBool>,
 ) -> Result<BatteryReport> {
     if req.permutations == 0 {
         return Err(Error::Invalid("permutations must be at least 1".into()));
@@ -655,7 +657,7 @@ pub fn check(
     let mut battery = Battery::new(req.alpha)?;
     battery.config.seed = req.seed;
     battery.config.permutations = req.permutations;
-    battery.config.cancel = crate::checks::two_sample::CancelFlag(cancel);
+    battery.config.cancel = cancel;
     if let Some(b) = &req.bandwidths {
         battery.config.bandwidth_factors = b.clone();
     }
@@ -686,6 +688,18 @@ pub fn check(
     }
 }
 
+/// An error when `req.method` is a few-step sampler: encoding integrates the ODE.
+fn check_encode_method(req: &SampleRequest) -> Result<()> {
+    if req.method.parse::<samplers::Method>().is_ok() {
+        return Err(Error::Invalid(format!(
+            "encode integrates the ODE: use an integrator (dopri5, tsit5, ...), not the \
+             few-step sampler {}",
+            req.method
+        )));
+    }
+    Ok(())
+}
+
 /// Encodes `x` (points at level `req.s_min`, default `1e-3`) as `fieldflow encode`
 /// does: integrates them forward to `s_max` with `req`'s integrator, tolerances,
 /// levels and prior, with the exact log-likelihood of each point when
@@ -698,13 +712,7 @@ pub fn encode(
     likelihood: bool,
     hooks: Hooks,
 ) -> Result<Encoded> {
-    if req.method.parse::<samplers::Method>().is_ok() {
-        return Err(Error::Invalid(format!(
-            "encode integrates the ODE: use an integrator (dopri5, tsit5, ...), not the \
-             few-step sampler {}",
-            req.method
-        )));
-    }
+    check_encode_method(req)?;
     let mut opts = sample_options(mf, req)?;
     opts.likelihood = likelihood;
     crate::error::ensure_cols("points to encode", x, mf.dim())?;

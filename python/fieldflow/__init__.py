@@ -91,48 +91,12 @@ def sample(
     (around the training mean), ``s_max`` defaults to the model's stored level and
     ``offset`` must be 0; nothing is counted as unconverged.
     """
-    if model is not None:
-        given = [
-            name
-            for name, value in [
-                ("field", field),
-                ("data", data),
-                ("aug_dim", aug_dim),
-                ("power", power),
-                ("profile", profile),
-                ("box", box),
-                ("weights", weights),
-            ]
-            if value is not None
-        ] + (["force_prior"] if force_prior else [])
-        if given:
-            raise ValueError(f"{', '.join(given)} not allowed with model (the model file holds the field)")
-        d = _native._sample_model(
-            os.fspath(model),
-            n,
-            seed,
-            method=method,
-            rtol=rtol,
-            atol=atol,
-            steps=steps,
-            s_max=s_max,
-            s_min=s_min,
-            prior=prior,
-            start=start,
-            start_level=start_level,
-            rho=rho,
-            denoise=denoise,
-            offset=offset,
-            progress=progress,
-        )
-        return Samples._from_native(d)
-    if field is None or data is None:
-        raise ValueError("give field and data (or model)")
     d = _native._sample(
         field,
         data,
         n,
         seed,
+        model=None if model is None else os.fspath(model),
         aug_dim=aug_dim,
         power=power,
         profile=profile,
@@ -158,10 +122,11 @@ def sample(
 
 
 def encode(
-    field: str,
-    data: npt.ArrayLike,
-    points: npt.ArrayLike,
+    field: Optional[str] = None,
+    data: Optional[npt.ArrayLike] = None,
+    points: Optional[npt.ArrayLike] = None,
     *,
+    model: Union[str, "os.PathLike[str]", None] = None,
     aug_dim: Optional[float] = None,
     power: Optional[float] = None,
     profile: Optional[str] = None,
@@ -180,11 +145,22 @@ def encode(
     """Runs ``points`` (at level ``s_start``, default 1e-3) forward through the exact
     ``field`` of ``data`` to ``s_max``, as ``fieldflow encode --field FIELD --data FILE
     --points FILE`` does; ``log_likelihood=True`` adds each point's exact
-    log-likelihood (``--log-likelihood``). Only the integrators apply."""
+    log-likelihood (``--log-likelihood``). Only the integrators apply.
+
+    ``model="m.safetensors"`` encodes through a model written by ``train`` instead,
+    as ``fieldflow encode --model m.safetensors`` does (call it as
+    ``encode(points=x, model=...)``): ``field``, ``data`` and the exact field's
+    options are then refused with ``ValueError``, ``prior`` must be ``far`` (around
+    the training mean) and ``s_max`` defaults to the model's stored level. The
+    log-likelihood then integrates the network's divergence: the exact trace by
+    central differences for ``d <= 32``, Hutchinson's estimator with 16 fixed probes
+    above.
+    """
     d = _native._encode(
         field,
         data,
         points,
+        model=None if model is None else os.fspath(model),
         aug_dim=aug_dim,
         power=power,
         profile=profile,

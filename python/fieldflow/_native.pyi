@@ -7,7 +7,7 @@ import numpy as np
 import numpy.typing as npt
 from numpy.typing import ArrayLike
 
-__all__ = ["BATCH", "Report", "__version__", "_encode", "_input_address", "_sample", "_sample_model", "_train", "check", "datasets", "marginal"]
+__all__ = ["BATCH", "Report", "__version__", "_encode", "_input_address", "_sample", "_train", "check", "datasets", "marginal"]
 __version__: str
 BATCH: int
 
@@ -47,11 +47,12 @@ def check(
 ) -> Report: ...
 def _input_address(obj: ArrayLike) -> int: ...
 def _sample(
-    field: str,
-    data: ArrayLike,
+    field: Optional[str] = None,
+    data: Optional[ArrayLike] = None,
     n: Optional[int] = None,
     seed: int = 0,
     *,
+    model: Optional[str] = None,
     aug_dim: Optional[float] = None,
     power: Optional[float] = None,
     profile: Optional[str] = None,
@@ -87,10 +88,11 @@ def marginal(
     weights: Optional[ArrayLike] = None,
 ) -> npt.NDArray[np.float64]: ...
 def _encode(
-    field: str,
-    data: ArrayLike,
-    points: ArrayLike,
+    field: Optional[str] = None,
+    data: Optional[ArrayLike] = None,
+    points: Optional[ArrayLike] = None,
     *,
+    model: Optional[str] = None,
     aug_dim: Optional[float] = None,
     power: Optional[float] = None,
     profile: Optional[str] = None,
@@ -122,24 +124,5 @@ def _train(
     test_split: Optional[float] = None,
     test: Optional[ArrayLike] = None,
     force: bool = False,
-    progress: Union[Callable[[int, int], Any], Any, None] = None,
-) -> dict[str, Any]: ...
-def _sample_model(
-    model: Union[str, "os.PathLike[str]"],
-    n: Optional[int] = None,
-    seed: int = 0,
-    *,
-    method: str = "dopri5",
-    rtol: float = 1e-5,
-    atol: float = 1e-5,
-    steps: Optional[int] = None,
-    s_max: Optional[float] = None,
-    s_min: Optional[float] = None,
-    prior: str = "far",
-    start: Optional[ArrayLike] = None,
-    start_level: Optional[float] = None,
-    rho: Optional[float] = None,
-    denoise: bool = False,
-    offset: int = 0,
     progress: Union[Callable[[int, int], Any], Any, None] = None,
 ) -> dict[str, Any]: ...

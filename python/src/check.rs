@@ -3,6 +3,7 @@
 
 use crate::arrays::matrix;
 use crate::errors::to_py;
+use crate::run::watched;
 use fieldflow::checks::battery::BatteryReport;
 use fieldflow::run::CheckRequest;
 use pyo3::exceptions::{PyKeyError, PyUserWarning};
@@ -158,11 +159,11 @@ pub fn check(
     let x = matrix(samples, "samples")?;
     let y = reference.map(|r| matrix(r, "reference")).transpose()?;
     let (xv, yv) = (x.as_array(), y.as_ref().map(|y| y.as_array()));
-    // Not cancellable from Python yet: the battery's flag must be `'static`, and
-    // each call here would need its own.
-    let report = py
-        .detach(|| fieldflow::run::check(xv, yv, target, &req, None))
-        .map_err(to_py)?;
+    // the battery polls the call's flag between permutations and Monte Carlo draws
+    let report = watched(py, 0, None, |w| {
+        fieldflow::run::check(xv, yv, target, &req, Some(&w.cancel))
+    })?
+    .map_err(to_py)?;
     let needed = report.applicable as f64 / alpha;
     if (permutations as f64 + 1.0) < needed {
         let msg = format!(

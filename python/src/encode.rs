@@ -1,27 +1,33 @@
 //! `fieldflow.encode`: points run forward from the data level to the prior level
-//! (`s_max`), with exact log-likelihoods on request: the library's `run::encode`, the
-//! code path of `fieldflow encode`.
+//! (`s_max`), with log-likelihoods on request: the library's `run::encode` (exact
+//! field) or `run::encode_model` (learned model), the code paths of `fieldflow
+//! encode` and `fieldflow encode --model`.
 
 use crate::arrays::{matrix, to_numpy};
-use crate::errors::to_py;
-use fieldflow::run::{self, FieldSpec, Hooks, SampleRequest};
+use crate::errors::{to_py, value_error};
+use crate::run::watched_run;
+use crate::sample::Source;
+use fieldflow::run::{self, FieldSpec, SampleRequest};
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use std::path::PathBuf;
 
-/// Encodes `points` through the exact field of `data`; see `fieldflow.encode`.
+/// Encodes `points` through the exact field of `data`, or through a learned model
+/// file (`model`); see `fieldflow.encode`.
 #[pyfunction]
 #[pyo3(signature = (
-    field, data, points, *, aug_dim=None, power=None, profile=None, r#box=None,
-    weights=None, method="dopri5", rtol=1e-5, atol=1e-5, steps=None, s_max=None,
-    s_start=None, prior="far", log_likelihood=false, progress=None
+    field=None, data=None, points=None, *, model=None, aug_dim=None, power=None,
+    profile=None, r#box=None, weights=None, method="dopri5", rtol=1e-5, atol=1e-5,
+    steps=None, s_max=None, s_start=None, prior="far", log_likelihood=false, progress=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn _encode<'py>(
     py: Python<'py>,
-    field: &str,
-    data: &Bound<'py, PyAny>,
-    points: &Bound<'py, PyAny>,
+    field: Option<&str>,
+    data: Option<&Bound<'py, PyAny>>,
+    points: Option<&Bound<'py, PyAny>>,
+    model: Option<PathBuf>,
     aug_dim: Option<f64>,
     power: Option<f64>,
     profile: Option<String>,
@@ -37,13 +43,17 @@ pub fn _encode<'py>(
     log_likelihood: bool,
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let Some(points) = points else {
+        return Err(value_error("give the points to encode"));
+    };
     let spec = FieldSpec {
-        name: field.to_string(),
+        name: field.unwrap_or_default().to_string(),
         aug_dim,
         power,
         profile,
         uniform_box: r#box,
     };
+    let source = Source::new(py, field, data, model, &spec, weights, false)?;
     let req = SampleRequest {
         method: method.to_string(),
         rtol,
@@ -54,16 +64,11 @@ pub fn _encode<'py>(
         prior: prior.to_string(),
         ..Default::default()
     };
-    let mf = crate::field::build(py, &spec, data, weights)?;
     let x = matrix(points, "points")?;
     let xv = x.as_array();
-    let result = crate::run::watched(py, xv.nrows(), progress, |watch| {
-        let tick = |k: usize| watch.tick(k);
-        let hooks = Hooks {
-            progress: Some(&tick),
-            cancel: Some(&watch.cancel),
-        };
-        run::encode(&mf, xv, &req, log_likelihood, hooks)
+    let result = watched_run(py, xv.nrows(), progress, |hooks| match &source {
+        Source::Exact(mf) => run::encode(mf, xv, &req, log_likelihood, hooks),
+        Source::Model(lf) => run::encode_model(lf, xv, &req, log_likelihood, hooks),
     })?;
     let enc = result.map_err(to_py)?;
     let status: Vec<u8> = enc

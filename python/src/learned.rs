@@ -1,13 +1,12 @@
-//! `fieldflow.train` and `fieldflow.sample(model=...)`: learned models, through the
-//! library's `run::train` and `run::sample_model` (the code paths of `fieldflow train`
-//! and `fieldflow sample --model`), so that the model file and the samples are the
-//! command line's, bit for bit.
+//! `fieldflow.train`: a network trained through the library's `run::train` (the code
+//! path of `fieldflow train`), so that the model file is the command line's, byte for
+//! byte. (`sample(model=...)` and `encode(model=...)` are in their own modules.)
 
 use crate::arrays::matrix;
 use crate::errors::{to_py, value_error};
 use fieldflow::fields::{FieldKind, FieldParams};
-use fieldflow::learn::{LearnedField, Target, TrainConfig};
-use fieldflow::run::{self, HeldOut, Hooks, SampleRequest};
+use fieldflow::learn::{Target, TrainConfig};
+use fieldflow::run::{self, HeldOut};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::path::PathBuf;
@@ -49,11 +48,6 @@ pub fn _train<'py>(
     .map_err(to_py)?;
     fieldflow::learn::sigma_scale(kind).map_err(to_py)?;
     let target: Target = target.parse().map_err(to_py)?;
-    if steps == 0 || batch == 0 || hidden == 0 || layers == 0 {
-        return Err(value_error(
-            "steps, batch, hidden and layers must be at least 1",
-        ));
-    }
     if test_split.is_some() && test.is_some() {
         return Err(value_error("give test_split or test, not both"));
     }
@@ -63,13 +57,6 @@ pub fn _train<'py>(
             path: out.display().to_string(),
         }));
     }
-    let data = matrix(data, "data")?;
-    let test = test.map(|t| matrix(t, "test")).transpose()?;
-    let held_out = match (test_split, &test) {
-        (Some(p), _) => HeldOut::Split(p),
-        (None, Some(t)) => HeldOut::Points(t.as_array()),
-        (None, None) => HeldOut::None,
-    };
     let cfg = TrainConfig {
         kind,
         steps,
@@ -81,6 +68,15 @@ pub fn _train<'py>(
         target,
         test_every: run::test_every(steps),
         ..TrainConfig::default()
+    };
+    // the library's size and memory checks, before the data are read
+    run::check_train_sizes(&cfg).map_err(to_py)?;
+    let data = matrix(data, "data")?;
+    let test = test.map(|t| matrix(t, "test")).transpose()?;
+    let held_out = match (test_split, &test) {
+        (Some(p), _) => HeldOut::Split(p),
+        (None, Some(t)) => HeldOut::Points(t.as_array()),
+        (None, None) => HeldOut::None,
     };
     let dv = data.as_array();
     let result = crate::run::watched(py, steps, progress, |watch| {
@@ -102,62 +98,4 @@ pub fn _train<'py>(
     dict.set_item("n_train", trained.n_train)?;
     dict.set_item("n_test", trained.n_test)?;
     Ok(dict)
-}
-
-/// Samples a learned model file; see `fieldflow.sample(model=...)`.
-#[pyfunction]
-#[pyo3(signature = (
-    model, n=None, seed=0, *, method="dopri5", rtol=1e-5, atol=1e-5, steps=None,
-    s_max=None, s_min=None, prior="far", start=None, start_level=None, rho=None,
-    denoise=false, offset=0, progress=None
-))]
-#[allow(clippy::too_many_arguments)]
-pub fn _sample_model<'py>(
-    py: Python<'py>,
-    model: PathBuf,
-    n: Option<usize>,
-    seed: u64,
-    method: &str,
-    rtol: f64,
-    atol: f64,
-    steps: Option<usize>,
-    s_max: Option<f64>,
-    s_min: Option<f64>,
-    prior: &str,
-    start: Option<&Bound<'py, PyAny>>,
-    start_level: Option<f64>,
-    rho: Option<f64>,
-    denoise: bool,
-    offset: usize,
-    progress: Option<&Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let req = SampleRequest {
-        n,
-        seed,
-        offset,
-        method: method.to_string(),
-        rtol,
-        atol,
-        steps,
-        s_max,
-        s_min,
-        prior: prior.to_string(),
-        start_level,
-        rho,
-        denoise,
-        ..SampleRequest::default()
-    };
-    let field = LearnedField::load(&model).map_err(to_py)?;
-    let start = start.map(|s| matrix(s, "start")).transpose()?;
-    let sv = start.as_ref().map(|s| s.as_array());
-    let total = sv.map_or(n.unwrap_or(0), |s| s.nrows());
-    let result = crate::run::watched(py, total, progress, |watch| {
-        let tick = |k: usize| watch.tick(k);
-        let hooks = Hooks {
-            progress: Some(&tick),
-            cancel: Some(&watch.cancel),
-        };
-        run::sample_model(&field, &req, sv, hooks)
-    })?;
-    crate::sample::samples_dict(py, result.map_err(to_py)?)
 }

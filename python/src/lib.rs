@@ -29,7 +29,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(marginal::marginal, m)?)?;
     m.add_function(wrap_pyfunction!(encode::_encode, m)?)?;
     m.add_function(wrap_pyfunction!(learned::_train, m)?)?;
-    m.add_function(wrap_pyfunction!(learned::_sample_model, m)?)?;
     m.add_function(wrap_pyfunction!(arrays::_input_address, m)?)?;
     m.add("BATCH", fieldflow::fields::BATCH)?;
     m.add_class::<check::Report>()?;

@@ -122,3 +122,25 @@ where
         }
     })
 }
+
+/// [`watched`] for a library run that takes [`fieldflow::run::Hooks`]: `work` gets
+/// hooks whose progress ticks the watch (one unit per particle) and whose cancel
+/// flag is the watch's.
+pub fn watched_run<T, F>(
+    py: Python<'_>,
+    total: usize,
+    progress: Option<&Bound<'_, PyAny>>,
+    work: F,
+) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce(fieldflow::run::Hooks<'_>) -> T + Send,
+{
+    watched(py, total, progress, |watch| {
+        let tick = |k: usize| watch.tick(k);
+        work(fieldflow::run::Hooks {
+            progress: Some(&tick),
+            cancel: Some(&watch.cancel),
+        })
+    })
+}

@@ -1,16 +1,21 @@
 //! `fieldflow.sample`: generation by integrating an exact field from its prior, the
-//! library's `run::sample` (the code path of `fieldflow sample`) on numpy arrays.
+//! library's `run::sample` (the code path of `fieldflow sample`) on numpy arrays, or
+//! a learned model file, `run::sample_model` (`fieldflow sample --model`).
 //!
 //! The native function returns a dict of arrays; the pure-Python `Samples` class wraps
 //! it (and the Dask front end stacks the dicts of its chunks).
 
 use crate::arrays::{matrix, to_numpy};
-use crate::errors::to_py;
+use crate::errors::{to_py, value_error};
+use crate::run::watched_run;
+use fieldflow::fields::MarginalField;
+use fieldflow::learn::LearnedField;
 use fieldflow::ode::Status;
-use fieldflow::run::{self, FieldSpec, Hooks, SampleRequest, SampleRun, Sampled};
+use fieldflow::run::{self, FieldSpec, SampleRequest, SampleRun, Sampled};
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use std::path::PathBuf;
 
 /// The code of `Samples.status` (`fieldflow.STATUS_NAMES[code]`).
 pub fn status_code(s: &Status) -> u8 {
@@ -22,21 +27,24 @@ pub fn status_code(s: &Status) -> u8 {
     }
 }
 
-/// Samples an exact field of the data; see `fieldflow.sample` for the arguments.
+/// Samples an exact field of the data, or a learned model file (`model`); see
+/// `fieldflow.sample` for the arguments. The one place where the keyword arguments
+/// become the library's `SampleRequest`, for both.
 #[pyfunction]
 #[pyo3(signature = (
-    field, data, n=None, seed=0, *, aug_dim=None, power=None, profile=None, r#box=None,
-    method="dopri5", rtol=1e-5, atol=1e-5, steps=None, s_max=None, s_min=None,
-    prior="far", force_prior=false, weights=None, start=None, start_level=None, rho=None,
-    denoise=false, unconverged_factor=1000.0, offset=0, progress=None
+    field=None, data=None, n=None, seed=0, *, model=None, aug_dim=None, power=None,
+    profile=None, r#box=None, method="dopri5", rtol=1e-5, atol=1e-5, steps=None, s_max=None,
+    s_min=None, prior="far", force_prior=false, weights=None, start=None, start_level=None,
+    rho=None, denoise=false, unconverged_factor=1000.0, offset=0, progress=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn _sample<'py>(
     py: Python<'py>,
-    field: &str,
-    data: &Bound<'py, PyAny>,
+    field: Option<&str>,
+    data: Option<&Bound<'py, PyAny>>,
     n: Option<usize>,
     seed: u64,
+    model: Option<PathBuf>,
     aug_dim: Option<f64>,
     power: Option<f64>,
     profile: Option<String>,
@@ -59,12 +67,13 @@ pub fn _sample<'py>(
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let spec = FieldSpec {
-        name: field.to_string(),
+        name: field.unwrap_or_default().to_string(),
         aug_dim,
         power,
         profile,
         uniform_box: r#box,
     };
+    let source = Source::new(py, field, data, model, &spec, weights, force_prior)?;
     let req = SampleRequest {
         n,
         seed,
@@ -84,18 +93,63 @@ pub fn _sample<'py>(
     };
     let start = start.map(|s| matrix(s, "start")).transpose()?;
     let sv = start.as_ref().map(|s| s.as_array());
-    let mf = crate::field::build(py, &spec, data, weights)?;
     let total = sv.map_or(n.unwrap_or(0), |s| s.nrows());
-    let result = crate::run::watched(py, total, progress, |watch| {
-        let tick = |k: usize| watch.tick(k);
-        let hooks = Hooks {
-            progress: Some(&tick),
-            cancel: Some(&watch.cancel),
-        };
-        run::sample(&mf, &req, sv, hooks)
+    let result = watched_run(py, total, progress, |hooks| match &source {
+        Source::Exact(mf) => run::sample(mf, &req, sv, hooks),
+        Source::Model(lf) => run::sample_model(lf, &req, sv, hooks),
     })?;
-    let run = result.map_err(to_py)?;
-    samples_dict(py, run)
+    samples_dict(py, result.map_err(to_py)?)
+}
+
+/// What a run integrates: the exact field of data, or a learned model.
+pub enum Source {
+    /// `field` of `data`.
+    Exact(MarginalField),
+    /// A model file written by `train`.
+    Model(LearnedField),
+}
+
+impl Source {
+    /// The exact field `spec` of `data` (with `weights`), or the model file `model`;
+    /// with a model, `field`, `data` and the exact field's options are refused, as the
+    /// command line refuses them beside `--model`.
+    pub fn new(
+        py: Python<'_>,
+        field: Option<&str>,
+        data: Option<&Bound<'_, PyAny>>,
+        model: Option<PathBuf>,
+        spec: &FieldSpec,
+        weights: Option<&Bound<'_, PyAny>>,
+        force_prior: bool,
+    ) -> PyResult<Self> {
+        let Some(model) = model else {
+            let Some(data) = data.filter(|_| field.is_some()) else {
+                return Err(value_error("give field and data (or model)"));
+            };
+            return Ok(Self::Exact(crate::field::build(py, spec, data, weights)?));
+        };
+        let given: Vec<&str> = [
+            ("field", field.is_some()),
+            ("data", data.is_some()),
+            ("aug_dim", spec.aug_dim.is_some()),
+            ("power", spec.power.is_some()),
+            ("profile", spec.profile.is_some()),
+            ("box", spec.uniform_box.is_some()),
+            ("weights", weights.is_some()),
+            ("force_prior", force_prior),
+        ]
+        .iter()
+        .filter(|(_, given)| *given)
+        .map(|(name, _)| *name)
+        .collect();
+        if !given.is_empty() {
+            return Err(value_error(format!(
+                "{} not allowed with model (the model file holds the field)",
+                given.join(", ")
+            )));
+        }
+        Ok(Self::Model(LearnedField::load(&model).map_err(to_py)?))
+    }
 }
 
 /// The dict of arrays that `Samples` wraps, from a library run.

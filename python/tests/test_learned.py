@@ -1,6 +1,7 @@
-"""train() and sample(model=...) against the command line: the same model file bytes,
-the same samples, files not replaced without force, Ctrl-C during training, and the
-arguments refused with a model. Tiny models (hidden 8, 30 steps) keep this fast."""
+"""train(), sample(model=...) and encode(model=...) against the command line: the
+same model file bytes, the same samples and codes, files not replaced without force,
+Ctrl-C during training, the arguments refused with a model, and the command line's
+memory pre-checks on batch and hidden. Tiny models (hidden 8, 30 steps) keep this fast."""
 
 import os
 import signal
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 import fieldflow
-from conftest import load
+from conftest import cli_error, load
 
 TINY = {"steps": 30, "batch": 64, "hidden": 8, "layers": 2, "seed": 3}
 TINY_FLAGS = ["--steps", 30, "--batch", 64, "--hidden", 8, "--layers", 2, "--seed", 3]
@@ -141,3 +142,64 @@ def test_ctrl_c_stops_training(tmp_path, data):
     print(f"Ctrl-C latency during training: {latency * 1000:.0f} ms")
     assert latency < 5.0
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "flags,kwargs",
+    [
+        ([], {}),
+        (["--method", "rk4", "--steps", 12, "--s-start", 0.01], {"method": "rk4", "steps": 12, "s_start": 0.01}),
+    ],
+)
+def test_encode_model_bit_identical_to_cli(cli, tmp_path, model, flags, kwargs):
+    pts = fieldflow.datasets("moons", 40, seed=7)
+    np.save(tmp_path / "pts.npy", pts)
+    cli("encode", "--model", model, "--points", "pts.npy", *flags, "--log-likelihood", "--out", "codes.npy")
+    want = load(tmp_path / "codes.npy")
+    got = fieldflow.encode(points=pts, model=model, log_likelihood=True, **kwargs)
+    assert np.array_equal(got.codes, want[:, :2])
+    assert np.array_equal(got.log_p, want[:, 2])
+    assert np.isfinite(got.log_p).all() and (got.status == 0).all()
+    cli("encode", "--model", model, "--points", "pts.npy", *flags, "--out", "plain.npy")
+    plain = fieldflow.encode(points=pts, model=model, **kwargs)
+    assert plain.log_p is None
+    assert np.array_equal(plain.codes, load(tmp_path / "plain.npy"))
+
+
+def test_encode_model_refuses_what_does_not_apply(model, data):
+    pts = data[:5]
+    with pytest.raises(ValueError, match="field, data not allowed with model"):
+        fieldflow.encode("gaussian", data, pts, model=model)
+    with pytest.raises(ValueError, match="weights not allowed with model"):
+        fieldflow.encode(points=pts, model=model, weights=np.ones(200))
+    with pytest.raises(ValueError, match="prior exact does not apply"):
+        fieldflow.encode(points=pts, model=model, prior="exact")
+    with pytest.raises(ValueError, match="few-step sampler"):
+        fieldflow.encode(points=pts, model=model, method="edm-euler", steps=4)
+    with pytest.raises(ValueError, match="give the points"):
+        fieldflow.encode(model=model)
+    with pytest.raises(ValueError, match="give field and data"):
+        fieldflow.encode(points=pts)
+    with pytest.raises(ValueError, match="dimension mismatch"):
+        fieldflow.encode(points=np.ones((3, 5)), model=model)
+
+
+@pytest.mark.parametrize(
+    "kwargs,flags",
+    [
+        ({"hidden": 10**12}, ["--hidden", 10**12]),
+        ({"batch": 10**15, "hidden": 64}, ["--batch", 10**15, "--hidden", 64]),
+    ],
+)
+def test_train_refuses_sizes_that_cannot_fit_with_the_cli_message(cli, tmp_path, data, kwargs, flags):
+    np.save(tmp_path / "data.npy", data)
+    proc = cli("train", "--field", "linear", "--data", "data.npy", "--out", "cli.safetensors", *flags, check=False)
+    want = cli_error(proc)
+    out = tmp_path / "py.safetensors"
+    with pytest.raises(ValueError) as err:
+        fieldflow.train(data, out, "linear", **kwargs)
+    got = str(err.value)
+    assert "needs about" in got and "of memory, more than the" in got, got
+    # equal up to the available memory, which can change between the two calls
+    assert got.split(", more than")[0] == want.split(", more than")[0]
+    assert not out.exists() and not (tmp_path / "cli.safetensors").exists()

@@ -11,7 +11,7 @@
 //! p-value is `1/(B+1)`, so `B` must exceed `k / alpha - 1` for those tests to be
 //! able to reject at all; the default `B = 999` allows up to 10 tests at 0.01.
 
-use super::one_sample::{landing_test, mixture_tests, GaussianTarget, PfgmPrior};
+use super::one_sample::{landing_test_cancel, mixture_tests_cancel, GaussianTarget, PfgmPrior};
 use super::two_sample::{self, TwoSampleConfig};
 use super::{validate_pair, validate_sample, TestResult};
 use crate::data::GaussianMixture;
@@ -131,18 +131,20 @@ pub enum OneSampleTarget {
 }
 
 /// The battery: which tests, their settings, and the family-wise level.
+///
+/// The lifetime is that of the cancel flag in [`Battery::config`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct Battery {
+pub struct Battery<'a> {
     alpha: f64,
     /// Settings of the two-sample tests (permutations, seed, projections, ...); the
     /// one-sample Monte Carlo tests use its `permutations` and `seed` too.
-    pub config: TwoSampleConfig,
+    pub config: TwoSampleConfig<'a>,
     /// The two-sample tests to run (`None`: every test that applies); each at most
     /// once, as the Bonferroni threshold `alpha / k` counts distinct tests.
     pub tests: Option<Vec<TwoSampleTest>>,
 }
 
-impl Default for Battery {
+impl Default for Battery<'_> {
     fn default() -> Self {
         Self {
             alpha: 0.01,
@@ -152,7 +154,7 @@ impl Default for Battery {
     }
 }
 
-impl Battery {
+impl Battery<'_> {
     /// A battery with the default tests and settings at family-wise level `alpha`.
     ///
     /// # Errors
@@ -218,7 +220,7 @@ impl Battery {
         let results = tests
             .iter()
             .map(|t| {
-                match super::permutation::poll(self.config.cancel.0)
+                match super::permutation::poll(self.config.cancel)
                     .and_then(|()| t.run(x, y, &self.config))
                 {
                     Ok(r) => Ok(r.checked()),
@@ -247,14 +249,18 @@ impl Battery {
         target: &OneSampleTarget,
     ) -> Result<BatteryReport> {
         validate_sample(x, "samples")?;
-        super::permutation::poll(self.config.cancel.0)?;
-        let (b, seed) = (self.config.permutations, self.config.seed);
+        super::permutation::poll(self.config.cancel)?;
+        let (b, seed, cancel) = (
+            self.config.permutations,
+            self.config.seed,
+            self.config.cancel,
+        );
         let (results, m) = match target {
             OneSampleTarget::Gaussian(g) => (g.tests(x)?, None),
             OneSampleTarget::PfgmPrior(p) => (p.tests(x)?, None),
-            OneSampleTarget::Mixture(mx) => (mixture_tests(x, mx, b, seed)?, None),
+            OneSampleTarget::Mixture(mx) => (mixture_tests_cancel(x, mx, b, seed, cancel)?, None),
             OneSampleTarget::Landing { data, weights } => {
-                let l = landing_test(x, data.view(), weights.as_deref(), b, seed)?;
+                let l = landing_test_cancel(x, data.view(), weights.as_deref(), b, seed, cancel)?;
                 (vec![l.result], Some(data.nrows()))
             }
         };

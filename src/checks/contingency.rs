@@ -12,13 +12,13 @@
 //!   `B` seeded multinomial draws, `(1 + #{X^2_b >= X^2}) / (1 + B)`: valid for any
 //!   expected counts (used by the landing test, where many cells are small).
 
-use super::permutation::pvalue;
+use super::permutation::{par_map_cancel, pvalue};
 use super::TestResult;
 use crate::{Error, Result};
 use ndarray::ArrayView2;
 use rand_distr::{Binomial, Distribution};
-use rayon::prelude::*;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
+use std::sync::atomic::AtomicBool;
 
 fn chi2_sf(x: f64, df: f64) -> Result<f64> {
     let law = ChiSquared::new(df).map_err(|e| Error::Invalid(format!("chi-square law: {e}")))?;
@@ -162,6 +162,19 @@ pub fn multinomial_gof_mc(
     b: usize,
     seed: u64,
 ) -> Result<TestResult> {
+    multinomial_gof_mc_cancel(name, counts, probs, b, seed, None)
+}
+
+/// [`multinomial_gof_mc`] with every draw first polling `cancel`
+/// ([`Error::Cancelled`] when it is set; the draws do not depend on it).
+pub(crate) fn multinomial_gof_mc_cancel(
+    name: &str,
+    counts: &[u64],
+    probs: &[f64],
+    b: usize,
+    seed: u64,
+    cancel: Option<&AtomicBool>,
+) -> Result<TestResult> {
     let probs = check_probs(counts, probs)?;
     super::pairwise::check_permutations(b)?;
     let n: u64 = counts.iter().sum();
@@ -170,33 +183,28 @@ pub fn multinomial_gof_mc(
     }
     let obs = pearson(counts, &probs, n as f64);
     let mut stats = vec![obs];
-    stats.extend(
-        (1..=b)
-            .into_par_iter()
-            .map(|k| {
-                let mut rng = crate::rng::stream(seed, k as u64);
-                let mut left = n;
-                let mut mass = 1.0;
-                let mut draw = vec![0u64; probs.len()];
-                for (c, &p) in probs.iter().enumerate() {
-                    if left == 0 {
-                        break;
-                    }
-                    if c + 1 == probs.len() {
-                        draw[c] = left;
-                        break;
-                    }
-                    let q = (p / mass).clamp(0.0, 1.0);
-                    let x = Binomial::new(left, q)
-                        .map(|bn| bn.sample(&mut rng))
-                        .unwrap_or(0);
-                    draw[c] = x;
-                    left -= x;
-                    mass -= p;
-                }
-                pearson(&draw, &probs, n as f64)
-            })
-            .collect::<Vec<f64>>(),
-    );
+    stats.extend(par_map_cancel(1..b + 1, cancel, |k| {
+        let mut rng = crate::rng::stream(seed, k as u64);
+        let mut left = n;
+        let mut mass = 1.0;
+        let mut draw = vec![0u64; probs.len()];
+        for (c, &p) in probs.iter().enumerate() {
+            if left == 0 {
+                break;
+            }
+            if c + 1 == probs.len() {
+                draw[c] = left;
+                break;
+            }
+            let q = (p / mass).clamp(0.0, 1.0);
+            let x = Binomial::new(left, q)
+                .map(|bn| bn.sample(&mut rng))
+                .unwrap_or(0);
+            draw[c] = x;
+            left -= x;
+            mass -= p;
+        }
+        pearson(&draw, &probs, n as f64)
+    })?);
     Ok(TestResult::new(name, obs, pvalue(&stats)))
 }

@@ -64,7 +64,7 @@ use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 pub use battery::{Battery, BatteryReport, OneSampleTarget, TwoSampleTest};
-pub use two_sample::{CancelFlag, TwoSampleConfig};
+pub use two_sample::TwoSampleConfig;
 
 /// The outcome of one test: its name, the value of its statistic and its p-value,
 /// or the reason it could not run on the data.

@@ -29,16 +29,17 @@
 //!   data point; the counts are tested against the data weights with a Monte Carlo
 //!   multinomial p-value (most cells are small), and the distances are reported.
 
-use super::contingency::{chi2_gof, multinomial_gof_mc};
+use super::contingency::{chi2_gof, multinomial_gof_mc_cancel};
 use super::kolmogorov::kolmogorov_sf;
+use super::permutation::par_map_cancel;
 use super::{validate_sample, validate_slice, TestResult};
 use crate::data::GaussianMixture;
 use crate::error::ensure_cols;
 use crate::{Error, Result};
 use ndarray::{Array2, ArrayView2};
 use rand::Rng as _;
-use rayon::prelude::*;
 use statrs::distribution::{Beta, Binomial, ChiSquared, ContinuousCDF, DiscreteCDF, Normal};
+use std::sync::atomic::AtomicBool;
 
 /// Stream index of the posterior component draws of [`mixture_tests`].
 pub const MIXTURE_STREAM: u64 = (1 << 62) + 2;
@@ -408,6 +409,17 @@ pub fn mixture_tests(
     b: usize,
     seed: u64,
 ) -> Result<Vec<TestResult>> {
+    mixture_tests_cancel(x, mix, b, seed, None)
+}
+
+/// [`mixture_tests`] whose Monte Carlo draws poll `cancel` ([`Error::Cancelled`]).
+pub(crate) fn mixture_tests_cancel(
+    x: ArrayView2<f64>,
+    mix: &GaussianMixture,
+    b: usize,
+    seed: u64,
+    cancel: Option<&AtomicBool>,
+) -> Result<Vec<TestResult>> {
     validate_sample(x, "samples")?;
     let d = mix.dim();
     ensure_cols("sample dimension for the mixture", x, d)?;
@@ -460,7 +472,7 @@ pub fn mixture_tests(
     if kk > 1 {
         let small = weights.iter().any(|w| w * n < 5.0);
         out.push(if small {
-            multinomial_gof_mc("mode_counts", &counts, weights, b, seed)?
+            multinomial_gof_mc_cancel("mode_counts", &counts, weights, b, seed, cancel)?
         } else {
             chi2_gof("mode_counts", &counts, weights)?
         });
@@ -500,6 +512,19 @@ pub fn landing_test(
     b: usize,
     seed: u64,
 ) -> Result<Landing> {
+    landing_test_cancel(x, data, weights, b, seed, None)
+}
+
+/// [`landing_test`] whose nearest-point search and Monte Carlo draws poll `cancel`
+/// ([`Error::Cancelled`]).
+pub(crate) fn landing_test_cancel(
+    x: ArrayView2<f64>,
+    data: ArrayView2<f64>,
+    weights: Option<&[f64]>,
+    b: usize,
+    seed: u64,
+    cancel: Option<&AtomicBool>,
+) -> Result<Landing> {
     super::validate_pair(x, data)?;
     let kept = weights
         .map(|w| crate::fields::drop_zero_weights(data, w))
@@ -510,25 +535,22 @@ pub fn landing_test(
         Some((_, w)) => w.clone(),
         None => vec![1.0 / mm as f64; mm],
     };
-    let nearest: Vec<(usize, f64)> = (0..x.nrows())
-        .into_par_iter()
-        .map(|i| {
-            let row = x.row(i);
-            let mut best = (0usize, f64::INFINITY);
-            for (j, drow) in data.outer_iter().enumerate() {
-                let s: f64 = row.iter().zip(drow).map(|(a, c)| (a - c) * (a - c)).sum();
-                if s < best.1 {
-                    best = (j, s);
-                }
+    let nearest: Vec<(usize, f64)> = par_map_cancel(0..x.nrows(), cancel, |i| {
+        let row = x.row(i);
+        let mut best = (0usize, f64::INFINITY);
+        for (j, drow) in data.outer_iter().enumerate() {
+            let s: f64 = row.iter().zip(drow).map(|(a, c)| (a - c) * (a - c)).sum();
+            if s < best.1 {
+                best = (j, s);
             }
-            (best.0, best.1.sqrt())
-        })
-        .collect();
+        }
+        (best.0, best.1.sqrt())
+    })?;
     let mut counts = vec![0u64; mm];
     for &(j, _) in &nearest {
         counts[j] += 1;
     }
-    let result = multinomial_gof_mc("landing", &counts, &w, b, seed)?;
+    let result = multinomial_gof_mc_cancel("landing", &counts, &w, b, seed, cancel)?;
     Ok(Landing {
         result,
         counts,

@@ -21,9 +21,6 @@ pub(crate) fn permuted_labels(identity: &[bool], seed: u64, b: usize) -> Vec<boo
     labels
 }
 
-/// Permutations computed between two polls of the cancel flag.
-pub(crate) const CANCEL_CHUNK: usize = 256;
-
 /// [`Error::Cancelled`] when the flag is set.
 pub(crate) fn poll(cancel: Option<&AtomicBool>) -> Result<()> {
     match cancel {
@@ -32,10 +29,32 @@ pub(crate) fn poll(cancel: Option<&AtomicBool>) -> Result<()> {
     }
 }
 
+/// `f(k)` for every `k` in `range`, in parallel, in order; [`Error::Cancelled`]
+/// when `cancel` is set before or during the run. Every item reads the flag before
+/// its work and skips the work when it is set, so a cancel takes effect within one
+/// item per thread. The flag is only read: the values never depend on it.
+pub(crate) fn par_map_cancel<T, F>(
+    range: std::ops::Range<usize>,
+    cancel: Option<&AtomicBool>,
+    f: F,
+) -> Result<Vec<T>>
+where
+    T: Send,
+    F: Fn(usize) -> T + Sync + Send,
+{
+    poll(cancel)?;
+    let out: Vec<Option<T>> = range
+        .into_par_iter()
+        .map(|k| poll(cancel).ok().map(|()| f(k)))
+        .collect();
+    out.into_iter()
+        .collect::<Option<Vec<T>>>()
+        .ok_or(Error::Cancelled)
+}
+
 /// Evaluates `stat` (a vector of statistics) on the observed labelling (index 0) and
-/// on `b` permutations (indices 1..=b), in parallel; the output order is fixed. The
-/// permutations run in chunks of [`CANCEL_CHUNK`], each after a poll of `cancel`
-/// (the chunking does not change the result).
+/// on `b` permutations (indices 1..=b), in parallel; the output order is fixed.
+/// Each permutation first polls `cancel` ([`par_map_cancel`]).
 pub(crate) fn permutation_stats<F>(
     identity: &[bool],
     b: usize,
@@ -46,23 +65,13 @@ pub(crate) fn permutation_stats<F>(
 where
     F: Fn(&[bool]) -> Vec<f64> + Sync,
 {
-    let mut out = Vec::with_capacity(b + 1);
-    for start in (0..=b).step_by(CANCEL_CHUNK) {
-        poll(cancel)?;
-        let end = (start + CANCEL_CHUNK).min(b + 1);
-        let part: Vec<Vec<f64>> = (start..end)
-            .into_par_iter()
-            .map(|k| {
-                if k == 0 {
-                    stat(identity)
-                } else {
-                    stat(&permuted_labels(identity, seed, k))
-                }
-            })
-            .collect();
-        out.extend(part);
-    }
-    Ok(out)
+    par_map_cancel(0..b + 1, cancel, |k| {
+        if k == 0 {
+            stat(identity)
+        } else {
+            stat(&permuted_labels(identity, seed, k))
+        }
+    })
 }
 
 fn ge_with_tol(t: f64, obs: f64) -> bool {
@@ -114,6 +123,30 @@ pub(crate) fn min_p(stats: &[Vec<f64>]) -> (f64, Vec<f64>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn par_map_cancel_keeps_order_and_stops_on_the_flag() {
+        let square = |k: usize| (k * k) as f64;
+        let want: Vec<f64> = (0..5000).map(square).collect();
+        assert_eq!(par_map_cancel(0..5000, None, square).unwrap(), want);
+        let unset = AtomicBool::new(false);
+        assert_eq!(par_map_cancel(0..5000, Some(&unset), square).unwrap(), want);
+        let set = AtomicBool::new(true);
+        let r = par_map_cancel(0..5000, Some(&set), |_| panic!("no item may run"));
+        assert_eq!(r.unwrap_err(), Error::Cancelled);
+        // set during the run (by item 10): the items after it skip their work
+        let flag = AtomicBool::new(false);
+        let ran = std::sync::atomic::AtomicUsize::new(0);
+        let r = par_map_cancel(0..1_000_000, Some(&flag), |k| {
+            ran.fetch_add(1, Ordering::Relaxed);
+            if k == 10 {
+                flag.store(true, Ordering::Relaxed);
+            }
+            k
+        });
+        assert_eq!(r.unwrap_err(), Error::Cancelled);
+        assert!(ran.load(Ordering::Relaxed) < 1_000_000);
+    }
 
     #[test]
     fn pvalue_counts_the_observed_itself() {

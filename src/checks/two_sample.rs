@@ -39,8 +39,12 @@ pub const DIRECTION_STREAM: u64 = 1 << 62;
 pub const SLICE_STREAM: u64 = (1 << 62) + 1;
 
 /// Settings shared by the two-sample tests.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TwoSampleConfig {
+///
+/// The lifetime is that of the optional cancel flag, borrowed as the samplers and
+/// [`crate::run::Hooks`] borrow theirs (`Option<&AtomicBool>`), so that each caller
+/// can have its own flag.
+#[derive(Debug, Clone)]
+pub struct TwoSampleConfig<'a> {
     /// Number of permutations `B` of the permutation tests (default 999, so that
     /// p-values reach 0.001).
     pub permutations: usize,
@@ -53,23 +57,25 @@ pub struct TwoSampleConfig {
     pub slices: usize,
     /// MMD bandwidth factors (default `1/8, 1/4, 1/2, 1, 2` times the median).
     pub bandwidth_factors: Vec<f64>,
-    /// A flag that stops the permutation tests (polled before each chunk of
-    /// permutations; they then return [`Error::Cancelled`]). Default: none.
-    pub cancel: CancelFlag,
+    /// A flag that stops the tests when set, from any thread: the permutation and
+    /// Monte Carlo loops poll it between small batches of draws and then return
+    /// [`Error::Cancelled`]. It is no setting of the tests: it changes no result
+    /// and `==` ignores it. Default: none.
+    pub cancel: Option<&'a AtomicBool>,
 }
 
-/// An optional cancel flag of a [`TwoSampleConfig`]. It is no setting of the tests:
-/// any two compare equal.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CancelFlag(pub Option<&'static AtomicBool>);
-
-impl PartialEq for CancelFlag {
-    fn eq(&self, _: &Self) -> bool {
-        true
+impl PartialEq for TwoSampleConfig<'_> {
+    /// Equal settings (the cancel flag is not compared).
+    fn eq(&self, o: &Self) -> bool {
+        self.permutations == o.permutations
+            && self.seed == o.seed
+            && self.projections == o.projections
+            && self.slices == o.slices
+            && self.bandwidth_factors == o.bandwidth_factors
     }
 }
 
-impl Default for TwoSampleConfig {
+impl Default for TwoSampleConfig<'_> {
     fn default() -> Self {
         Self {
             permutations: 999,
@@ -77,7 +83,7 @@ impl Default for TwoSampleConfig {
             projections: 8,
             slices: 64,
             bandwidth_factors: DEFAULT_BANDWIDTH_FACTORS.to_vec(),
-            cancel: CancelFlag::default(),
+            cancel: None,
         }
     }
 }
@@ -165,7 +171,7 @@ pub fn ad(x: ArrayView2<f64>, y: ArrayView2<f64>, cfg: &TwoSampleConfig) -> Resu
         .map(|u| SortedPooled::new(&project(x, u), &project(y, u)))
         .collect();
     let identity = pooled[0].identity_labels();
-    let stats = permutation_stats(&identity, cfg.permutations, cfg.seed, cfg.cancel.0, |lab| {
+    let stats = permutation_stats(&identity, cfg.permutations, cfg.seed, cfg.cancel, |lab| {
         let max = pooled
             .iter()
             .map(|sp| sp.ad_standardised(lab))
@@ -181,7 +187,7 @@ pub fn ad(x: ArrayView2<f64>, y: ArrayView2<f64>, cfg: &TwoSampleConfig) -> Resu
 /// # Errors
 /// Bad input or `permutations == 0`.
 pub fn energy(x: ArrayView2<f64>, y: ArrayView2<f64>, cfg: &TwoSampleConfig) -> Result<TestResult> {
-    energy_test_cancel(x, y, cfg.permutations, cfg.seed, cfg.cancel.0)
+    energy_test_cancel(x, y, cfg.permutations, cfg.seed, cfg.cancel)
 }
 
 /// MMD^2 at several bandwidths (`mmd`), min-p combined permutation p-value.
@@ -195,7 +201,7 @@ pub fn mmd(x: ArrayView2<f64>, y: ArrayView2<f64>, cfg: &TwoSampleConfig) -> Res
         &cfg.bandwidth_factors,
         cfg.permutations,
         cfg.seed,
-        cfg.cancel.0,
+        cfg.cancel,
     )?;
     Ok(r.to_test_result(&cfg.bandwidth_factors))
 }
@@ -230,7 +236,7 @@ pub fn sliced_w2(
         .collect();
     let identity = pooled[0].identity_labels();
     let l = pooled.len() as f64;
-    let stats = permutation_stats(&identity, cfg.permutations, cfg.seed, cfg.cancel.0, |lab| {
+    let stats = permutation_stats(&identity, cfg.permutations, cfg.seed, cfg.cancel, |lab| {
         vec![(pooled.iter().map(|sp| sp.w2_squared(lab)).sum::<f64>() / l).sqrt()]
     })?;
     let col: Vec<f64> = stats.iter().map(|s| s[0]).collect();
@@ -256,7 +262,7 @@ pub fn w1(x: ArrayView2<f64>, y: ArrayView2<f64>, cfg: &TwoSampleConfig) -> Resu
         &sp.identity_labels(),
         cfg.permutations,
         cfg.seed,
-        cfg.cancel.0,
+        cfg.cancel,
         |lab| vec![sp.w1(lab)],
     )?;
     let col: Vec<f64> = stats.iter().map(|s| s[0]).collect();
@@ -280,7 +286,7 @@ pub fn ks2d(x: ArrayView2<f64>, y: ArrayView2<f64>, cfg: &TwoSampleConfig) -> Re
     }
     let k = Ks2d::new(x, y);
     let identity: Vec<bool> = (0..k.n + k.m).map(|i| i < k.n).collect();
-    let stats = permutation_stats(&identity, cfg.permutations, cfg.seed, cfg.cancel.0, |lab| {
+    let stats = permutation_stats(&identity, cfg.permutations, cfg.seed, cfg.cancel, |lab| {
         vec![k.stat(lab)]
     })?;
     let col: Vec<f64> = stats.iter().map(|s| s[0]).collect();

@@ -94,6 +94,20 @@ pub struct Args {
     allow_failures: bool,
 }
 
+/// The library's request of these arguments (integrator, levels, prior).
+fn request(args: &Args) -> fieldflow::run::SampleRequest {
+    fieldflow::run::SampleRequest {
+        method: args.solver.method.clone(),
+        rtol: args.solver.rtol,
+        atol: args.solver.atol,
+        steps: args.solver.steps,
+        s_max: args.solver.s_max,
+        s_min: args.s_start,
+        prior: args.solver.prior.clone(),
+        ..Default::default()
+    }
+}
+
 /// Runs `fieldflow encode`.
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     #[cfg(feature = "learn")]
@@ -119,16 +133,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             mf.dim()
         );
     }
-    let req = fieldflow::run::SampleRequest {
-        method: args.solver.method.clone(),
-        rtol: args.solver.rtol,
-        atol: args.solver.atol,
-        steps: args.solver.steps,
-        s_max: args.solver.s_max,
-        s_min: args.s_start,
-        prior: args.solver.prior.clone(),
-        ..Default::default()
-    };
+    let req = request(&args);
     let mut opts = fieldflow::run::sample_options(&mf, &req)?;
     opts.likelihood = args.log_likelihood;
     let n = x.nrows();
@@ -263,7 +268,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
 fn run_model(args: &Args, model: &Path, quiet: bool) -> anyhow::Result<ExitCode> {
     use fieldflow::fields::Field;
     use fieldflow::learn::LearnedField;
-    use fieldflow::sampling::{Flow, Prior};
+    use fieldflow::sampling::Prior;
     check_outputs(
         &[(&args.out, "--out", Kind::Points)],
         &[&args.points, model],
@@ -288,16 +293,19 @@ fn run_model(args: &Args, model: &Path, quiet: bool) -> anyhow::Result<ExitCode>
             field.dim()
         );
     }
-    let mut opts = super::sample_model::model_options(&field, &args.solver, args.s_start)?;
-    opts.likelihood = args.log_likelihood;
+    // the command line's own checks first, worded with its flags
+    let opts = super::sample_model::model_options(&field, &args.solver, args.s_start)?;
     let prior = field.prior(opts.s_max)?;
+    let req = request(args);
     let n = x.nrows();
     let bar = progress_bar(n, quiet, "encoding");
     let tick = |k: usize| bar.inc(k as u64);
     let start = Instant::now();
-    let enc = Flow::new(&field, &prior)?
-        .progress(&tick)
-        .encode(x.view(), &opts)?;
+    let hooks = fieldflow::run::Hooks {
+        progress: Some(&tick),
+        cancel: Some(super::cancel_flag()),
+    };
+    let enc = fieldflow::run::encode_model(&field, x.view(), &req, args.log_likelihood, hooks)?;
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
     let mut columns: Vec<String> = (0..field.dim()).map(|j| format!("x{j}")).collect();

@@ -16,7 +16,7 @@ use anyhow::bail;
 use clap::Parser;
 use fieldflow::fields::{FieldKind, FieldParams};
 use fieldflow::learn::{Target, TrainConfig};
-use fieldflow::run::{test_every, train, HeldOut, TrainRun};
+use fieldflow::run::{check_train_sizes, test_every, train, HeldOut, TrainRun};
 use ndarray::Array2;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -99,23 +99,20 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
     if args.steps == 0 || args.batch == 0 || args.hidden == 0 || args.layers == 0 {
         bail!("--steps, --batch, --hidden and --layers must be at least 1");
     }
-    // f32 weights with their gradients and AdamW's two moments; per batch row the
-    // activations of every layer, kept for the backward pass (a generous factor 8)
-    let weights = (args.hidden as u128)
-        .saturating_mul(args.hidden as u128)
-        .saturating_mul(args.layers as u128)
-        .saturating_mul(16);
-    super::memory::ensure_fits(
-        &format!("--hidden {} --layers {}", args.hidden, args.layers),
-        weights,
-    )?;
-    super::memory::ensure_fits(
-        &format!("--batch {} at --hidden {}", args.batch, args.hidden),
-        super::memory::bytes(args.batch, 8 * 4)
-            .saturating_mul(args.hidden as u128)
-            .saturating_mul(args.layers as u128 + 2)
-            .saturating_add(weights),
-    )?;
+    let cfg = TrainConfig {
+        kind,
+        steps: args.steps,
+        batch: args.batch,
+        hidden: args.hidden,
+        layers: args.layers,
+        lr: args.lr,
+        seed: args.seed,
+        target,
+        test_every: test_every(args.steps),
+        ..TrainConfig::default()
+    };
+    // the library's memory estimate (network and one batch), before reading any file
+    check_train_sizes(&cfg)?;
     if !(args.lr > 0.0 && args.lr.is_finite()) {
         bail!("--lr must be positive and finite, got {}", args.lr);
     }
@@ -149,18 +146,6 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         (Some(p), _) => HeldOut::Split(p),
         (None, Some(t)) => HeldOut::Points(t.view()),
         (None, None) => HeldOut::None,
-    };
-    let cfg = TrainConfig {
-        kind,
-        steps: args.steps,
-        batch: args.batch,
-        hidden: args.hidden,
-        layers: args.layers,
-        lr: args.lr,
-        seed: args.seed,
-        target,
-        test_every: test_every(args.steps),
-        ..TrainConfig::default()
     };
     let bar = progress_bar(args.steps, quiet, "training");
     let start = Instant::now();

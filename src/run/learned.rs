@@ -17,7 +17,7 @@ use crate::learn::train::split;
 use crate::learn::{train_with_cancel, LearnedField, TrainConfig, TrainReport};
 use crate::ode::Method as OdeMethod;
 use crate::samplers::{self, SamplerOptions};
-use crate::sampling::{Flow, Prior, Progress, SampleOptions};
+use crate::sampling::{Encoded, Flow, Prior, Progress, SampleOptions};
 use crate::{Error, Result};
 use ndarray::{Array2, ArrayView2};
 use std::sync::atomic::AtomicBool;
@@ -43,20 +43,10 @@ pub fn sample_model(
         ));
     }
     check_start(req, start)?;
-    if req.prior.parse::<PriorKind>()? != PriorKind::FarField {
-        return Err(Error::Invalid(format!(
-            "prior {} does not apply to a learned model (the far field around the training mean)",
-            req.prior
-        )));
-    }
+    let mut opts = model_levels(model, req)?;
     static NEVER: AtomicBool = AtomicBool::new(false);
     let cancel = hooks.cancel.unwrap_or(&NEVER);
     let progress: Progress = hooks.progress.unwrap_or(&|_| {});
-    let mut opts = SampleOptions::for_schedule(model.schedule());
-    opts.s_max = req.s_max.unwrap_or(model.default_s_max());
-    if let Some(s) = req.s_min {
-        opts.s_min = s;
-    }
     let s_top = req.start_level.unwrap_or(opts.s_max);
     let n = match (start, req.n) {
         (Some(x), _) => x.nrows(),
@@ -106,11 +96,7 @@ pub fn sample_model(
                 .into(),
         ));
     }
-    opts.solver = opts.solver.rtol(req.rtol).atol(req.atol);
-    opts.solver.method = req.method.parse::<OdeMethod>()?;
-    if let Some(k) = req.steps {
-        opts.solver = opts.solver.fixed_steps(k);
-    }
+    set_solver(&mut opts, req)?;
     opts.denoise = req.denoise;
     let flow = Flow::new(model, &prior)?.progress(progress).cancel(cancel);
     let samples = match start {
@@ -125,6 +111,72 @@ pub fn sample_model(
         options: Some(opts),
         sampler: None,
     })
+}
+
+/// The levels of a run of `model`: `req.s_max` or the model's stored level,
+/// `req.s_min` or the schedule's default; `req.prior` must be the far field.
+fn model_levels(model: &LearnedField, req: &SampleRequest) -> Result<SampleOptions> {
+    if req.prior.parse::<PriorKind>()? != PriorKind::FarField {
+        return Err(Error::Invalid(format!(
+            "prior {} does not apply to a learned model (the far field around the training mean)",
+            req.prior
+        )));
+    }
+    let mut opts = SampleOptions::for_schedule(model.schedule());
+    opts.s_max = req.s_max.unwrap_or(model.default_s_max());
+    if let Some(s) = req.s_min {
+        opts.s_min = s;
+    }
+    Ok(opts)
+}
+
+/// Sets the ODE integrator of `req` (method, tolerances, fixed steps) in `opts`.
+fn set_solver(opts: &mut SampleOptions, req: &SampleRequest) -> Result<()> {
+    let mut solver = opts.solver.clone().rtol(req.rtol).atol(req.atol);
+    solver.method = req.method.parse::<OdeMethod>()?;
+    if let Some(k) = req.steps {
+        solver = solver.fixed_steps(k);
+    }
+    opts.solver = solver;
+    Ok(())
+}
+
+/// Encodes `x` (points at level `req.s_min`, default `1e-3`) through the learned
+/// field `model` as `fieldflow encode --model` does: integrates them forward to
+/// `req.s_max` (default: the model's stored level) with `req`'s integrator and,
+/// when `likelihood`, the log-likelihood of each point under the model: the
+/// far-field prior around the training mean at `s_max` minus the integral of the
+/// network's divergence along the path. The divergence is the flow's trace rule
+/// ([`crate::sampling::TraceEstimator`]'s default: a finite-difference trace for
+/// small `d`, Hutchinson's estimator with fixed probes above). Only the integrators
+/// apply; `n`, `seed`, `offset`, `rho`, `denoise` and the start settings are not
+/// used.
+///
+/// # Errors
+/// A few-step sampler or another prior than `far`, bad values, points of another
+/// dimension than the model's, and [`Error::Cancelled`] when `hooks.cancel` is set.
+pub fn encode_model(
+    model: &LearnedField,
+    x: ArrayView2<f64>,
+    req: &SampleRequest,
+    likelihood: bool,
+    hooks: Hooks,
+) -> Result<Encoded> {
+    super::check_encode_method(req)?;
+    check_request(req)?;
+    let mut opts = model_levels(model, req)?;
+    set_solver(&mut opts, req)?;
+    opts.likelihood = likelihood;
+    crate::error::ensure_cols("points to encode", x, model.dim())?;
+    let prior = model.prior(opts.s_max)?;
+    let mut flow = Flow::new(model, &prior)?;
+    if let Some(p) = hooks.progress {
+        flow = flow.progress(p);
+    }
+    if let Some(c) = hooks.cancel {
+        flow = flow.cancel(c);
+    }
+    flow.encode(x, &opts)
 }
 
 /// Where the held-out points of [`train`] come from.
@@ -146,6 +198,43 @@ pub fn test_every(steps: usize) -> usize {
     (steps / 100).max(1)
 }
 
+/// Checks the sizes of a training run before any work: `steps`, `batch`, `hidden`
+/// and `layers` at least 1, and an estimate of the memory of the network and of one
+/// batch within the machine's available memory ([`crate::limits::ensure_fits`]):
+/// `f32` weights with their gradients and AdamW's two moments (16 bytes per weight,
+/// `hidden^2 layers` weights), and per batch row the activations of every layer,
+/// kept for the backward pass (`4 x 8` bytes per unit, a generous factor). [`train`]
+/// calls it first; a caller can call it before reading its data.
+///
+/// # Errors
+/// A zero count, or a run that cannot fit in memory (the message names the counts).
+pub fn check_train_sizes(cfg: &TrainConfig) -> Result<()> {
+    if cfg.steps == 0 || cfg.batch == 0 || cfg.hidden == 0 || cfg.layers == 0 {
+        return Err(Error::Invalid(
+            "steps, batch, hidden and layers must be at least 1".into(),
+        ));
+    }
+    let weights = (cfg.hidden as u128)
+        .saturating_mul(cfg.hidden as u128)
+        .saturating_mul(cfg.layers as u128)
+        .saturating_mul(16);
+    crate::limits::ensure_fits(
+        &format!(
+            "a network of hidden {} and layers {}",
+            cfg.hidden, cfg.layers
+        ),
+        weights,
+    )?;
+    crate::limits::ensure_fits(
+        &format!("batch {} at hidden {}", cfg.batch, cfg.hidden),
+        (cfg.batch as u128)
+            .saturating_mul(8 * 4)
+            .saturating_mul(cfg.hidden as u128)
+            .saturating_mul(cfg.layers as u128 + 2)
+            .saturating_add(weights),
+    )
+}
+
 /// The result of [`train`].
 #[derive(Debug, Clone)]
 pub struct TrainRun {
@@ -163,7 +252,8 @@ pub struct TrainRun {
 /// loss)` is called after every step; `cancel` is read before every step.
 ///
 /// # Errors
-/// Bad data or settings, and [`Error::Cancelled`] when `cancel` is set.
+/// Bad data or settings, sizes refused by [`check_train_sizes`], and
+/// [`Error::Cancelled`] when `cancel` is set.
 pub fn train(
     data: ArrayView2<f64>,
     held_out: HeldOut,
@@ -171,6 +261,7 @@ pub fn train(
     progress: impl FnMut(usize, f64),
     cancel: Option<&AtomicBool>,
 ) -> Result<TrainRun> {
+    check_train_sizes(cfg)?;
     let split_off: Option<(Array2<f64>, Array2<f64>)> = match held_out {
         HeldOut::Split(p) => Some(split(data, p, cfg.seed)?),
         _ => None,

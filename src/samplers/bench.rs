@@ -55,8 +55,9 @@ pub struct BenchConfig {
     pub target_seed: u64,
     /// Compute the exact `W2` to the target draws.
     pub w2: bool,
-    /// The battery for the verdict (`None`: no verdict).
-    pub battery: Option<Battery>,
+    /// The battery for the verdict (`None`: no verdict); its cancel flag, if any,
+    /// is a static one (the command line's).
+    pub battery: Option<Battery<'static>>,
 }
 
 /// One row of the table.

@@ -61,7 +61,7 @@ fn normal_sample(rng: &mut impl Rng, n: usize, d: usize) -> Array2<f64> {
     Array2::from_shape_fn((n, d), |_| rng.sample(StandardNormal))
 }
 
-fn cfg(seed: u64) -> TwoSampleConfig {
+fn cfg(seed: u64) -> TwoSampleConfig<'static> {
     TwoSampleConfig {
         permutations: B,
         seed,

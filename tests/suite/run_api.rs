@@ -550,3 +550,61 @@ fn marginal_gives_the_command_lines_bits() {
         );
     }
 }
+
+/// Runs `work` while another thread sets `flag` after 100 ms.
+fn with_flag_set_later<T: Send>(flag: &AtomicBool, work: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|sc| {
+        sc.spawn(|| {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            flag.store(true, Ordering::Relaxed);
+        });
+        work()
+    })
+}
+
+#[test]
+fn a_per_call_flag_cancels_the_check_battery() {
+    use fieldflow::checks::battery::{Battery, OneSampleTarget};
+    use fieldflow::run::{check, CheckRequest};
+    let x = datasets("8gaussians", Some(400), 1).unwrap();
+    let y = datasets("8gaussians", Some(400), 2).unwrap();
+    // each run below does far more work than fits in the 100 ms before the flag is
+    // set (10^6 permutations of the energy test; 10^6 multinomial draws over 3000
+    // cells for the landing test), so it returns Cancelled only if its loops poll the
+    // flag (a local one: any lifetime works)
+    let req = CheckRequest {
+        permutations: 1_000_000,
+        tests: Some(vec!["energy".into()]),
+        ..CheckRequest::default()
+    };
+    let flag = AtomicBool::new(false);
+    let r = with_flag_set_later(&flag, || {
+        check(x.view(), Some(y.view()), None, &req, Some(&flag))
+    });
+    assert_eq!(r.unwrap_err(), Error::Cancelled);
+    // set before the run: nothing runs
+    let r = check(x.view(), Some(y.view()), None, &req, Some(&flag));
+    assert_eq!(r.unwrap_err(), Error::Cancelled);
+
+    // the one-sample Monte Carlo loop (landing: nearest points, multinomial draws)
+    let data = datasets("8gaussians", Some(3000), 3).unwrap();
+    let target = OneSampleTarget::Landing {
+        data,
+        weights: None,
+    };
+    let flag = AtomicBool::new(false);
+    let mut battery = Battery::new(0.01).unwrap();
+    battery.config.permutations = 1_000_000;
+    battery.config.cancel = Some(&flag);
+    let r = with_flag_set_later(&flag, || battery.one_sample(x.view(), &target));
+    assert_eq!(r.unwrap_err(), Error::Cancelled);
+    // the same battery without a flag set gives the result of one without a flag
+    let quick = |cancel| {
+        let mut b = Battery::new(0.01).unwrap();
+        b.config.permutations = 99;
+        b.config.cancel = cancel;
+        b.one_sample(x.view(), &target).unwrap()
+    };
+    let unset = AtomicBool::new(false);
+    assert_eq!(quick(Some(&unset)), quick(None));
+}
