@@ -17,8 +17,7 @@ use fieldflow::Error;
 use ndarray::Array2;
 use std::sync::atomic::AtomicBool;
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 
 fn data() -> Array2<f64> {
     Dataset::Moons.try_sample_seeded(200, 0).unwrap()
