@@ -88,7 +88,7 @@ mod tests;
 mod vexp;
 
 pub use components::eval_components;
-pub use gemm::WEIGHT_RTOL;
+pub use gemm::{product_tile, PRODUCT_ROWS, WEIGHT_RTOL};
 pub use lanes::{Soa, LANES};
 use points::eval_points_with;
 use power::{eval_power, fast_power_exponent, Rows};
@@ -104,6 +104,11 @@ pub const GEMM_MIN_D: usize = 32;
 /// 0.8e6 against 1.1e6 - 1.4e6 pairs per second; at `d = 64` the vectorised path is
 /// 2.5 - 3.3 times faster; docs/FIELDS.md).
 pub const GAUSS_MAX_D: usize = 256;
+
+/// Smallest `d` at which the Gaussian kernel takes the matrix-product path (the
+/// `gemm` submodule) when the divergence is not requested (measured crossover, see
+/// docs/FIELDS.md).
+pub const GAUSS_GEMM_MIN_D: usize = 32;
 
 /// Data points per tile.
 pub const TILE: usize = 256;
@@ -173,6 +178,40 @@ pub fn eval_points(kernel: &Noise, sch: Schedule, src: &Source, s: &[f64], x: &[
     }
 }
 
+/// The Gaussian kernel coordinate by coordinate: the vectorised path up to
+/// [`GAUSS_MAX_D`], the scalar one above.
+fn gauss_coordinatewise(
+    kernel: &Noise,
+    sch: Schedule,
+    src: &Source,
+    s: &[f64],
+    x: &[f64],
+    out: Out,
+) {
+    debug_assert_eq!(kernel.kind(), NoiseKind::Gaussian);
+    if src.dim() <= GAUSS_MAX_D {
+        let soa = src.soa();
+        let rows = gauss::GaussRows {
+            sch,
+            s,
+            x,
+            out,
+            log_norm: kernel.log_norm() + soa.ln_pi_max,
+        };
+        gauss::eval_gauss(soa, src.dim(), rows);
+    } else {
+        eval_points_with(
+            kernel,
+            |r2: f64, r2_ref: f64| kernel.ratio(r2, r2_ref),
+            sch,
+            src,
+            s,
+            x,
+            out,
+        );
+    }
+}
+
 /// [`eval_points`] for rows at ordinary levels.
 fn eval_points_fast(kernel: &Noise, sch: Schedule, src: &Source, s: &[f64], x: &[f64], out: Out) {
     debug_assert_eq!(src.kind(), SourceKind::Points);
@@ -189,16 +228,12 @@ fn eval_points_fast(kernel: &Noise, sch: Schedule, src: &Source, s: &[f64], x: &
         eval_power(n2, src, rows);
         return;
     }
-    if kernel.kind() == NoiseKind::Gaussian && src.dim() <= GAUSS_MAX_D {
-        let soa = src.soa();
-        let rows = gauss::GaussRows {
-            sch,
-            s,
-            x,
-            out,
-            log_norm: kernel.log_norm() + soa.ln_pi_max,
-        };
-        gauss::eval_gauss(soa, src.dim(), rows);
+    if kernel.kind() == NoiseKind::Gaussian {
+        if src.dim() >= GAUSS_GEMM_MIN_D && out.div.is_none() {
+            gemm::gauss_gemm(kernel, sch, src, s, x, out, gauss_coordinatewise);
+        } else {
+            gauss_coordinatewise(kernel, sch, src, s, x, out);
+        }
         return;
     }
     match kernel.kind() {
