@@ -55,8 +55,9 @@ pub const WEIGHT_RTOL: f64 = 1e-6;
 /// Particles per block of the product path.
 pub const PRODUCT_ROWS: usize = 64;
 
-/// Data points per tile of the product path at dimension `d` (the `n_b x T` weights
-/// stay in L2).
+/// Data points per tile of the product path at dimension `d`: 256 for every `d` (the
+/// `64 x 256` weights, 128 KiB, stay in L2; at `d = 784` the products alone ran at the
+/// same rate, within the noise, for tiles of 64 to 1024 points: docs/FIELDS.md).
 pub const fn product_tile(d: usize) -> usize {
     let _ = d;
     256
@@ -438,18 +439,26 @@ fn gauss_law<const W: bool, const F: bool>(job: GaussJob, mut rows: GaussRows) {
     let (src, d) = (job.src, job.src.dim());
     let (s, x) = (rows.s, rows.x);
     let law = GaussLaw::<W, F>(rows.sch);
-    product(&law, src.soa(), src.means(), d, s, x, |r, sums| match sums {
-        Some(sums) => gauss::finish_sums(d, r, sums.c, sums.w, sums.m, &mut rows),
-        None => {
-            let out = Out {
-                f: &mut rows.out.f[r * d..(r + 1) * d],
-                log_p: rows.out.log_p.as_deref_mut().map(|l| &mut l[r..r + 1]),
-                div: None,
-            };
-            let (sr, xr) = (&s[r..r + 1], &x[r * d..(r + 1) * d]);
-            (job.coordinatewise)(job.kernel, rows.sch, src, sr, xr, out);
-        }
-    });
+    product(
+        &law,
+        src.soa(),
+        src.means(),
+        d,
+        s,
+        x,
+        |r, sums| match sums {
+            Some(sums) => gauss::finish_sums(d, r, sums.c, sums.w, sums.m, &mut rows),
+            None => {
+                let out = Out {
+                    f: &mut rows.out.f[r * d..(r + 1) * d],
+                    log_p: rows.out.log_p.as_deref_mut().map(|l| &mut l[r..r + 1]),
+                    div: None,
+                };
+                let (sr, xr) = (&s[r..r + 1], &x[r * d..(r + 1) * d]);
+                (job.coordinatewise)(job.kernel, rows.sch, src, sr, xr, out);
+            }
+        },
+    );
 }
 #[cfg(test)]
 mod tests {
@@ -708,13 +717,7 @@ mod tests {
         let (s, x) = rows_at(&data, 70, &levels, &mut rng);
         let all = run_gauss(Schedule::Linear, &src, &s, &x, true);
         for (r0, r1) in [(0, 1), (3, 4), (5, 37), (64, 70), (1, 66)] {
-            let part = run_gauss(
-                Schedule::Linear,
-                &src,
-                &s[r0..r1],
-                &x[r0 * d..r1 * d],
-                true,
-            );
+            let part = run_gauss(Schedule::Linear, &src, &s[r0..r1], &x[r0 * d..r1 * d], true);
             for r in r0..r1 {
                 for j in 0..d {
                     let (u, v) = (all.f[r * d + j], part.f[(r - r0) * d + j]);

@@ -35,12 +35,19 @@
 //!   weights are formed from matrix products instead (`gemm` submodule: distances as
 //!   `|x|^2 + |y|^2 - 2 x.y`, weighted sums as a second product, rows whose distances
 //!   may have lost digits to cancellation recomputed by the coordinate-wise code).
+//!   The product path is generic over the weight law and serves the Gaussian kernel
+//!   too (below).
 //! * The vectorised Gaussian path (`gauss` submodule): an empirical source and the
 //!   Gaussian law under either schedule (EDM / VE diffusion, and the linear path with
 //!   Gaussian noise). The same layout and chunks as the power-law path, the nearest
 //!   data point as every row's reference, weights `exp(-(d2_i - d2_ref) / (2 sigma^2))` from a lane-wise
 //!   exponential (`vexp` submodule: range reduction and a polynomial, within 2 ulp of
 //!   `f64::exp`, no call per pair) and the divergence from three extra sums per row.
+//!   From `d = GAUSS_GEMM_MIN_D` on, when the divergence is not asked for, the
+//!   Gaussian weights come from the matrix-product path of the `gemm` submodule
+//!   (`|x - alpha y|^2 = |x|^2 + alpha^2 |y|^2 - 2 alpha x.y`, a running reference,
+//!   rows that may have lost digits recomputed coordinate by coordinate); above
+//!   `GAUSS_MAX_D` the coordinate-wise Gaussian kernel is the scalar path.
 //! * The scalar ratio path otherwise (`points` submodule, behind [`eval_points`]), for
 //!   an empirical source and a radially decreasing law (radial profiles, non-integer
 //!   `2e`, power laws under the linear schedule). Pass one
@@ -98,7 +105,8 @@ use power::{eval_power, fast_power_exponent, Rows};
 /// docs/FIELDS.md).
 pub const GEMM_MIN_D: usize = 32;
 
-/// Largest `d` at which the Gaussian kernel takes the vectorised path (`gauss`
+/// Largest `d` at which the coordinate-wise Gaussian kernel (the divergence, and rows
+/// that the product path reroutes for cancellation) is the vectorised path (`gauss`
 /// submodule). Above it the coordinate-major chunks touch one memory page per
 /// coordinate and the scalar path over row-major data is faster (measured at `d = 784`:
 /// 0.8e6 against 1.1e6 - 1.4e6 pairs per second; at `d = 64` the vectorised path is
@@ -106,9 +114,10 @@ pub const GEMM_MIN_D: usize = 32;
 pub const GAUSS_MAX_D: usize = 256;
 
 /// Smallest `d` at which the Gaussian kernel takes the matrix-product path (the
-/// `gemm` submodule) when the divergence is not requested (measured crossover, see
-/// docs/FIELDS.md).
-pub const GAUSS_GEMM_MIN_D: usize = 32;
+/// `gemm` submodule) when the divergence is not requested (measured: 1.6 times the
+/// coordinate-wise kernel's pairs per second at `d = 16`, 2.3 at `d = 32`, 3.9 at
+/// `d = 784`; docs/FIELDS.md).
+pub const GAUSS_GEMM_MIN_D: usize = 16;
 
 /// Data points per tile.
 pub const TILE: usize = 256;

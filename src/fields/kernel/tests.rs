@@ -321,7 +321,10 @@ fn vectorised_gaussian_path_matches_the_scalar_path() {
                     // (tested against this kernel in the `gemm` module)
                     assert!(
                         d >= super::GAUSS_GEMM_MIN_D
-                            || a.f.iter().zip(&v.f).all(|(u, v)| u.to_bits() == v.to_bits())
+                            || a.f
+                                .iter()
+                                .zip(&v.f)
+                                .all(|(u, v)| u.to_bits() == v.to_bits())
                     );
                     for r in 0..s.len() {
                         let (al, da, sg) = (sch.alpha(s[r]), sch.dalpha(s[r]), sch.sigma(s[r]));
