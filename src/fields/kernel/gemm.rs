@@ -16,7 +16,7 @@
 //! row is the smallest `t` (or `d2`) seen so far: when a tile brings a smaller one,
 //! the row's sums are rescaled by the law's ratio of the two references (at most
 //! one), so every kernel ratio stays in `(0, 1]` as in the other kernels and the
-//! nearest point ends with weight `pi_i / pi_max`.
+//! nearest point ends with kernel ratio 1 (exactly `e^0` for the Gaussian).
 //!
 //! Cancellation: the product form loses digits when `d2` is small next to
 //! `|x|^2 + a^2 |y|^2` (near a data point at small `s`). With `gamma_d = d eps` (the
