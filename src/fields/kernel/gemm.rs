@@ -727,4 +727,33 @@ mod tests {
             }
         }
     }
+
+    /// A row with a NaN coordinate fails the cancellation test (its bound is NaN) and
+    /// gets the coordinate-wise kernel's bits; the other rows of its block stay finite.
+    #[test]
+    fn gaussian_product_path_routes_nan_rows() {
+        let mut rng = crate::rng::seeded(59);
+        let (m, d) = (300, 64);
+        let data = Array2::from_shape_fn((m, d), |_| rng.sample::<f64, _>(StandardNormal));
+        let src = Source::points(data.view(), None).unwrap();
+        let (s, mut x) = rows_at(&data, 10, &[0.1, 0.3, 1.0, 3.0, 10.0], &mut rng);
+        x[3 * d + 5] = f64::NAN;
+        let a = run_gauss(Schedule::Ray, &src, &s, &x, true);
+        let b = run_gauss(Schedule::Ray, &src, &s, &x, false);
+        let row = |e: &Eval, r: usize| -> Vec<u64> {
+            e.f[r * d..(r + 1) * d]
+                .iter()
+                .map(|v| v.to_bits())
+                .collect()
+        };
+        assert_eq!(row(&a, 3), row(&b, 3));
+        assert_eq!(a.lp[3].to_bits(), b.lp[3].to_bits());
+        for r in (0..10).filter(|&r| r != 3) {
+            assert!(
+                a.f[r * d..(r + 1) * d].iter().all(|v| v.is_finite()),
+                "row {r}"
+            );
+            assert!(a.lp[r].is_finite(), "row {r}");
+        }
+    }
 }
