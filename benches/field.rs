@@ -8,6 +8,9 @@
 //! `cargo bench --bench field -- field/d64/` for one dimension, or
 //! `cargo bench --bench field -- 'M/10000' --measurement-time 3 --warm-up-time 1` for
 //! the table of docs/FIELDS.md (`M = 1e4`, `d = 2, 16, 32, 64, 784, 3072`).
+//! `gemm/d784` and `gemm/d3072` run the `gemm` crate alone on the products of the
+//! field's matrix-product path, for the ratio field / GEMM:
+//! `cargo bench --bench field -- '^(field|gaussian|gemm)/d784/M/10000$'`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use fieldflow::fields::{FieldKind, MarginalField, Source};
@@ -43,12 +46,102 @@ fn bench_field(c: &mut Criterion) {
         (
             "gaussian",
             FieldKind::Gaussian,
-            &[2usize, 16, 64, 256, 784][..],
+            &[2usize, 16, 32, 64, 256, 784, 3072][..],
         ),
     ];
     for (name, kind, dims) in cases {
         bench_kind(c, name, kind, dims);
     }
+    for d in [784, 3072] {
+        bench_gemm_alone(c, d);
+    }
+}
+
+/// The `gemm` crate alone on exactly the products the field's product path performs
+/// for `M = 10,000` points in `d` dimensions (the same particles per block, tiles,
+/// strides and the second product accumulated over the tiles; no weights, no row
+/// norms): `gemm/d{d}/M/10000`, in pairs per second, so that its ratio to
+/// `field/d{d}` and `gaussian/d{d}` is what the kernel costs beyond the products.
+fn bench_gemm_alone(c: &mut Criterion, d: usize) {
+    use fieldflow::fields::kernel::{product_tile, PRODUCT_ROWS};
+    let m = 10_000;
+    let data = gaussian_points(m, d, 1);
+    let ys: Vec<f64> = data.iter().copied().collect();
+    let n = particles_for(m, d);
+    let xs: Vec<f64> = gaussian_points(n, d, 2).iter().copied().collect();
+    let tile = product_tile(d);
+    let mut group = c.benchmark_group(format!("gemm/d{d}"));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    group.throughput(Throughput::Elements((n * m) as u64));
+    group.bench_function(BenchmarkId::new("M", m), |b| {
+        b.iter(|| {
+            let sums: Vec<f64> = xs
+                .par_chunks(PRODUCT_ROWS * d)
+                .map(|xb| {
+                    let mut xpad = vec![0.0; PRODUCT_ROWS * d];
+                    xpad[..xb.len()].copy_from_slice(xb);
+                    let mut g = vec![0.0; PRODUCT_ROWS * tile];
+                    let mut acc = vec![0.0; PRODUCT_ROWS * d];
+                    for t0 in (0..m).step_by(tile) {
+                        let tl = tile.min(m - t0);
+                        let tp = tl.div_ceil(8) * 8;
+                        // SAFETY: `PRODUCT_ROWS x d`, `d x tl` and `PRODUCT_ROWS x tl`
+                        // views inside `xpad`, `ys` and `g`, all in bounds.
+                        unsafe {
+                            gemm::gemm(
+                                PRODUCT_ROWS,
+                                tl,
+                                d,
+                                g.as_mut_ptr(),
+                                1,
+                                tp as isize,
+                                false,
+                                xpad.as_ptr(),
+                                1,
+                                d as isize,
+                                ys[t0 * d..].as_ptr(),
+                                d as isize,
+                                1,
+                                0.0,
+                                1.0,
+                                false,
+                                false,
+                                false,
+                                gemm::Parallelism::None,
+                            );
+                            gemm::gemm(
+                                PRODUCT_ROWS,
+                                d,
+                                tl,
+                                acc.as_mut_ptr(),
+                                1,
+                                d as isize,
+                                true,
+                                g.as_ptr(),
+                                1,
+                                tp as isize,
+                                ys[t0 * d..].as_ptr(),
+                                1,
+                                d as isize,
+                                1.0,
+                                1.0,
+                                false,
+                                false,
+                                false,
+                                gemm::Parallelism::None,
+                            );
+                        }
+                    }
+                    acc[0]
+                })
+                .collect();
+            black_box(sums);
+        })
+    });
+    group.finish();
 }
 
 fn bench_kind(c: &mut Criterion, name: &str, kind: FieldKind, dims: &[usize]) {

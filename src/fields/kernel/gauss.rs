@@ -113,20 +113,20 @@ pub(super) fn gauss_rows<const F: bool>(soa: &Soa, d: usize, rows: GaussRows) {
 
 /// Per-row constants of a block.
 #[derive(Clone, Copy, Default)]
-struct RowConst {
+pub(super) struct RowConst {
     /// `alpha(s)`.
-    a: f64,
+    pub(super) a: f64,
     /// `1 / (2 sigma^2)`.
-    inv2: f64,
+    pub(super) inv2: f64,
     /// The reference `d2_ref`.
-    d2r: f64,
+    pub(super) d2r: f64,
     /// `pi_ref` (relative to the largest weight) and its inverse.
     pi_ref: f64,
     inv_pi_ref: f64,
 }
 
 impl RowConst {
-    fn new(sch: Schedule, s: f64, pi0: f64) -> Self {
+    pub(super) fn new(sch: Schedule, s: f64, pi0: f64) -> Self {
         let a = sch.alpha(s);
         let inv2 = 0.5 / (s * s);
         Self {
@@ -149,7 +149,12 @@ impl RowConst {
     /// The weights of a chunk with squared distances `d2`; lanes at or past `valid`
     /// get weight zero.
     #[inline(always)]
-    fn weights<const W: bool, const F: bool>(&self, d2: &V, pi: &[f64], valid: usize) -> V {
+    pub(super) fn weights<const W: bool, const F: bool>(
+        &self,
+        d2: &V,
+        pi: &[f64],
+        valid: usize,
+    ) -> V {
         let mut arg = [0.0; LANES];
         for l in 0..LANES {
             arg[l] = (self.d2r - d2[l]) * self.inv2;
@@ -236,6 +241,17 @@ fn finish(
         };
         dv[r] = d as f64 * k + (da - a * k) * (a_trc / (sg * sg));
     }
+}
+
+/// Velocity and `ln p` of row `r` from sums formed elsewhere (the product path of the
+/// `gemm` module): reference `d2_ref`, weights relative to the largest `pi_i`,
+/// `w = sum_i w_i` and `m[j] = sum_i w_i y_ij`.
+pub(super) fn finish_sums(d: usize, r: usize, d2r: f64, w: f64, m: &[f64], rows: &mut GaussRows) {
+    let mut rc = RowConst::new(rows.sch, rows.s[r], 1.0);
+    rc.d2r = d2r;
+    let mut sums = ZERO3;
+    sums.w[0] = w;
+    finish(d, r, &rc, &sums, |j| m[j], rows);
 }
 
 /// The kernel for `d <= 4`: all of a row's sums stay in registers.

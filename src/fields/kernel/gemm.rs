@@ -1,75 +1,137 @@
-//! The power-law kernel in high dimension: distances from matrix products.
+//! The kernels in high dimension: distances from matrix products, for any weight law
+//! of the form "a function of the squared distance, relative to the row's nearest
+//! point" (the power law of PFGM / PFGM++ and the Gaussian law of EDM and the linear
+//! path).
 //!
 //! For a block of particles `X` (`n_b x d`) and a tile of data points `Y_T`
-//! (`T x d`), the squared distances are `|x|^2 + |y|^2 - 2 x . y`, the cross terms
-//! one matrix product `X Y_T^T` (the `gemm` crate, single-threaded inside a block so
-//! that the bits do not depend on the thread count; blocks run in parallel as
-//! before). The weights `w_i = (pi_i / pi_max) (c / t_i)^e`, `t_i = s^2 + d2_i`, are
-//! formed in place over that `n_b x T` buffer while it is in cache, and the weighted
-//! sum `m = sum_i w_i y_i` is a second product `W Y_T` accumulated over the tiles.
-//! The reference `c` of a row is the smallest `t` seen so far: when a tile brings a
-//! smaller one, the row's sums are rescaled by `(c_new / c_old)^e <= 1`, so every
-//! kernel ratio stays in `(0, 1]` as in the other kernels.
+//! (`T x d`), the squared distances are `|x - a y|^2 = |x|^2 + a^2 |y|^2 - 2 a x . y`
+//! (`a = alpha(s)` of the row, 1 under the ray schedule), the cross terms one matrix
+//! product `X Y_T^T` (the `gemm` crate, single-threaded inside a block so that the
+//! bits do not depend on the thread count; blocks run in parallel as before). The
+//! weights are formed in place over that `n_b x T` buffer while it is in cache, and
+//! the weighted sum `m = sum_i w_i y_i` is a second product `W Y_T` accumulated over
+//! the tiles. What differs between the laws is a [`Law`]: the power law weighs
+//! `w_i = (pi_i / pi_max) (c / t_i)^e` with `t_i = s^2 + d2_i`, the Gaussian
+//! `w_i = (pi_i / pi_max) exp(-(d2_i - c) / (2 sigma^2))`. The reference `c` of a
+//! row is the smallest `t` (or `d2`) seen so far: when a tile brings a smaller one,
+//! the row's sums are rescaled by the law's ratio of the two references (at most
+//! one), so every kernel ratio stays in `(0, 1]` as in the other kernels and the
+//! nearest point ends with kernel ratio 1 (exactly `e^0` for the Gaussian).
 //!
 //! Cancellation: the product form loses digits when `d2` is small next to
-//! `|x|^2 + |y|^2` (near a data point at small `s`). The error of a computed `d2` is
-//! at most `(d + 2) eps (|x|^2 + |y|^2)` (the classical bound on a dot product,
-//! with `2|x||y| <= |x|^2 + |y|^2`), so the relative error of a weight is at most
-//! `e (d + 2) eps (|x|^2 + max |y|^2) / t_min`. A row whose bound exceeds
-//! [`WEIGHT_RTOL`] is evaluated again by the coordinate-wise kernel, which forms every
-//! `x - y_i` exactly; the others agree with that kernel to about this bound.
+//! `|x|^2 + a^2 |y|^2` (near a data point at small `s`). With `gamma_d = d eps` (the
+//! classical bound on a `d`-term dot product, Higham, *Accuracy and Stability of
+//! Numerical Algorithms*, 2nd ed., §3.1), the computed `|x|^2` and `|y|^2` are off by
+//! at most `gamma_d` of themselves and `x . y` by `gamma_d |x| |y|`, and
+//! `2 a |x| |y| <= |x|^2 + a^2 |y|^2`; with the few roundings of the final sum the
+//! error of a computed `d2` is at most
+//! `E = (2d + 6) eps (|x|^2 + a^2 max |y|^2)`. A weight's relative error is then at
+//! most `e (E / t_i + E / c) <= 2 e E / c` for the power law and
+//! `(E + E) / (2 sigma^2)` for the Gaussian (the error of `d2_i - c` in the
+//! exponent). A row whose bound exceeds [`WEIGHT_RTOL`] is evaluated again by the
+//! coordinate-wise kernel, which forms every `x - a y_i` exactly; the others agree
+//! with that kernel to about this bound (the posterior mean to twice it, on the
+//! scale of the coordinates).
+//!
+//! Determinism: the products always see a full block ([`PRODUCT_ROWS`] rows, the rows
+//! past the live ones zero), because the `gemm` crate picks its kernels by shape and
+//! a row's bits must not depend on how many other rows share its block.
 
 // Lane loops index several fixed-size arrays at once on purpose (see `lanes`).
 #![allow(clippy::needless_range_loop)]
 
-use super::lanes::{hsum, Soa, LANES};
+use super::gauss::{self, GaussRows, RowConst};
+use super::lanes::{hsum, Soa, LANES, V};
 use super::power::{chunk_weights, finish_row, power_general, HalfPow, RowSums, Rows};
+use super::Out;
+use crate::fields::noise::Noise;
+use crate::fields::schedule::Schedule;
+use crate::fields::source::Source;
 
 /// Bound on the relative error of any weight that the product form accepts; rows
 /// above it are recomputed coordinate by coordinate.
 pub const WEIGHT_RTOL: f64 = 1e-6;
 
 /// Particles per block of the product path.
-const BLOCK_ROWS: usize = 64;
+pub const PRODUCT_ROWS: usize = 64;
 
-/// Data points per tile of the product path (the `n_b x T` weights stay in L2).
-const TILE_POINTS: usize = 256;
+/// Data points per tile of the product path at dimension `d`: 256 for every `d` (the
+/// `64 x 256` weights, 128 KiB, stay in L2; at `d = 784` the products alone ran at the
+/// same rate, within the noise, for tiles of 64 to 1024 points: docs/FIELDS.md).
+pub const fn product_tile(d: usize) -> usize {
+    let _ = d;
+    256
+}
 
-/// The product path for the rows of `rows` (no divergence; the caller routes
-/// divergence requests to the coordinate-wise kernel). `ys` is the data, row-major.
+/// The bound `E` on the error of a computed squared distance (module docs).
 #[inline(always)]
-pub(super) fn power_gemm<const W: bool, const R: bool>(
-    p: HalfPow,
+fn d2_error(d: usize, x2: f64, a2_y2max: f64) -> f64 {
+    (2 * d + 6) as f64 * f64::EPSILON * (x2 + a2_y2max)
+}
+
+/// How the product path turns squared distances into weights.
+pub(super) trait Law {
+    /// The per-row constants.
+    type Row: Copy;
+    /// The constants of a row at level `s`.
+    fn row(&self, s: f64) -> Self::Row;
+    /// `alpha(s)`: the distances are `|x - alpha y|^2`.
+    fn alpha(row: &Self::Row) -> f64;
+    /// The quantity whose smallest value is the row's reference.
+    fn key(row: &Self::Row, d2: f64) -> f64;
+    /// The factor (at most one) by which a row's sums are multiplied when its
+    /// reference drops from `old` to `new`.
+    fn rescale(&self, row: &Self::Row, new: f64, old: f64) -> f64;
+    /// The weights of one chunk of keys against the reference `c`; lanes at or past
+    /// `valid` get weight zero.
+    fn weights(&self, row: &Self::Row, key: &V, c: f64, pi: &[f64], valid: usize) -> V;
+    /// The bound on the relative error of a weight when the squared distances are off
+    /// by at most `err` and the reference is `c`.
+    fn weight_error(&self, row: &Self::Row, err: f64, c: f64) -> f64;
+}
+
+/// A row's sums from the product path: reference `c`, `w = sum_i w_i` and
+/// `m[j] = sum_i w_i y_ij`.
+pub(super) struct Sums<'a> {
+    pub(super) c: f64,
+    pub(super) w: f64,
+    pub(super) m: &'a [f64],
+}
+
+/// The product path over the rows `s`, `x` (`ys` the data, row-major). Every row is
+/// handed to `done` once, in order, with its sums, or with `None` when its weights may
+/// have lost more than [`WEIGHT_RTOL`] to cancellation (the caller evaluates it
+/// coordinate by coordinate).
+#[inline(always)]
+pub(super) fn product<L: Law>(
+    law: &L,
     soa: &Soa,
     ys: &[f64],
     d: usize,
-    mut rows: Rows,
+    s: &[f64],
+    x: &[f64],
+    mut done: impl FnMut(usize, Option<Sums>),
 ) {
-    debug_assert!(rows.div.is_none());
-    let n = rows.s.len();
+    let n = s.len();
     let m = soa.m;
-    let e = p.exponent();
-    let tile = TILE_POINTS;
-    let mut dbuf = vec![0.0; BLOCK_ROWS * tile];
-    let mut macc = vec![0.0; BLOCK_ROWS * d];
-    let mut wacc = [0.0; BLOCK_ROWS];
-    let mut cref = [0.0; BLOCK_ROWS];
-    let mut x2 = [0.0; BLOCK_ROWS];
-    let mut s2 = [0.0; BLOCK_ROWS];
-    let eps = f64::EPSILON;
-    // the products always see a full block (rows past the end are zero): the gemm
-    // crate picks its kernels by shape, and a row's bits must not depend on how many
-    // other rows share its block
-    let mut xpad = vec![0.0; BLOCK_ROWS * d];
-    for r0 in (0..n).step_by(BLOCK_ROWS) {
-        let nb = BLOCK_ROWS.min(n - r0);
-        xpad[..nb * d].copy_from_slice(&rows.x[r0 * d..(r0 + nb) * d]);
+    let tile = product_tile(d);
+    let mut dbuf = vec![0.0; PRODUCT_ROWS * tile];
+    let mut macc = vec![0.0; PRODUCT_ROWS * d];
+    let mut wacc = [0.0; PRODUCT_ROWS];
+    let mut cref = [0.0; PRODUCT_ROWS];
+    let mut x2 = [0.0; PRODUCT_ROWS];
+    let mut rc: Vec<L::Row> = Vec::with_capacity(PRODUCT_ROWS);
+    let mut xpad = vec![0.0; PRODUCT_ROWS * d];
+    for r0 in (0..n).step_by(PRODUCT_ROWS) {
+        let nb = PRODUCT_ROWS.min(n - r0);
+        xpad[..nb * d].copy_from_slice(&x[r0 * d..(r0 + nb) * d]);
         xpad[nb * d..].fill(0.0);
         let xb = &xpad[..];
+        rc.clear();
         for b in 0..nb {
             let xr = &xb[b * d..(b + 1) * d];
             x2[b] = xr.iter().map(|v| v * v).sum();
-            s2[b] = rows.s[r0 + b] * rows.s[r0 + b];
+            rc.push(law.row(s[r0 + b]));
             cref[b] = f64::INFINITY;
             wacc[b] = 0.0;
         }
@@ -77,13 +139,13 @@ pub(super) fn power_gemm<const W: bool, const R: bool>(
         for t0 in (0..m).step_by(tile) {
             let tl = tile.min(m - t0);
             let tp = tl.div_ceil(LANES) * LANES;
-            let g = &mut dbuf[..BLOCK_ROWS * tp];
-            // G = X Y_T^T (BLOCK_ROWS x tl, row stride tp)
-            // SAFETY: the pointers and strides describe `nb x d`, `d x tl` and
-            // `nb x tl` views inside `xb`, `ys` and `g`, all in bounds.
+            let g = &mut dbuf[..PRODUCT_ROWS * tp];
+            // G = X Y_T^T (PRODUCT_ROWS x tl, row stride tp)
+            // SAFETY: the pointers and strides describe `PRODUCT_ROWS x d`, `d x tl` and
+            // `PRODUCT_ROWS x tl` views inside `xb`, `ys` and `g`, all in bounds.
             unsafe {
                 gemm::gemm(
-                    BLOCK_ROWS,
+                    PRODUCT_ROWS,
                     tl,
                     d,
                     g.as_mut_ptr(),
@@ -107,31 +169,33 @@ pub(super) fn power_gemm<const W: bool, const R: bool>(
             let y2 = &soa.norm2[t0..t0 + tp];
             for b in 0..nb {
                 let row = &mut g[b * tp..(b + 1) * tp];
-                // t_i = s^2 + max(0, |x|^2 + |y_i|^2 - 2 x.y_i); padding gets +inf
-                let mut tmin = f64::INFINITY;
+                let a = L::alpha(&rc[b]);
+                let (a2, ta) = (a * a, 2.0 * a);
+                // keys from d2 = max(0, |x|^2 + a^2 |y_i|^2 - 2 a x.y_i); padding +inf
+                let mut kmin = f64::INFINITY;
                 for k in 0..tp {
-                    let t = if k < tl {
-                        s2[b] + (x2[b] + y2[k] - 2.0 * row[k]).max(0.0)
+                    let key = if k < tl {
+                        L::key(&rc[b], (x2[b] + a2 * y2[k] - ta * row[k]).max(0.0))
                     } else {
                         f64::INFINITY
                     };
-                    row[k] = t;
-                    tmin = tmin.min(t);
+                    row[k] = key;
+                    kmin = kmin.min(key);
                 }
-                if tmin < cref[b] {
-                    let f = HalfPow::pow_scalar(p, tmin / cref[b]);
+                if kmin < cref[b] {
+                    let f = law.rescale(&rc[b], kmin, cref[b]);
                     wacc[b] *= f;
                     for v in &mut macc[b * d..(b + 1) * d] {
                         *v *= f;
                     }
-                    cref[b] = tmin;
+                    cref[b] = kmin;
                 }
                 let c = cref[b];
                 let mut ws = [0.0; LANES];
                 for k in (0..tp).step_by(LANES) {
                     let valid = (tl.saturating_sub(k)).min(LANES);
-                    let t: [f64; LANES] = row[k..k + LANES].try_into().unwrap();
-                    let (_, w) = chunk_weights::<W, R>(p, &t, c, &soa.pi[t0 + k..], 1.0, valid);
+                    let key: V = row[k..k + LANES].try_into().unwrap();
+                    let w = law.weights(&rc[b], &key, c, &soa.pi[t0 + k..], valid);
                     row[k..k + LANES].copy_from_slice(&w);
                     for l in 0..LANES {
                         ws[l] += w[l];
@@ -139,11 +203,11 @@ pub(super) fn power_gemm<const W: bool, const R: bool>(
                 }
                 wacc[b] += hsum(&ws);
             }
-            // M += W Y_T (BLOCK_ROWS x d; the rows past `nb` are ignored)
+            // M += W Y_T (PRODUCT_ROWS x d; the rows past `nb` are ignored)
             // SAFETY: as above; `g` now holds the weights, padding columns unused.
             unsafe {
                 gemm::gemm(
-                    BLOCK_ROWS,
+                    PRODUCT_ROWS,
                     d,
                     tl,
                     macc.as_mut_ptr(),
@@ -166,48 +230,244 @@ pub(super) fn power_gemm<const W: bool, const R: bool>(
             }
         }
         for b in 0..nb {
-            let r = r0 + b;
-            let bound = e * (d + 2) as f64 * eps * (x2[b] + soa.norm2_max) / cref[b];
+            let a = L::alpha(&rc[b]);
+            let err = d2_error(d, x2[b], a * a * soa.norm2_max);
+            let bound = law.weight_error(&rc[b], err, cref[b]);
             if bound > WEIGHT_RTOL || bound.is_nan() {
                 // cancellation: this row goes to the coordinate-wise kernel
-                let one = Rows {
-                    s: &rows.s[r..r + 1],
-                    x: &rows.x[r * d..(r + 1) * d],
-                    f: &mut rows.f[r * d..(r + 1) * d],
-                    log_p: rows.log_p.as_deref_mut().map(|l| &mut l[r..r + 1]),
-                    div: None,
-                    log_norm: rows.log_norm,
+                done(r0 + b, None);
+            } else {
+                let sums = Sums {
+                    c: cref[b],
+                    w: wacc[b],
+                    m: &macc[b * d..(b + 1) * d],
                 };
-                power_general::<W, false, R>(p, soa, d, one);
-                continue;
+                done(r0 + b, Some(sums));
             }
-            let mut w = [0.0; LANES];
-            w[0] = wacc[b];
-            let mv: Vec<[f64; LANES]> = macc[b * d..(b + 1) * d]
-                .iter()
-                .map(|&v| {
-                    let mut a = [0.0; LANES];
-                    a[0] = v;
-                    a
-                })
-                .collect();
-            let sums = RowSums {
-                w: &w,
-                m: &mv,
-                g: &[],
-                fg: &[0.0; LANES],
-            };
-            finish_row(p, d, r, cref[b], 1.0, sums, &mut rows);
         }
     }
 }
 
+/// The power law `(c / t)^e` (ray schedule); `W`: weighted data, `R`: the AVX-512
+/// reciprocal square root (see `power`).
+struct PowerLaw<const W: bool, const R: bool>(HalfPow);
+
+impl<const W: bool, const R: bool> Law for PowerLaw<W, R> {
+    /// `s^2`.
+    type Row = f64;
+    #[inline(always)]
+    fn row(&self, s: f64) -> f64 {
+        s * s
+    }
+    #[inline(always)]
+    fn alpha(_: &f64) -> f64 {
+        1.0
+    }
+    #[inline(always)]
+    fn key(s2: &f64, d2: f64) -> f64 {
+        s2 + d2
+    }
+    #[inline(always)]
+    fn rescale(&self, _: &f64, new: f64, old: f64) -> f64 {
+        HalfPow::pow_scalar(self.0, new / old)
+    }
+    #[inline(always)]
+    fn weights(&self, _: &f64, key: &V, c: f64, pi: &[f64], valid: usize) -> V {
+        chunk_weights::<W, R>(self.0, key, c, pi, 1.0, valid).1
+    }
+    #[inline(always)]
+    fn weight_error(&self, _: &f64, err: f64, c: f64) -> f64 {
+        2.0 * self.0.exponent() * err / c
+    }
+}
+
+/// The product path of the power-law kernel for the rows of `rows` (no divergence;
+/// the caller routes divergence requests to the coordinate-wise kernel). `ys` is the
+/// data, row-major.
+#[inline(always)]
+pub(super) fn power_gemm<const W: bool, const R: bool>(
+    p: HalfPow,
+    soa: &Soa,
+    ys: &[f64],
+    d: usize,
+    mut rows: Rows,
+) {
+    debug_assert!(rows.div.is_none());
+    let (s, x) = (rows.s, rows.x);
+    product(&PowerLaw::<W, R>(p), soa, ys, d, s, x, |r, sums| {
+        let Some(sums) = sums else {
+            let one = Rows {
+                s: &rows.s[r..r + 1],
+                x: &rows.x[r * d..(r + 1) * d],
+                f: &mut rows.f[r * d..(r + 1) * d],
+                log_p: rows.log_p.as_deref_mut().map(|l| &mut l[r..r + 1]),
+                div: None,
+                log_norm: rows.log_norm,
+            };
+            power_general::<W, false, R>(p, soa, d, one);
+            return;
+        };
+        let mut w = [0.0; LANES];
+        w[0] = sums.w;
+        let mv: Vec<V> = sums
+            .m
+            .iter()
+            .map(|&v| {
+                let mut a = [0.0; LANES];
+                a[0] = v;
+                a
+            })
+            .collect();
+        let lanes = RowSums {
+            w: &w,
+            m: &mv,
+            g: &[],
+            fg: &[0.0; LANES],
+        };
+        finish_row(p, d, r, sums.c, 1.0, lanes, &mut rows);
+    });
+}
+
+/// The Gaussian law `exp(-(d2 - c) / (2 sigma^2))` under either schedule; `W`:
+/// weighted data, `F`: fused multiply-adds in the exponential (see `vexp`).
+struct GaussLaw<const W: bool, const F: bool>(Schedule);
+
+impl<const W: bool, const F: bool> Law for GaussLaw<W, F> {
+    type Row = RowConst;
+    #[inline(always)]
+    fn row(&self, s: f64) -> RowConst {
+        RowConst::new(self.0, s, 1.0)
+    }
+    #[inline(always)]
+    fn alpha(rc: &RowConst) -> f64 {
+        rc.a
+    }
+    #[inline(always)]
+    fn key(_: &RowConst, d2: f64) -> f64 {
+        d2
+    }
+    #[inline(always)]
+    fn rescale(&self, rc: &RowConst, new: f64, old: f64) -> f64 {
+        ((new - old) * rc.inv2).exp()
+    }
+    #[inline(always)]
+    fn weights(&self, rc: &RowConst, key: &V, c: f64, pi: &[f64], valid: usize) -> V {
+        let mut rc = *rc;
+        rc.d2r = c;
+        rc.weights::<W, F>(key, pi, valid)
+    }
+    #[inline(always)]
+    fn weight_error(&self, rc: &RowConst, err: f64, _: f64) -> f64 {
+        2.0 * err * rc.inv2
+    }
+}
+
+/// The product path of the Gaussian kernel (no divergence: the caller routes
+/// divergence requests to the coordinate-wise kernel). Rows that fail the
+/// cancellation test go to `coordinatewise` one by one. Dispatched at run time to
+/// code compiled for AVX-512 or AVX2 with FMA, as the vectorised Gaussian kernel.
+pub(super) fn gauss_gemm(
+    kernel: &Noise,
+    sch: Schedule,
+    src: &Source,
+    s: &[f64],
+    x: &[f64],
+    out: Out,
+    coordinatewise: fn(&Noise, Schedule, &Source, &[f64], &[f64], Out),
+) {
+    debug_assert!(out.div.is_none());
+    let rows = GaussRows {
+        sch,
+        s,
+        x,
+        out,
+        log_norm: kernel.log_norm() + src.soa().ln_pi_max,
+    };
+    let job = GaussJob {
+        kernel,
+        src,
+        coordinatewise,
+    };
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx512f") && has!("fma") {
+            // SAFETY: the CPU has AVX-512F and FMA (checked just above).
+            unsafe { gauss_gemm_avx512(job, rows) };
+            return;
+        }
+        if has!("avx2") && has!("fma") {
+            // SAFETY: the CPU has AVX2 and FMA (checked just above).
+            unsafe { gauss_gemm_avx2(job, rows) };
+            return;
+        }
+    }
+    gauss_gemm_rows::<false>(job, rows);
+}
+
+/// What the Gaussian product path needs besides the rows.
+#[derive(Clone, Copy)]
+struct GaussJob<'a> {
+    kernel: &'a Noise,
+    src: &'a Source,
+    coordinatewise: fn(&Noise, Schedule, &Source, &[f64], &[f64], Out),
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+unsafe fn gauss_gemm_avx512(job: GaussJob, rows: GaussRows) {
+    gauss_gemm_rows::<true>(job, rows);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gauss_gemm_avx2(job: GaussJob, rows: GaussRows) {
+    gauss_gemm_rows::<true>(job, rows);
+}
+
+#[inline(always)]
+fn gauss_gemm_rows<const F: bool>(job: GaussJob, rows: GaussRows) {
+    if job.src.soa().uniform {
+        gauss_law::<false, F>(job, rows);
+    } else {
+        gauss_law::<true, F>(job, rows);
+    }
+}
+
+#[inline(always)]
+fn gauss_law<const W: bool, const F: bool>(job: GaussJob, mut rows: GaussRows) {
+    let (src, d) = (job.src, job.src.dim());
+    let (s, x) = (rows.s, rows.x);
+    let law = GaussLaw::<W, F>(rows.sch);
+    product(
+        &law,
+        src.soa(),
+        src.means(),
+        d,
+        s,
+        x,
+        |r, sums| match sums {
+            Some(sums) => gauss::finish_sums(d, r, sums.c, sums.w, sums.m, &mut rows),
+            None => {
+                let out = Out {
+                    f: &mut rows.out.f[r * d..(r + 1) * d],
+                    log_p: rows.out.log_p.as_deref_mut().map(|l| &mut l[r..r + 1]),
+                    div: None,
+                };
+                let (sr, xr) = (&s[r..r + 1], &x[r * d..(r + 1) * d]);
+                (job.coordinatewise)(job.kernel, rows.sch, src, sr, xr, out);
+            }
+        },
+    );
+}
 #[cfg(test)]
 mod tests {
     use super::super::lanes::LANES;
     use super::super::power::{power_general, HalfPow, Rows};
-    use super::{power_gemm, WEIGHT_RTOL};
+    use super::{gauss_gemm, power_gemm, WEIGHT_RTOL};
+    use crate::fields::kernel::{gauss_coordinatewise, Out};
     use crate::fields::noise::{Noise, NoiseKind};
+    use crate::fields::schedule::Schedule;
     use crate::fields::source::Source;
     use ndarray::Array2;
     use rand::Rng as _;
@@ -254,8 +514,17 @@ mod tests {
     /// Rows: random (far from the data), near a data point (offset `s z / sqrt(d)`),
     /// and exactly on one; levels from 1e-3 to 10.
     fn rows_for(data: &Array2<f64>, n: usize, rng: &mut impl rand::Rng) -> (Vec<f64>, Vec<f64>) {
+        rows_at(data, n, &[1e-3, 3e-2, 0.3, 1.0, 10.0], rng)
+    }
+
+    /// [`rows_for`] at the given five levels.
+    fn rows_at(
+        data: &Array2<f64>,
+        n: usize,
+        levels: &[f64; 5],
+        rng: &mut impl rand::Rng,
+    ) -> (Vec<f64>, Vec<f64>) {
         let (m, d) = data.dim();
-        let levels = [1e-3, 3e-2, 0.3, 1.0, 10.0];
         let mut s = vec![0.0; n];
         let mut x = vec![0.0; n * d];
         for r in 0..n {
@@ -350,5 +619,141 @@ mod tests {
             }
         }
         let _ = LANES;
+    }
+
+    /// `gemm`: the Gaussian product path, else the coordinate-wise Gaussian kernel
+    /// (vectorised up to `d = 256`, scalar above), both as dispatched on this CPU.
+    fn run_gauss(sch: Schedule, src: &Source, s: &[f64], x: &[f64], gemm: bool) -> Eval {
+        let (n, d) = (s.len(), src.dim());
+        let kernel = Noise::gaussian(d).unwrap();
+        let mut e = Eval {
+            f: vec![0.0; n * d],
+            lp: vec![0.0; n],
+        };
+        let out = Out {
+            f: &mut e.f,
+            log_p: Some(&mut e.lp),
+            div: None,
+        };
+        if gemm {
+            gauss_gemm(&kernel, sch, src, s, x, out, gauss_coordinatewise);
+        } else {
+            gauss_coordinatewise(&kernel, sch, src, s, x, out);
+        }
+        e
+    }
+
+    /// The Gaussian product path against the coordinate-wise Gaussian kernel, for
+    /// `d = 16, 64, 784`, the ray (EDM / VE) and linear schedules, uniform and random
+    /// weights, `M = 600` (three tiles, the last partial: the nearest point of a row is
+    /// often in a later tile, so the rescaling is exercised), 75 rows (a full and a
+    /// partial block) far from the data, near a data point and on one, at levels
+    /// 1e-3 .. 10 (ray) and 1e-3 .. 0.9 (linear, `s <= 1`). Stated tolerance: every
+    /// accepted weight is within [`WEIGHT_RTOL`] relative, so the posterior mean
+    /// `m = x - s f` (both schedules) agrees to `2 WEIGHT_RTOL` of the row's coordinate
+    /// scale, and `ln p = ln W - d2_ref / (2 s^2) + const` to `1.5 WEIGHT_RTOL` (the
+    /// reference's own error is at most half the weight bound). Rows on a data point
+    /// at `s = 1e-3` for `d >= 64` (bound above the tolerance) must give the
+    /// coordinate-wise kernel's bits.
+    #[test]
+    fn gaussian_product_path_matches_the_coordinatewise_kernel() {
+        let mut rng = crate::rng::seeded(47);
+        let mut worst = (0.0f64, 0.0f64);
+        let mut routed = 0;
+        for d in [16usize, 64, 784] {
+            let m = 600;
+            let data = Array2::from_shape_fn((m, d), |_| rng.sample::<f64, _>(StandardNormal));
+            let wts: Vec<f64> = (0..m).map(|_| rng.random_range(0.1..1.0)).collect();
+            let ymax = data.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            for weights in [None, Some(&wts[..])] {
+                let src = Source::points(data.view(), weights).unwrap();
+                for sch in [Schedule::Ray, Schedule::Linear] {
+                    let levels = match sch {
+                        Schedule::Ray => [1e-3, 3e-2, 0.3, 1.0, 10.0],
+                        Schedule::Linear => [1e-3, 3e-2, 0.3, 0.6, 0.9],
+                    };
+                    let (s, x) = rows_at(&data, 75, &levels, &mut rng);
+                    let a = run_gauss(sch, &src, &s, &x, true);
+                    let b = run_gauss(sch, &src, &s, &x, false);
+                    for r in 0..s.len() {
+                        let xr = &x[r * d..(r + 1) * d];
+                        let scale = xr.iter().fold(ymax, |a, v| a.max(v.abs()));
+                        for j in 0..d {
+                            let ma = xr[j] - s[r] * a.f[r * d + j];
+                            let mb = xr[j] - s[r] * b.f[r * d + j];
+                            worst.0 = worst.0.max((ma - mb).abs() / scale);
+                        }
+                        worst.1 = worst.1.max((a.lp[r] - b.lp[r]).abs());
+                        let on_point = (r / 5) % 3 == 2 && s[r] < 1e-2;
+                        if on_point && d >= 64 {
+                            let same = a.f[r * d..(r + 1) * d] == b.f[r * d..(r + 1) * d]
+                                && a.lp[r].to_bits() == b.lp[r].to_bits();
+                            assert!(same, "d {d} row {r}: not routed to the exact kernel");
+                            routed += 1;
+                        }
+                    }
+                }
+            }
+        }
+        eprintln!(
+            "gaussian: worst mean error {:e}, ln p error {:e}, routed {routed}",
+            worst.0, worst.1
+        );
+        assert!(routed > 0);
+        assert!(worst.0 < 2.0 * WEIGHT_RTOL, "mean error {:e}", worst.0);
+        assert!(worst.1 < 1.5 * WEIGHT_RTOL, "ln p error {:e}", worst.1);
+    }
+
+    /// The Gaussian product path: a row's bits do not depend on the other rows of its
+    /// block (linear schedule, random weights).
+    #[test]
+    fn gaussian_product_path_rows_are_independent_of_the_block() {
+        let mut rng = crate::rng::seeded(53);
+        let (m, d) = (300, 64);
+        let data = Array2::from_shape_fn((m, d), |_| rng.sample::<f64, _>(StandardNormal));
+        let wts: Vec<f64> = (0..m).map(|_| rng.random_range(0.1..1.0)).collect();
+        let src = Source::points(data.view(), Some(&wts)).unwrap();
+        let levels = [1e-3, 3e-2, 0.3, 0.6, 0.9];
+        let (s, x) = rows_at(&data, 70, &levels, &mut rng);
+        let all = run_gauss(Schedule::Linear, &src, &s, &x, true);
+        for (r0, r1) in [(0, 1), (3, 4), (5, 37), (64, 70), (1, 66)] {
+            let part = run_gauss(Schedule::Linear, &src, &s[r0..r1], &x[r0 * d..r1 * d], true);
+            for r in r0..r1 {
+                for j in 0..d {
+                    let (u, v) = (all.f[r * d + j], part.f[(r - r0) * d + j]);
+                    assert_eq!(u.to_bits(), v.to_bits(), "row {r} in {r0}..{r1}");
+                }
+                assert_eq!(all.lp[r].to_bits(), part.lp[r - r0].to_bits());
+            }
+        }
+    }
+
+    /// A row with a NaN coordinate fails the cancellation test (its bound is NaN) and
+    /// gets the coordinate-wise kernel's bits; the other rows of its block stay finite.
+    #[test]
+    fn gaussian_product_path_routes_nan_rows() {
+        let mut rng = crate::rng::seeded(59);
+        let (m, d) = (300, 64);
+        let data = Array2::from_shape_fn((m, d), |_| rng.sample::<f64, _>(StandardNormal));
+        let src = Source::points(data.view(), None).unwrap();
+        let (s, mut x) = rows_at(&data, 10, &[0.1, 0.3, 1.0, 3.0, 10.0], &mut rng);
+        x[3 * d + 5] = f64::NAN;
+        let a = run_gauss(Schedule::Ray, &src, &s, &x, true);
+        let b = run_gauss(Schedule::Ray, &src, &s, &x, false);
+        let row = |e: &Eval, r: usize| -> Vec<u64> {
+            e.f[r * d..(r + 1) * d]
+                .iter()
+                .map(|v| v.to_bits())
+                .collect()
+        };
+        assert_eq!(row(&a, 3), row(&b, 3));
+        assert_eq!(a.lp[3].to_bits(), b.lp[3].to_bits());
+        for r in (0..10).filter(|&r| r != 3) {
+            assert!(
+                a.f[r * d..(r + 1) * d].iter().all(|v| v.is_finite()),
+                "row {r}"
+            );
+            assert!(a.lp[r].is_finite(), "row {r}");
+        }
     }
 }
