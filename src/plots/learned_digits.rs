@@ -48,7 +48,7 @@ pub const N_TRAIN: usize = 1500;
 /// Held-out images (both sizes).
 pub const N_HELD_OUT: usize = 297;
 /// Training steps at full size.
-pub const FULL_STEPS: usize = 8000;
+pub const FULL_STEPS: usize = 10_000;
 /// Training steps at quick size.
 pub const QUICK_STEPS: usize = 300;
 /// Samples drawn in the grid.
@@ -134,7 +134,9 @@ pub fn compute(
     let all = Digits::draw(Some(digits::N_IMAGES), seed)?.images;
     let n_train = n_train.min(digits::N_IMAGES - N_HELD_OUT);
     let data = all.slice(s![..n_train, ..]).to_owned();
-    let held = all.slice(s![digits::N_IMAGES - N_HELD_OUT.., ..]).to_owned();
+    let held = all
+        .slice(s![digits::N_IMAGES - N_HELD_OUT.., ..])
+        .to_owned();
     let map = Standardization::fit(Standardize::Global, data.view())?;
     let z = map.apply(data.view())?;
     let zt = map.apply(held.view())?;
@@ -281,7 +283,7 @@ pub fn make(out_dir: &Path, opts: &FigureOptions) -> Result<FigureFiles> {
     save_figure(
         &fig,
         out_dir.join("learned_digits"),
-        (1420, 600),
+        (1400, 530),
         opts.overwrite,
     )
 }
