@@ -99,7 +99,7 @@ pub struct LearnedDigits {
     pub meters: [Meter; 3],
     /// Training images.
     pub n_train: usize,
-    /// Training steps, hidden width.
+    /// Training steps.
     pub steps: usize,
     /// Hidden width of the MLP.
     pub hidden: usize,
