@@ -118,7 +118,8 @@ or not at all. Exit code: 0 success, 2 bad input (nothing written).";
 pub struct Args {
     /// Figure: field-lines, trajectories, velocity, density, compare, su1d,
     /// force-laws, work-precision, pfgmpp, samplers, datasets, digits,
-    /// learned-velocity, learned-memorisation, learned-loss, learned-memorisation-n.
+    /// learned-velocity, learned-memorisation, learned-loss, learned-memorisation-n,
+    /// learned-digits.
     pub kind: String,
     #[command(flatten)]
     pub common: FigureArgs,

@@ -124,7 +124,7 @@ pub fn compute(n: usize, m: Option<usize>, seed: u64) -> Result<DigitsFigure> {
 }
 
 /// Draws one 8 x 8 image (pixel units 0..16, ink dark) into the square at `(x, y)`.
-fn draw_image<DB: DrawingBackend>(
+pub(super) fn draw_image<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     img: ArrayView1<'_, f64>,
     (x, y): (i32, i32),

@@ -120,11 +120,14 @@ pub enum FigureKind {
     LearnedLoss,
     /// Memorised fraction against the training-set size, learned and exact fields.
     LearnedMemorisationN,
+    /// A learned Gaussian field on the digits: samples beside their nearest
+    /// training images and the exact field's samples, memorised fractions.
+    LearnedDigits,
 }
 
 impl FigureKind {
     /// Every figure, in README order.
-    pub const ALL: [FigureKind; 16] = [
+    pub const ALL: [FigureKind; 17] = [
         FigureKind::FieldLines,
         FigureKind::Trajectories,
         FigureKind::Velocity,
@@ -141,6 +144,7 @@ impl FigureKind {
         FigureKind::LearnedMemorisation,
         FigureKind::LearnedLoss,
         FigureKind::LearnedMemorisationN,
+        FigureKind::LearnedDigits,
     ];
 
     /// The command-line name (`field-lines`, ...).
@@ -162,6 +166,7 @@ impl FigureKind {
             FigureKind::LearnedMemorisation => "learned-memorisation",
             FigureKind::LearnedLoss => "learned-loss",
             FigureKind::LearnedMemorisationN => "learned-memorisation-n",
+            FigureKind::LearnedDigits => "learned-digits",
         }
     }
 
@@ -184,6 +189,7 @@ impl FigureKind {
             FigureKind::LearnedMemorisation => "learned_memorisation",
             FigureKind::LearnedLoss => "learned_loss",
             FigureKind::LearnedMemorisationN => "learned_memorisation_n",
+            FigureKind::LearnedDigits => "learned_digits",
         }
     }
 
@@ -223,6 +229,9 @@ impl FigureKind {
             FigureKind::LearnedLoss => "training loss of the learned field, train and held-out",
             FigureKind::LearnedMemorisationN => {
                 "memorised fraction against training-set size N = 16..4096, learned and exact"
+            }
+            FigureKind::LearnedDigits => {
+                "learned vs exact Gaussian field on the 8x8 digits: samples, nearest images, memorised"
             }
         }
     }
@@ -280,6 +289,7 @@ pub fn make_figure(kind: FigureKind, out_dir: &Path, opts: &FigureOptions) -> Re
         FigureKind::LearnedMemorisation => super::learned::make_memorisation(out_dir, opts),
         FigureKind::LearnedLoss => super::learned::make_loss(out_dir, opts),
         FigureKind::LearnedMemorisationN => super::learned::make_memorisation_n(out_dir, opts),
+        FigureKind::LearnedDigits => super::learned_digits::make(out_dir, opts),
         FigureKind::Datasets => {
             let grid = super::DatasetsGrid {
                 n: opts.size.pick(2000, 300),

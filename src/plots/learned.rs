@@ -126,7 +126,7 @@ pub fn sample_exact(mf: &MarginalField, n: usize, seed: u64) -> Result<Array2<f6
     ))
 }
 
-fn finite_rows(x: Array2<f64>) -> Array2<f64> {
+pub(super) fn finite_rows(x: Array2<f64>) -> Array2<f64> {
     let keep: Vec<usize> = (0..x.nrows())
         .filter(|&i| x.row(i).iter().all(|v| v.is_finite()))
         .collect();

@@ -20,7 +20,7 @@
 //! `D`, the few-step samplers against the exact solution, and the exact fields on the
 //! 8 x 8 digits ([`digits`]), and what a trained network learned against the exact field of
 //! its training set ([`learned`]: velocities, memorisation, training loss, memorisation
-//! against the training-set size). Each takes [`FigureOptions`] (full or quick size, seed, overwrite) and returns
+//! against the training-set size; [`learned_digits`]: a learned field on the digits). Each takes [`FigureOptions`] (full or quick size, seed, overwrite) and returns
 //! the [`FigureFiles`] it wrote. The drawing helpers they share live here: [`axes`]
 //! (a titled chart with labelled axes), [`colorbar`], [`heatmap`] (runs of equal
 //! colour merged, so SVGs stay small), [`colored_path`] (a polyline coloured by a
@@ -34,6 +34,7 @@ pub mod field_lines;
 pub mod force_laws;
 pub mod gallery;
 pub mod learned;
+pub mod learned_digits;
 pub mod pfgmpp;
 pub mod samplers;
 pub mod su1d;
