@@ -86,6 +86,7 @@ mod power;
 #[cfg(test)]
 mod tests;
 mod vexp;
+mod vln;
 
 pub use components::eval_components;
 pub use gemm::WEIGHT_RTOL;
