@@ -196,7 +196,13 @@ mod tests {
         assert_eq!(ln1(0.0), f64::NEG_INFINITY);
         assert_eq!(ln1(-0.0), f64::NEG_INFINITY);
         assert_eq!(ln1(f64::INFINITY), f64::INFINITY);
-        for x in [-1.0, -1e-300, f64::NEG_INFINITY, f64::NAN, -f64::MIN_POSITIVE] {
+        for x in [
+            -1.0,
+            -1e-300,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -f64::MIN_POSITIVE,
+        ] {
             assert!(ln1(x).is_nan(), "ln({x})");
         }
         for x in [
@@ -241,6 +247,9 @@ mod tests {
         }
         println!("vln: ln1p worst {worst} ulp");
         assert_eq!(ln1p_lanes::<false>(&[0.0; LANES])[0].to_bits(), 0);
-        assert_eq!(ln1p_lanes::<false>(&[f64::INFINITY; LANES])[0], f64::INFINITY);
+        assert_eq!(
+            ln1p_lanes::<false>(&[f64::INFINITY; LANES])[0],
+            f64::INFINITY
+        );
     }
 }
