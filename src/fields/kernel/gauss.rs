@@ -15,11 +15,10 @@
 //! dominates, its weight is then not exactly one, `m = (w y)/w` is off by an ulp of
 //! `y`, and the velocity and the divergence `d/sigma` of a particle near a lone point
 //! lose that ulp relative to `x - y`, 4.4e-10 absolute on a divergence of 2e3 at
-//! `s = 1e-3`.) For the Gaussian law, a uniform source and `d <= 4` the distance pass
-//! is folded into the weight pass instead (`gauss_one_pass`): every lane keeps its
-//! running nearest point as its reference and rescales its sums when a nearer one
-//! arrives (online rescaling, as in a streaming log-sum-exp), so the nearest point's
-//! weight is still exactly one.
+//! `s = 1e-3`. A one-pass form that keeps every lane's running nearest point as its
+//! reference and rescales the lane's sums when a nearer one arrives, as in a streaming
+//! log-sum-exp, keeps that weight exact but measured slower at `d = 2`: 2.8e8 against
+//! 3.3e8 pairs per second, interleaved runs on the shared machine.)
 //! The exponential and logarithm are the lane-wise ones of the `vexp` and `vln`
 //! modules (no call per pair). `d <= 4` keeps every sum of a row in registers; any
 //! other `d` writes a tile's weights to a buffer and forms the weighted sums
@@ -59,8 +58,7 @@
 use super::lanes::{
     d2a_dyn, d2a_small, dot4, hsum, lane_argmin, lane_min, Soa, LANES, TILE_BYTES, V,
 };
-use super::laws::{Gauss, GaussRow, LaneLaw};
-use super::vexp::exp_lanes;
+use super::laws::{Gauss, LaneLaw};
 use super::{Out, ROWS};
 use crate::fields::schedule::Schedule;
 
@@ -318,10 +316,6 @@ fn gauss_small<L: LaneLaw, const D: usize, const W: bool, const DV: bool, const 
     _d: usize,
     mut rows: GaussRows,
 ) {
-    if L::GAUSS && !W {
-        gauss_one_pass::<D, DV, F>(soa, rows);
-        return;
-    }
     let n = rows.s.len();
     let (m, stride) = (soa.m, soa.stride);
     let ys: [&[f64]; D] = std::array::from_fn(|j| &soa.coords[j * stride..(j + 1) * stride]);
@@ -407,122 +401,6 @@ fn gauss_small<L: LaneLaw, const D: usize, const W: bool, const DV: bool, const 
             let (mj, gj) = (&ms[b], &gs[b]);
             let (msum, gsum) = (|j: usize| hsum(&mj[j]), |j: usize| hsum(&gj[j]));
             finish(&law, D, r0 + b, &rc[b], &sc[b], msum, gsum, &mut rows);
-        }
-    }
-}
-
-/// Multiplies a row's lane sums by `f` lane by lane.
-#[inline(always)]
-fn rescale<const D: usize>(f: &V, s: &mut Scalars, mj: &mut [V; D]) {
-    for l in 0..LANES {
-        s.w[l] *= f[l];
-        s.q[l] *= f[l];
-        s.n2[l] *= f[l];
-    }
-    for mjj in mj.iter_mut() {
-        for l in 0..LANES {
-            mjj[l] *= f[l];
-        }
-    }
-}
-
-/// The Gaussian kernel for `d <= 4` and a uniform source in one pass over the data:
-/// every lane keeps its own reference, the smallest `d2` it has seen, and when a
-/// nearer point arrives its sums are multiplied by `exp(-(ref_old - ref_new) /
-/// (2 sigma^2)) <= 1` before the new point's weight (exactly one) is added (online
-/// rescaling, as in a streaming log-sum-exp). At the end the lanes are brought to the
-/// row's nearest point the same way, so that point's weight is exactly one, as with
-/// two passes; any other weight is a product of at most a few exponentials instead of
-/// one (a few ulp instead of two). A reference changes about `ln(M / LANES)` times
-/// per lane, so the extra exponentials are rare; what is saved is the distance pass.
-#[inline(always)]
-fn gauss_one_pass<const D: usize, const DV: bool, const F: bool>(soa: &Soa, mut rows: GaussRows) {
-    let n = rows.s.len();
-    let (m, stride) = (soa.m, soa.stride);
-    let ys: [&[f64]; D] = std::array::from_fn(|j| &soa.coords[j * stride..(j + 1) * stride]);
-    let m_full = m / LANES * LANES;
-    let tile = (TILE_BYTES / (8 * D)) / LANES * LANES;
-    let mut xs = [[0.0; D]; ROWS];
-    let mut rc = [RowConst::<GaussRow>::default(); ROWS];
-    let mut inv2 = [0.0; ROWS];
-    let mut refs = [[0.0; LANES]; ROWS];
-    let mut sc = [ZERO3; ROWS];
-    let mut ms = [[[0.0; LANES]; D]; ROWS];
-    for r0 in (0..n).step_by(ROWS) {
-        let nb = ROWS.min(n - r0);
-        for b in 0..nb {
-            let r = r0 + b;
-            xs[b].copy_from_slice(&rows.x[r * D..(r + 1) * D]);
-            rc[b] = RowConst::new(rows.sch, rows.s[r], soa.pi[0]);
-            inv2[b] = 0.5 / (rc[b].sg * rc[b].sg);
-            refs[b] = [f64::INFINITY; LANES];
-            sc[b] = ZERO3;
-            ms[b] = [[0.0; LANES]; D];
-        }
-        // a macro, not a closure: closures do not inherit the caller's target features
-        macro_rules! chunk {
-            ($b:expr, $k:expr, $valid:expr, $rf:expr, $s:expr, $mj:expr) => {{
-                let (b, k, valid) = ($b, $k, $valid);
-                let d2 = d2a_small::<D>(&xs[b], rc[b].a, &ys, k);
-                let mut nr = $rf;
-                let mut nearer = false;
-                for l in 0..LANES {
-                    let dl = if l < valid { d2[l] } else { f64::INFINITY };
-                    nearer |= dl < nr[l];
-                    nr[l] = if dl < nr[l] { dl } else { nr[l] };
-                }
-                if nearer {
-                    let mut arg = [0.0; LANES];
-                    for l in 0..LANES {
-                        arg[l] = (nr[l] - $rf[l]) * inv2[b];
-                    }
-                    rescale::<D>(&exp_lanes::<F>(&arg), &mut $s, &mut $mj);
-                    $rf = nr;
-                }
-                let mut arg = [0.0; LANES];
-                for l in 0..LANES {
-                    arg[l] = ($rf[l] - d2[l]) * inv2[b];
-                }
-                let mut w = exp_lanes::<F>(&arg);
-                for wl in &mut w[valid.min(LANES)..] {
-                    *wl = 0.0;
-                }
-                $s.add::<Gauss, DV>(&w, &w, &d2, &soa.norm2[k..k + LANES]);
-                for j in 0..D {
-                    let y = &ys[j][k..k + LANES];
-                    for l in 0..LANES {
-                        $mj[j][l] += w[l] * y[l];
-                    }
-                }
-            }};
-        }
-        for t0 in (0..m_full).step_by(tile) {
-            let t1 = (t0 + tile).min(m_full);
-            for b in 0..nb {
-                let (mut rf, mut s, mut mj) = (refs[b], sc[b], ms[b]);
-                for k in (t0..t1).step_by(LANES) {
-                    chunk!(b, k, LANES, rf, s, mj);
-                }
-                (refs[b], sc[b], ms[b]) = (rf, s, mj);
-            }
-        }
-        if m_full < m {
-            for b in 0..nb {
-                chunk!(b, m_full, m - m_full, refs[b], sc[b], ms[b]);
-            }
-        }
-        for b in 0..nb {
-            // every lane to the row's nearest point (lanes without a point: factor 0)
-            let (g, _) = lane_argmin(&refs[b], &[0; LANES]);
-            let mut arg = [0.0; LANES];
-            for l in 0..LANES {
-                arg[l] = (g - refs[b][l]) * inv2[b];
-            }
-            rescale::<D>(&exp_lanes::<F>(&arg), &mut sc[b], &mut ms[b]);
-            rc[b].law = Gauss.row(rc[b].sg, g);
-            let mj = &ms[b];
-            let msum = |j: usize| hsum(&mj[j]);
-            finish(&Gauss, D, r0 + b, &rc[b], &sc[b], msum, |_| 0.0, &mut rows);
         }
     }
 }
