@@ -39,9 +39,11 @@
 //! for `f_i = alpha' y_i + sigma' u_i`,
 //! `div f = d sigma'/sigma + (alpha' - alpha sigma'/sigma) T / (W sigma)` with
 //! `T = sum w_i c_i (y_i - m).(x - alpha y_i)`, formed from the sums `C = sum w c`,
-//! `Q = sum w c d2`, `S = sum w c |y|^2` and `G = sum w c y` (one more weighted sum
-//! per coordinate) in the same two ways: `(e.(x C - alpha G) - Q) / alpha` with
-//! `e = x - alpha m`, when `|Q| < alpha^2 |S|`, else
+//! `Q = sum w c d2`, `S = sum w c |y|^2`, `G = sum w c y` and
+//! `E = sum w c (x - alpha y)` (two more weighted sums per coordinate; `E` summed pair
+//! by pair, as `x C - alpha G` would lose the digits of `x - alpha y` near a data
+//! point) in the same two ways: `(e.E - Q) / alpha` with `e = x - alpha m`, when
+//! `|Q| < alpha^2 |S|`, else
 //! `e.(G - m C) - alpha (S - 2 m.G + |m|^2 C)`. With `c = -1/sigma` this is the
 //! Gaussian formula above.
 //!
@@ -245,7 +247,8 @@ impl Scalars {
 }
 
 /// Velocity, `ln p` and divergence of row `r` from its sums (`msum(j)` the lane sum
-/// of `w_i y_ij`, `gsum(j)` that of `w_i c_i y_ij`, used by non-Gaussian laws only).
+/// of `w_i y_ij`; `gsum(j)` that of `w_i c_i y_ij` and `gesum(j)` that of
+/// `w_i c_i (x_j - alpha y_ij)`, used by non-Gaussian laws only).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn finish<L: LaneLaw>(
@@ -256,6 +259,7 @@ fn finish<L: LaneLaw>(
     sums: &Scalars,
     msum: impl Fn(usize) -> f64,
     gsum: impl Fn(usize) -> f64,
+    gesum: impl Fn(usize) -> f64,
     rows: &mut GaussRows,
 ) {
     let sr = rows.s[r];
@@ -268,7 +272,7 @@ fn finish<L: LaneLaw>(
     let xr = &rows.x[r * d..(r + 1) * d];
     let fr = &mut rows.out.f[r * d..(r + 1) * d];
     let (mut mm, mut res2) = (0.0, 0.0);
-    // e_m . (x C - a G), e_m . (G - m C), m . G (non-Gaussian divergence)
+    // e_m . E, e_m . (G - m C), m . G (non-Gaussian divergence)
     let (mut ege, mut eg, mut mg) = (0.0, 0.0, 0.0);
     for j in 0..d {
         let mj = msum(j) / w;
@@ -278,7 +282,7 @@ fn finish<L: LaneLaw>(
         res2 += e * e;
         if want_div && !L::GAUSS {
             let gj = gsum(j);
-            ege += e * (xr[j] * c - a * gj);
+            ege += e * gesum(j);
             eg += e * (gj - mj * c);
             mg += mj * gj;
         }
@@ -328,6 +332,7 @@ fn gauss_small<L: LaneLaw, const D: usize, const W: bool, const DV: bool, const 
     let mut sc = [ZERO3; ROWS];
     let mut ms = [[[0.0; LANES]; D]; ROWS];
     let mut gs = [[[0.0; LANES]; D]; ROWS];
+    let mut ges = [[[0.0; LANES]; D]; ROWS];
     for r0 in (0..n).step_by(ROWS) {
         let nb = ROWS.min(n - r0);
         for b in 0..nb {
@@ -339,6 +344,7 @@ fn gauss_small<L: LaneLaw, const D: usize, const W: bool, const DV: bool, const 
             sc[b] = ZERO3;
             ms[b] = [[0.0; LANES]; D];
             gs[b] = [[0.0; LANES]; D];
+            ges[b] = [[0.0; LANES]; D];
         }
         // pass 1: the nearest data point of every row
         for t0 in (0..m_full).step_by(tile) {
@@ -363,7 +369,7 @@ fn gauss_small<L: LaneLaw, const D: usize, const W: bool, const DV: bool, const 
         // pass 2: the weighted sums (a macro, not a closure: closures do not inherit
         // the caller's target features, and this is the hot loop)
         macro_rules! chunk {
-            ($b:expr, $k:expr, $valid:expr, $s:expr, $mj:expr, $gj:expr) => {{
+            ($b:expr, $k:expr, $valid:expr, $s:expr, $mj:expr, $gj:expr, $ej:expr) => {{
                 let (b, k) = ($b, $k);
                 let d2 = d2a_small::<D>(&xs[b], rc[b].a, &ys, k);
                 let (w, wc) =
@@ -375,8 +381,10 @@ fn gauss_small<L: LaneLaw, const D: usize, const W: bool, const DV: bool, const 
                         $mj[j][l] += w[l] * y[l];
                     }
                     if DV && !L::GAUSS {
+                        let (xj, a) = (xs[b][j], rc[b].a);
                         for l in 0..LANES {
                             $gj[j][l] += wc[l] * y[l];
+                            $ej[j][l] += wc[l] * (xj - a * y[l]);
                         }
                     }
                 }
@@ -385,22 +393,33 @@ fn gauss_small<L: LaneLaw, const D: usize, const W: bool, const DV: bool, const 
         for t0 in (0..m_full).step_by(tile) {
             let t1 = (t0 + tile).min(m_full);
             for b in 0..nb {
-                let (mut s, mut mj, mut gj) = (sc[b], ms[b], gs[b]);
+                let (mut s, mut mj, mut gj, mut ej) = (sc[b], ms[b], gs[b], ges[b]);
                 for k in (t0..t1).step_by(LANES) {
-                    chunk!(b, k, LANES, s, mj, gj);
+                    chunk!(b, k, LANES, s, mj, gj, ej);
                 }
-                (sc[b], ms[b], gs[b]) = (s, mj, gj);
+                (sc[b], ms[b], gs[b], ges[b]) = (s, mj, gj, ej);
             }
         }
         if m_full < m {
             for b in 0..nb {
-                chunk!(b, m_full, m - m_full, sc[b], ms[b], gs[b]);
+                chunk!(b, m_full, m - m_full, sc[b], ms[b], gs[b], ges[b]);
             }
         }
         for b in 0..nb {
-            let (mj, gj) = (&ms[b], &gs[b]);
+            let (mj, gj, ej) = (&ms[b], &gs[b], &ges[b]);
             let (msum, gsum) = (|j: usize| hsum(&mj[j]), |j: usize| hsum(&gj[j]));
-            finish(&law, D, r0 + b, &rc[b], &sc[b], msum, gsum, &mut rows);
+            let gesum = |j: usize| hsum(&ej[j]);
+            finish(
+                &law,
+                D,
+                r0 + b,
+                &rc[b],
+                &sc[b],
+                msum,
+                gsum,
+                gesum,
+                &mut rows,
+            );
         }
     }
 }
@@ -426,6 +445,7 @@ fn gauss_general<L: LaneLaw, const W: bool, const DV: bool, const F: bool>(
     let mut ms = vec![[0.0; LANES]; ROWS * d];
     let gdv = DV && !L::GAUSS;
     let mut gs = vec![[0.0; LANES]; if gdv { ROWS * d } else { 0 }];
+    let mut ges = vec![[0.0; LANES]; if gdv { ROWS * d } else { 0 }];
     // the last tile takes the partial chunk too
     let mut wbuf = vec![0.0; tile + LANES];
     let mut gbuf = vec![0.0; if gdv { tile + LANES } else { 0 }];
@@ -440,6 +460,7 @@ fn gauss_general<L: LaneLaw, const W: bool, const DV: bool, const F: bool>(
         }
         ms.fill([0.0; LANES]);
         gs.fill([0.0; LANES]);
+        ges.fill([0.0; LANES]);
         // pass 1
         for t0 in (0..m_full).step_by(tile) {
             let t1 = (t0 + tile).min(m_full);
@@ -497,6 +518,12 @@ fn gauss_general<L: LaneLaw, const W: bool, const DV: bool, const F: bool>(
                         for l in 0..LANES {
                             acc[l] += v[l];
                         }
+                        let (xj, a) = (xr[j], rc[b].a);
+                        let v = dot4(&gbuf[..len], yj, |y| xj - a * y);
+                        let acc = &mut ges[b * d + j];
+                        for l in 0..LANES {
+                            acc[l] += v[l];
+                        }
                     }
                 }
             }
@@ -505,8 +532,20 @@ fn gauss_general<L: LaneLaw, const W: bool, const DV: bool, const F: bool>(
         for b in 0..nb {
             let mj = &ms[b * d..(b + 1) * d];
             let gj = if gdv { &gs[b * d..(b + 1) * d] } else { &[] };
+            let ej = if gdv { &ges[b * d..(b + 1) * d] } else { &[] };
             let (msum, gsum) = (|j: usize| hsum(&mj[j]), |j: usize| hsum(&gj[j]));
-            finish(&law, d, r0 + b, &rc[b], &sc[b], msum, gsum, &mut rows);
+            let gesum = |j: usize| hsum(&ej[j]);
+            finish(
+                &law,
+                d,
+                r0 + b,
+                &rc[b],
+                &sc[b],
+                msum,
+                gsum,
+                gesum,
+                &mut rows,
+            );
         }
     }
 }
