@@ -7,13 +7,15 @@
 //! `cargo bench --bench field` (all cases), or a filter such as
 //! `cargo bench --bench field -- field/d64/` for one dimension, or
 //! `cargo bench --bench field -- 'M/10000' --measurement-time 3 --warm-up-time 1` for
-//! the table of docs/FIELDS.md (`M = 1e4`, `d = 2, 16, 32, 64, 784, 3072`).
+//! the table of docs/FIELDS.md (`M = 1e4`, `d = 2, 16, 32, 64, 784, 3072`). The ids
+//! `radial-tanh/d*/M/10000` and `pfgmpp-D2.5/d*/M/10000` measure the generic
+//! vectorised radial path (Su's tanh profile, a power law with non-integer `2e`).
 //! `gemm/d784` and `gemm/d3072` run the `gemm` crate alone on the products of the
 //! field's matrix-product path, for the ratio field / GEMM:
 //! `cargo bench --bench field -- '^(field|gaussian|gemm)/d784/M/10000$'`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use fieldflow::fields::{FieldKind, MarginalField, Source};
+use fieldflow::fields::{FieldKind, MarginalField, Profile, Source};
 use ndarray::Array2;
 use rand::Rng as _;
 use rand_distr::StandardNormal;
@@ -50,7 +52,21 @@ fn bench_field(c: &mut Criterion) {
         ),
     ];
     for (name, kind, dims) in cases {
-        bench_kind(c, name, kind, dims);
+        bench_kind(c, name, kind, dims, None);
+    }
+    // the laws of the generic vectorised radial path (M = 1e4 only): Su's tanh
+    // profile and a power law with non-integer 2e (PFGM++, D = 2.5)
+    let laws = [
+        (
+            "radial-tanh",
+            FieldKind::Radial {
+                profile: Profile::Tanh,
+            },
+        ),
+        ("pfgmpp-D2.5", FieldKind::Pfgmpp { aug_dim: 2.5 }),
+    ];
+    for (name, kind) in laws {
+        bench_kind(c, name, kind, &[2, 16, 64], Some(10_000));
     }
     for d in [784, 3072] {
         bench_gemm_alone(c, d);
@@ -144,14 +160,17 @@ fn bench_gemm_alone(c: &mut Criterion, d: usize) {
     group.finish();
 }
 
-fn bench_kind(c: &mut Criterion, name: &str, kind: FieldKind, dims: &[usize]) {
+fn bench_kind(c: &mut Criterion, name: &str, kind: FieldKind, dims: &[usize], m: Option<usize>) {
     for &d in dims {
         let mut group = c.benchmark_group(format!("{name}/d{d}"));
         group
             .sample_size(10)
             .warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(3));
-        let ms: &[usize] = if d <= 64 {
+        let one = m.map(|m| [m]);
+        let ms: &[usize] = if let Some(one) = &one {
+            one
+        } else if d <= 64 {
             &[1_000, 10_000, 100_000]
         } else {
             &[10_000]

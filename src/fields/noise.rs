@@ -264,7 +264,22 @@ impl Noise {
                 let q = (1.0 + r2_ref) / (1.0 + r2);
                 pow_ratio(q, exponent)
             }
-            _ => (self.h(r2) - self.h(r2_ref)).exp(),
+            NoiseKind::Radial(p) => {
+                // h(r2) - h(r2_ref) as differences of like terms (nothing large cancels)
+                let (rho, rho_ref) = (r2.sqrt(), r2_ref.sqrt());
+                let mut hd = match p {
+                    Profile::Tanh => {
+                        let l = |r: f64| (-2.0 * r).exp().ln_1p();
+                        -2.0 * ((rho - rho_ref) + (l(rho) - l(rho_ref)))
+                    }
+                    Profile::Exp => -(rho - rho_ref),
+                };
+                if self.d > 1 {
+                    hd -= 0.5 * (self.d as f64 - 1.0) * (r2 / r2_ref).ln();
+                }
+                hd.exp()
+            }
+            NoiseKind::UniformBox { .. } => 1.0,
         }
     }
 
@@ -522,6 +537,30 @@ mod tests {
             let want = (law.h(b) - law.h(a)).exp();
             let got = law.ratio(b, a);
             assert!((got / want - 1.0).abs() < 1e-14, "{law:?}");
+        }
+    }
+
+    /// The radial profiles' ratio in difference form against `exp(h - h_ref)` where
+    /// that is exact enough (moderate radii, 1e-14), and at radii `1e6` apart by
+    /// `1e-3`, where `h` itself is `-2e6` and its difference loses 9 digits: the ratio
+    /// equals the closed form `exp(-k delta) (rho_ref / rho)^(d - 1)` (k = 2 for tanh,
+    /// whose `ln(1 + e^{-2 rho})` terms vanish there) to 1e-14.
+    #[test]
+    fn radial_ratio_is_exact_far_out() {
+        for d in [1usize, 2, 5] {
+            for (p, k) in [(Profile::Tanh, 2.0), (Profile::Exp, 1.0)] {
+                let law = Noise::radial(d, p).unwrap();
+                let (a, b) = (0.3f64, 1.7f64);
+                let want = (law.h(b) - law.h(a)).exp();
+                assert!((law.ratio(b, a) / want - 1.0).abs() < 1e-14, "{p:?} d={d}");
+                let (rr, r) = (1e6f64, 1e6f64 + 1e-3);
+                let want = (-k * (r - rr)).exp() * (rr / r).powi(d as i32 - 1);
+                let got = law.ratio(r * r, rr * rr);
+                assert!(
+                    (got / want - 1.0).abs() < 1e-14,
+                    "{p:?} d={d}: {got} vs {want}"
+                );
+            }
         }
     }
 

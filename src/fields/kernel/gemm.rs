@@ -42,6 +42,7 @@
 
 use super::gauss::{self, GaussRows, RowConst};
 use super::lanes::{hsum, Soa, LANES, V};
+use super::laws::{Gauss, GaussRow, LaneLaw as _};
 use super::power::{chunk_weights, finish_row, power_general, HalfPow, RowSums, Rows};
 use super::Out;
 use crate::fields::noise::Noise;
@@ -333,32 +334,34 @@ pub(super) fn power_gemm<const W: bool, const R: bool>(
 struct GaussLaw<const W: bool, const F: bool>(Schedule);
 
 impl<const W: bool, const F: bool> Law for GaussLaw<W, F> {
-    type Row = RowConst;
+    type Row = RowConst<GaussRow>;
     #[inline(always)]
-    fn row(&self, s: f64) -> RowConst {
-        RowConst::new(self.0, s, 1.0)
+    fn row(&self, s: f64) -> RowConst<GaussRow> {
+        let mut rc = RowConst::new(self.0, s, 1.0);
+        rc.law = Gauss.row(rc.sg, 0.0);
+        rc
     }
     #[inline(always)]
-    fn alpha(rc: &RowConst) -> f64 {
+    fn alpha(rc: &RowConst<GaussRow>) -> f64 {
         rc.a
     }
     #[inline(always)]
-    fn key(_: &RowConst, d2: f64) -> f64 {
+    fn key(_: &RowConst<GaussRow>, d2: f64) -> f64 {
         d2
     }
     #[inline(always)]
-    fn rescale(&self, rc: &RowConst, new: f64, old: f64) -> f64 {
-        ((new - old) * rc.inv2).exp()
+    fn rescale(&self, rc: &RowConst<GaussRow>, new: f64, old: f64) -> f64 {
+        ((new - old) * rc.law.inv2).exp()
     }
     #[inline(always)]
-    fn weights(&self, rc: &RowConst, key: &V, c: f64, pi: &[f64], valid: usize) -> V {
+    fn weights(&self, rc: &RowConst<GaussRow>, key: &V, c: f64, pi: &[f64], valid: usize) -> V {
         let mut rc = *rc;
-        rc.d2r = c;
-        rc.weights::<W, F>(key, pi, valid)
+        rc.law = Gauss.row(rc.sg, c);
+        rc.weights::<Gauss, W, false, F>(&Gauss, key, pi, valid).0
     }
     #[inline(always)]
-    fn weight_error(&self, rc: &RowConst, err: f64, _: f64) -> f64 {
-        2.0 * err * rc.inv2
+    fn weight_error(&self, rc: &RowConst<GaussRow>, err: f64, _: f64) -> f64 {
+        2.0 * err * rc.law.inv2
     }
 }
 

@@ -37,26 +37,28 @@
 //!   may have lost digits to cancellation recomputed by the coordinate-wise code).
 //!   The product path is generic over the weight law and serves the Gaussian kernel
 //!   too (below).
-//! * The vectorised Gaussian path (`gauss` submodule): an empirical source and the
-//!   Gaussian law under either schedule (EDM / VE diffusion, and the linear path with
-//!   Gaussian noise). The same layout and chunks as the power-law path, the nearest
-//!   data point as every row's reference, weights `exp(-(d2_i - d2_ref) / (2 sigma^2))` from a lane-wise
-//!   exponential (`vexp` submodule: range reduction and a polynomial, within 2 ulp of
-//!   `f64::exp`, no call per pair) and the divergence from three extra sums per row.
-//!   From `d = GAUSS_GEMM_MIN_D` on, when the divergence is not asked for, the
-//!   Gaussian weights come from the matrix-product path of the `gemm` submodule
-//!   (`|x - alpha y|^2 = |x|^2 + alpha^2 |y|^2 - 2 alpha x.y`, a running reference,
-//!   rows that may have lost digits recomputed coordinate by coordinate); above
-//!   `GAUSS_MAX_D` the coordinate-wise Gaussian kernel is the scalar path.
-//! * The scalar ratio path otherwise (`points` submodule, behind [`eval_points`]), for
-//!   an empirical source and a radially decreasing law (radial profiles, non-integer
-//!   `2e`, power laws under the linear schedule). Pass one
+//! * The vectorised radial path (`gauss` submodule): an empirical source, either
+//!   schedule, and any other radial law, each monomorphised from one generic code
+//!   over a lane-wise law (`laws` submodule): the Gaussian law (EDM / VE diffusion,
+//!   and the linear path with Gaussian noise), power laws with any real exponent
+//!   (non-integer `2e`, or the linear schedule) and Su's radial profiles (tanh, exp
+//!   CDF). The same layout and chunks as the power-law path, the nearest data point
+//!   as every row's reference, weights `nu(u_i) / nu(u_ref)` from a lane-wise
+//!   exponential and logarithm (`vexp`, `vln` submodules: range reduction and a
+//!   polynomial, within 2 and 1 ulp of `f64::exp` and `f64::ln`, no call per pair),
+//!   the divergence from a few extra sums per row. For `d` above [`GAUSS_MAX_D`] the
+//!   scalar path below. From `d = GAUSS_GEMM_MIN_D` on, when the divergence is not
+//!   asked for, the Gaussian weights come from the matrix-product path of the `gemm`
+//!   submodule (`|x - alpha y|^2 = |x|^2 + alpha^2 |y|^2 - 2 alpha x.y`, a running
+//!   reference, rows that may have lost digits recomputed coordinate by coordinate).
+//! * The scalar ratio path otherwise (`points` submodule, behind [`eval_points`]): for
+//!   `d > GAUSS_MAX_D`, and as the reference the vectorised kernels are tested
+//!   against. Pass one
 //!   finds, for each row, the nearest data point (smallest `|x - alpha y_i|^2`; no
 //!   transcendental function). Pass two sums the weights as exact ratios to that
 //!   reference term, `(pi_i / pi_ref) nu(u_i) / nu(u_ref)`; for the power-law
 //!   kernels the ratio is `((sigma^2 + d2_ref) / (sigma^2 + d2_i))^e`, a power of a
-//!   number in `(0, 1]`, and for the Gaussian kernel (here only as the reference the
-//!   vectorised path is tested against) it is
+//!   number in `(0, 1]`, and for the Gaussian kernel it is
 //!   `exp(-(d2_i - d2_ref) / (2 sigma^2))` with a non-positive argument. The kernel
 //!   part of every ratio is at most one, so nothing overflows, and the reference
 //!   term contributes exactly one, so the sum never underflows to zero.
@@ -88,11 +90,13 @@ mod components;
 mod gauss;
 mod gemm;
 mod lanes;
+mod laws;
 mod points;
 mod power;
 #[cfg(test)]
 mod tests;
 mod vexp;
+mod vln;
 
 pub use components::eval_components;
 pub use gemm::{product_tile, PRODUCT_ROWS, WEIGHT_RTOL};
@@ -105,9 +109,9 @@ use power::{eval_power, fast_power_exponent, Rows};
 /// docs/FIELDS.md).
 pub const GEMM_MIN_D: usize = 32;
 
-/// Largest `d` at which the coordinate-wise Gaussian kernel (the divergence, and rows
-/// that the product path reroutes for cancellation) is the vectorised path (`gauss`
-/// submodule). Above it the coordinate-major chunks touch one memory page per
+/// Largest `d` at which the other radial laws, the coordinate-wise Gaussian kernel (the
+/// divergence, and rows that the product path reroutes for cancellation) take the
+/// vectorised path (`gauss` submodule). Above it the coordinate-major chunks touch one memory page per
 /// coordinate and the scalar path over row-major data is faster (measured at `d = 784`:
 /// 0.8e6 against 1.1e6 - 1.4e6 pairs per second; at `d = 64` the vectorised path is
 /// 2.5 - 3.3 times faster; docs/FIELDS.md).
@@ -242,6 +246,31 @@ fn eval_points_fast(kernel: &Noise, sch: Schedule, src: &Source, s: &[f64], x: &
             gemm::gauss_gemm(kernel, sch, src, s, x, out, gauss_coordinatewise);
         } else {
             gauss_coordinatewise(kernel, sch, src, s, x, out);
+        }
+        return;
+    }
+    if src.dim() <= GAUSS_MAX_D {
+        let soa = src.soa();
+        let rows = gauss::GaussRows {
+            sch,
+            s,
+            x,
+            out,
+            log_norm: kernel.log_norm() + soa.ln_pi_max,
+        };
+        match kernel.kind() {
+            NoiseKind::PowerLaw { exponent } => {
+                let law = laws::Power {
+                    kernel,
+                    e: exponent,
+                };
+                gauss::eval_radial(law, soa, src.dim(), rows);
+            }
+            NoiseKind::Radial(p) => {
+                let law = laws::Radial::new(kernel, p);
+                gauss::eval_radial(law, soa, src.dim(), rows);
+            }
+            _ => unreachable!("radial kernels only"),
         }
         return;
     }

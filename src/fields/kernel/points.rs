@@ -5,8 +5,9 @@
 //! ratios to that reference term, `(pi_i / pi_ref) nu(u_i) / nu(u_ref)`, each at most
 //! one, so nothing overflows and the sum never underflows to zero. One kernel
 //! ratio (an `exp`, `powf` or profile evaluation) per pair, in a scalar loop: this is
-//! the reference the vectorised kernels are tested against, and the path of the laws
-//! they do not cover.
+//! the reference the vectorised kernels are tested against, and the path of the
+//! non-power laws above `GAUSS_MAX_D` dimensions (where the coordinate-major layout
+//! of the vectorised kernels is slower).
 
 use super::{Out, ROWS, TILE};
 use crate::fields::noise::Noise;
