@@ -189,23 +189,41 @@ impl Figure for DigitsFigure {
             }
             y += side + 24;
         }
-        root.draw(&Text::new(
+        draw_path(
+            root,
             "One poisson path from the prior (left, s_max) to the data (right, s_min), log-spaced levels",
-            (10, y),
+            self.path.view(),
+            &self.levels,
+            y,
+            cell,
+        )
+    }
+}
+
+/// Draws a path as a row of images under the caption `caption` at height `y`: row `k`
+/// of `path` at level `levels[k]`, written under it.
+pub(super) fn draw_path<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    caption: &str,
+    path: ArrayView2<'_, f64>,
+    levels: &[f64],
+    y: i32,
+    cell: i32,
+) -> Result<()> {
+    let small = ("sans-serif", 13).into_font();
+    let side = cell * digits::SIDE as i32;
+    root.draw(&Text::new(caption, (10, y), small.clone()))?;
+    let y = y + 18;
+    for (k, s) in levels.iter().enumerate() {
+        let x = 10 + k as i32 * (side + 24);
+        draw_image(root, path.row(k), (x, y), cell)?;
+        root.draw(&Text::new(
+            format!("s={s:.2e}"),
+            (x, y + side + 3),
             small.clone(),
         ))?;
-        y += 18;
-        for (k, s) in self.levels.iter().enumerate() {
-            let x = 10 + k as i32 * (side + 24);
-            draw_image(root, self.path.row(k), (x, y), cell)?;
-            root.draw(&Text::new(
-                format!("s={s:.2e}"),
-                (x, y + side + 3),
-                small.clone(),
-            ))?;
-        }
-        Ok(())
     }
+    Ok(())
 }
 
 /// Computes and saves the figure into `out_dir` (`digits.png`, `digits.svg`): six

@@ -26,7 +26,7 @@
 //! the learned field, the exact field and the held-out images (the baseline: what
 //! fresh data score). The last row is one learned path as images over levels.
 
-use super::digits::{draw_image, nearest};
+use super::digits::{draw_image, draw_path, nearest};
 use super::learned::finite_rows;
 use super::{save_figure, Figure, FigureFiles, FigureOptions};
 use crate::data::{digits, Digits, Standardization, Standardize};
@@ -256,22 +256,14 @@ impl Figure for LearnedDigits {
         }
         let rows = self.learned.nrows().div_ceil(per_row) as i32;
         y += rows * (side + 22) + 6;
-        root.draw(&Text::new(
+        draw_path(
+            root,
             "One learned path (the first prior point) from s_max (left, noise) to s_min (right), log-spaced levels",
-            (10, y),
-            small.clone(),
-        ))?;
-        y += 18;
-        for (k, s) in self.levels.iter().enumerate() {
-            let x = 10 + k as i32 * (side + 24);
-            draw_image(root, self.path.row(k), (x, y), cell)?;
-            root.draw(&Text::new(
-                format!("s={s:.2e}"),
-                (x, y + side + 3),
-                small.clone(),
-            ))?;
-        }
-        Ok(())
+            self.path.view(),
+            &self.levels,
+            y,
+            cell,
+        )
     }
 }
 
