@@ -79,7 +79,9 @@ fn bench_field(c: &mut Criterion) {
 /// norms): `gemm/d{d}/M/10000`, in pairs per second, so that its ratio to
 /// `field/d{d}` and `gaussian/d{d}` is what the kernel costs beyond the products.
 fn bench_gemm_alone(c: &mut Criterion, d: usize) {
-    use fieldflow::fields::kernel::{product_tile, PRODUCT_ROWS};
+    use fieldflow::fields::kernel::{
+        add_weighted_sums, cross_products, product_tile, PRODUCT_ROWS,
+    };
     let m = 10_000;
     let data = gaussian_points(m, d, 1);
     let ys: Vec<f64> = data.iter().copied().collect();
@@ -104,52 +106,8 @@ fn bench_gemm_alone(c: &mut Criterion, d: usize) {
                     for t0 in (0..m).step_by(tile) {
                         let tl = tile.min(m - t0);
                         let tp = tl.div_ceil(8) * 8;
-                        // SAFETY: `PRODUCT_ROWS x d`, `d x tl` and `PRODUCT_ROWS x tl`
-                        // views inside `xpad`, `ys` and `g`, all in bounds.
-                        unsafe {
-                            gemm::gemm(
-                                PRODUCT_ROWS,
-                                tl,
-                                d,
-                                g.as_mut_ptr(),
-                                1,
-                                tp as isize,
-                                false,
-                                xpad.as_ptr(),
-                                1,
-                                d as isize,
-                                ys[t0 * d..].as_ptr(),
-                                d as isize,
-                                1,
-                                0.0,
-                                1.0,
-                                false,
-                                false,
-                                false,
-                                gemm::Parallelism::None,
-                            );
-                            gemm::gemm(
-                                PRODUCT_ROWS,
-                                d,
-                                tl,
-                                acc.as_mut_ptr(),
-                                1,
-                                d as isize,
-                                true,
-                                g.as_ptr(),
-                                1,
-                                tp as isize,
-                                ys[t0 * d..].as_ptr(),
-                                1,
-                                d as isize,
-                                1.0,
-                                1.0,
-                                false,
-                                false,
-                                false,
-                                gemm::Parallelism::None,
-                            );
-                        }
+                        cross_products(&xpad, &ys[t0 * d..], &mut g, d, tl, tp);
+                        add_weighted_sums(&g, &ys[t0 * d..], &mut acc, d, tl, tp);
                     }
                     acc[0]
                 })

@@ -174,32 +174,7 @@ pub(super) fn product<L: Law>(
             let tl = tile.min(m - t0);
             let tp = tl.div_ceil(LANES) * LANES;
             let g = &mut dbuf[..PRODUCT_ROWS * tp];
-            // G = X Y_T^T (PRODUCT_ROWS x tl, row stride tp)
-            // SAFETY: the pointers and strides describe `PRODUCT_ROWS x d`, `d x tl` and
-            // `PRODUCT_ROWS x tl` views inside `xb`, `ys` and `g`, all in bounds.
-            unsafe {
-                gemm::gemm(
-                    PRODUCT_ROWS,
-                    tl,
-                    d,
-                    g.as_mut_ptr(),
-                    1,
-                    tp as isize,
-                    false,
-                    xb.as_ptr(),
-                    1,
-                    d as isize,
-                    ys[t0 * d..].as_ptr(),
-                    d as isize,
-                    1,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                );
-            }
+            cross_products(xb, &ys[t0 * d..], g, d, tl, tp);
             let y2 = &soa.norm2[t0..t0 + tp];
             for b in 0..nb {
                 let row = &mut g[b * tp..(b + 1) * tp];
@@ -258,31 +233,8 @@ pub(super) fn product<L: Law>(
                 }
                 wacc[b] += hsum(&ws);
             }
-            // M += W Y_T (PRODUCT_ROWS x d; the rows past `nb` are ignored)
-            // SAFETY: as above; `g` now holds the weights, padding columns unused.
-            unsafe {
-                gemm::gemm(
-                    PRODUCT_ROWS,
-                    d,
-                    tl,
-                    macc.as_mut_ptr(),
-                    1,
-                    d as isize,
-                    true,
-                    g.as_ptr(),
-                    1,
-                    tp as isize,
-                    ys[t0 * d..].as_ptr(),
-                    1,
-                    d as isize,
-                    1.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                );
-            }
+            // (the rows past `nb` are ignored)
+            add_weighted_sums(g, &ys[t0 * d..], &mut macc, d, tl, tp);
         }
         for b in 0..nb {
             let r = r0 + b;
@@ -345,6 +297,72 @@ pub(super) fn product<L: Law>(
                 done(r0 + b, Some(sums));
             }
         }
+    }
+}
+
+/// The first product of the path: `G = X Y^T` for a block `X` of [`PRODUCT_ROWS`]
+/// rows of length `d` and a tile `Y` of `tl` data points (both row-major), into `g`
+/// with row stride `tp >= tl`. Single-threaded: blocks run in parallel.
+pub fn cross_products(x: &[f64], y: &[f64], g: &mut [f64], d: usize, tl: usize, tp: usize) {
+    assert!(tp >= tl && x.len() >= PRODUCT_ROWS * d && y.len() >= tl * d);
+    assert!(g.len() >= PRODUCT_ROWS * tp);
+    // SAFETY: the pointers and strides describe `PRODUCT_ROWS x d`, `d x tl` and
+    // `PRODUCT_ROWS x tl` views inside `x`, `y` and `g`, in bounds by the asserts.
+    unsafe {
+        gemm::gemm(
+            PRODUCT_ROWS,
+            tl,
+            d,
+            g.as_mut_ptr(),
+            1,
+            tp as isize,
+            false,
+            x.as_ptr(),
+            1,
+            d as isize,
+            y.as_ptr(),
+            d as isize,
+            1,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// The second product of the path: `M += W Y` for the weights `w` of a block
+/// ([`PRODUCT_ROWS`] rows of stride `tp`, the first `tl` columns used) and the tile
+/// `Y` of `tl` data points of length `d`, into `m` (`PRODUCT_ROWS x d`).
+pub fn add_weighted_sums(w: &[f64], y: &[f64], m: &mut [f64], d: usize, tl: usize, tp: usize) {
+    assert!(tp >= tl && w.len() >= PRODUCT_ROWS * tp && y.len() >= tl * d);
+    assert!(m.len() >= PRODUCT_ROWS * d);
+    // SAFETY: the pointers and strides describe `PRODUCT_ROWS x tl`, `tl x d` and
+    // `PRODUCT_ROWS x d` views inside `w`, `y` and `m`, in bounds by the asserts.
+    unsafe {
+        gemm::gemm(
+            PRODUCT_ROWS,
+            d,
+            tl,
+            m.as_mut_ptr(),
+            1,
+            d as isize,
+            true,
+            w.as_ptr(),
+            1,
+            tp as isize,
+            y.as_ptr(),
+            1,
+            d as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
     }
 }
 
@@ -640,11 +658,7 @@ mod tests {
             half: n2 / 2,
             odd: n2 % 2 == 1,
         };
-        let mut kept = vec![false; s.len()];
-        let law = super::PowerLaw::<true, false>(p);
-        super::product(&law, src.soa(), src.means(), src.dim(), s, x, |r, sums| {
-            kept[r] = sums.is_some();
-        });
+        let mut kept = kept_with::<false>(p, src, s, x);
         // the AVX-512 weights (reciprocal square root estimate) too, where the CPU has it
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx512f") {
@@ -660,8 +674,14 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
     unsafe fn kept_avx512(p: HalfPow, src: &Source, s: &[f64], x: &[f64]) -> Vec<bool> {
+        kept_with::<true>(p, src, s, x)
+    }
+
+    /// [`kept_rows`] with the weights of `R` (the AVX-512 reciprocal square root or not).
+    #[inline(always)]
+    fn kept_with<const R: bool>(p: HalfPow, src: &Source, s: &[f64], x: &[f64]) -> Vec<bool> {
         let mut kept = vec![false; s.len()];
-        let law = super::PowerLaw::<true, true>(p);
+        let law = super::PowerLaw::<true, R>(p);
         super::product(&law, src.soa(), src.means(), src.dim(), s, x, |r, sums| {
             kept[r] = sums.is_some();
         });
