@@ -181,29 +181,50 @@ pub(super) fn product<L: Law>(
                 let a = L::alpha(&rc[b]);
                 let (a2, ta) = (a * a, 2.0 * a);
                 // keys from d2 = max(0, |x|^2 + a^2 |y_i|^2 - 2 a x.y_i); padding +inf
-                // (points taken exactly get +inf here: weight zero in the product)
-                let mut kmin = f64::INFINITY;
+                // (points taken exactly get +inf here: weight zero in the product).
+                // Lane by lane, with one running minimum per lane (the minimum does
+                // not depend on the order), so that the loop vectorises.
+                let mut kmins = [f64::INFINITY; LANES];
                 let mut has_exact = false;
-                for k in 0..tp {
-                    let mut key = if k < tl {
-                        L::key(&rc[b], (x2[b] + a2 * y2[k] - ta * row[k]).max(0.0))
-                    } else {
-                        f64::INFINITY
-                    };
-                    if key < below[b] {
-                        if let Some(list) = &mut exact[b] {
-                            if list.len() < EXACT_POINTS {
-                                list.push(t0 + k);
-                            } else {
-                                exact[b] = None;
+                for k in (0..tp).step_by(LANES) {
+                    let mut key = [f64::INFINITY; LANES];
+                    for l in 0..LANES {
+                        key[l] =
+                            L::key(&rc[b], (x2[b] + a2 * y2[k + l] - ta * row[k + l]).max(0.0));
+                    }
+                    if k + LANES > tl {
+                        for kl in &mut key[tl.saturating_sub(k)..] {
+                            *kl = f64::INFINITY;
+                        }
+                    }
+                    let mut near = false;
+                    for l in 0..LANES {
+                        near |= key[l] < below[b];
+                    }
+                    if near {
+                        for l in 0..LANES {
+                            if key[l] < below[b] {
+                                if let Some(list) = &mut exact[b] {
+                                    if list.len() < EXACT_POINTS {
+                                        list.push(t0 + k + l);
+                                    } else {
+                                        exact[b] = None;
+                                    }
+                                }
+                                key[l] = f64::INFINITY;
+                                has_exact = true;
                             }
                         }
-                        key = f64::INFINITY;
-                        has_exact = true;
                     }
-                    row[k] = key;
-                    kmin = kmin.min(key);
+                    for l in 0..LANES {
+                        // NaN keys are passed over, as by `f64::min`
+                        if key[l] < kmins[l] {
+                            kmins[l] = key[l];
+                        }
+                    }
+                    row[k..k + LANES].copy_from_slice(&key);
                 }
+                let kmin = kmins.iter().fold(f64::INFINITY, |a, &v| a.min(v));
                 if kmin < cref[b] {
                     let f = law.rescale(&rc[b], kmin, cref[b]);
                     wacc[b] *= f;
