@@ -106,8 +106,8 @@ fn bench_gemm_alone(c: &mut Criterion, d: usize) {
                     for t0 in (0..m).step_by(tile) {
                         let tl = tile.min(m - t0);
                         let tp = tl.div_ceil(8) * 8;
-                        cross_products(&xpad, &ys[t0 * d..], &mut g, d, tl, tp);
-                        add_weighted_sums(&g, &ys[t0 * d..], &mut acc, d, tl, tp);
+                        cross_products(PRODUCT_ROWS, &xpad, &ys[t0 * d..], &mut g, d, tl, tp);
+                        add_weighted_sums(PRODUCT_ROWS, &g, &ys[t0 * d..], &mut acc, d, tl, tp);
                     }
                     acc[0]
                 })

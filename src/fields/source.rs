@@ -80,6 +80,8 @@ pub struct Source {
     soa: super::kernel::Soa,
     /// The largest absolute coordinate of the means.
     max_abs: f64,
+    /// The pruning index of the product path, built on first use.
+    projection: super::kernel::ProjectionCell,
 }
 
 fn check_means(means: ArrayView2<f64>) -> Result<()> {
@@ -183,6 +185,7 @@ impl Source {
             cumulative,
             soa,
             max_abs,
+            projection: Default::default(),
         })
     }
 
@@ -281,6 +284,16 @@ impl Source {
     /// The coordinate-major copy of the means used by the vectorised kernel.
     pub(crate) fn soa(&self) -> &super::kernel::Soa {
         &self.soa
+    }
+
+    /// The pruning index of the product path (`kernel::prune`) for data points in
+    /// `d >= 16`, built on first use; `None` for other sources and data sets too small
+    /// or degenerate for one.
+    pub(crate) fn projection(&self) -> Option<&super::kernel::Projection> {
+        if self.kind != SourceKind::Points || self.d < super::kernel::GAUSS_GEMM_MIN_D {
+            return None;
+        }
+        self.projection.get(&self.means, self.len(), self.d)
     }
 
     /// The weighted mean of the component means (the centre of the far-field prior).

@@ -42,9 +42,13 @@
 //! points, every row near a data point at small `s` was rerouted, which cost a pass
 //! over the whole data set per row and dominated sampling at `d = 784`.
 //!
-//! Determinism: the products always see a full block ([`PRODUCT_ROWS`] rows, the rows
-//! past the live ones zero), because the `gemm` crate picks its kernels by shape and
-//! a row's bits must not depend on how many other rows share its block.
+//! Determinism: a row's bits must not depend on how many other rows share its block,
+//! and the `gemm` crate picks its kernels by shape: the products' heights are chosen
+//! so that every row's sums run in the same order ([`product_height`]).
+//!
+//! Rows at small levels whose weights sit on a few points skip the products
+//! altogether: a cheap lower bound on every distance (`prune` submodule) proves most
+//! points negligible, and the survivors are summed exactly.
 
 // Lane loops index several fixed-size arrays at once on purpose (see `lanes`).
 #![allow(clippy::needless_range_loop)]
@@ -53,6 +57,7 @@ use super::gauss::{self, GaussRows, RowConst};
 use super::lanes::{hsum, Soa, LANES, V};
 use super::laws::{Gauss, GaussRow, LaneLaw as _};
 use super::power::{chunk_weights, finish_row, power_general, HalfPow, RowSums, Rows};
+use super::prune::{self, Projection};
 use super::Out;
 use crate::fields::noise::Noise;
 use crate::fields::schedule::Schedule;
@@ -103,6 +108,9 @@ pub(super) trait Law {
     /// [`WEIGHT_RTOL`] (`e err / WEIGHT_RTOL`); `None` for laws whose weight error does
     /// not shrink with the distance (the Gaussian: `err / (2 sigma^2)` for every point).
     fn exact_below(&self, row: &Self::Row, err: f64) -> Option<f64>;
+    /// The key at or above which a point weighs at most `e^{-ln_ratio}` of a point
+    /// whose key is `c` (the pruning bound, `prune` submodule).
+    fn negligible_key(&self, row: &Self::Row, c: f64, ln_ratio: f64) -> f64;
     /// The weight (kernel ratio to the reference `c <= key`) of one key.
     fn weight_one(&self, row: &Self::Row, key: f64, c: f64) -> f64;
 }
@@ -125,6 +133,7 @@ pub(super) struct Sums<'a> {
 /// have lost more than [`WEIGHT_RTOL`] to cancellation (the caller evaluates it
 /// coordinate by coordinate).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub(super) fn product<L: Law>(
     law: &L,
     soa: &Soa,
@@ -132,6 +141,7 @@ pub(super) fn product<L: Law>(
     d: usize,
     s: &[f64],
     x: &[f64],
+    proj: Option<&Projection>,
     mut done: impl FnMut(usize, Option<Sums>),
 ) {
     let n = s.len();
@@ -149,16 +159,45 @@ pub(super) fn product<L: Law>(
     let mut err = [0.0; PRODUCT_ROWS];
     let mut below = [f64::NEG_INFINITY; PRODUCT_ROWS];
     let mut exact: Vec<Option<Vec<usize>>> = vec![Some(Vec::new()); PRODUCT_ROWS];
-    for r0 in (0..n).step_by(PRODUCT_ROWS) {
-        let nb = PRODUCT_ROWS.min(n - r0);
-        xpad[..nb * d].copy_from_slice(&x[r0 * d..(r0 + nb) * d]);
+    let mut scratch = prune::Scratch::default();
+    // the rows of the current block (indices into `s`)
+    let mut block: Vec<usize> = Vec::with_capacity(PRODUCT_ROWS);
+    let mut next = 0;
+    while next < n {
+        // rows that the bound settles on a few points are done here; the others fill a
+        // block of at most PRODUCT_ROWS rows for the products
+        block.clear();
+        while next < n && block.len() < PRODUCT_ROWS {
+            let r = next;
+            next += 1;
+            if let Some(proj) = proj {
+                let row = law.row(s[r]);
+                let xr = &x[r * d..(r + 1) * d];
+                let sums = |sums: Sums| done(r, Some(sums));
+                if prune::try_sparse(law, &row, proj, ys, &soa.pi, xr, &mut scratch, sums) {
+                    continue;
+                }
+            }
+            block.push(r);
+        }
+        let nb = block.len();
+        if nb == 0 {
+            continue;
+        }
+        for (b, &r) in block.iter().enumerate() {
+            xpad[b * d..(b + 1) * d].copy_from_slice(&x[r * d..(r + 1) * d]);
+        }
         xpad[nb * d..].fill(0.0);
+        // the products' height: the live rows rounded up to a multiple of
+        // PRODUCT_ALIGN, so that a row's bits do not depend on its block (see
+        // `product_height`)
+        let live = nb.div_ceil(PRODUCT_ALIGN) * PRODUCT_ALIGN;
         let xb = &xpad[..];
         rc.clear();
         for b in 0..nb {
             let xr = &xb[b * d..(b + 1) * d];
             x2[b] = xr.iter().map(|v| v * v).sum();
-            rc.push(law.row(s[r0 + b]));
+            rc.push(law.row(s[block[b]]));
             cref[b] = f64::INFINITY;
             wacc[b] = 0.0;
             let a = L::alpha(&rc[b]);
@@ -174,7 +213,8 @@ pub(super) fn product<L: Law>(
             let tl = tile.min(m - t0);
             let tp = tl.div_ceil(LANES) * LANES;
             let g = &mut dbuf[..PRODUCT_ROWS * tp];
-            cross_products(xb, &ys[t0 * d..], g, d, tl, tp);
+            let h = product_height(live, tl);
+            cross_products(h, xb, &ys[t0 * d..], g, d, tl, tp);
             let y2 = &soa.norm2[t0..t0 + tp];
             for b in 0..nb {
                 let row = &mut g[b * tp..(b + 1) * tp];
@@ -187,15 +227,14 @@ pub(super) fn product<L: Law>(
                 let mut kmins = [f64::INFINITY; LANES];
                 let mut has_exact = false;
                 for k in (0..tp).step_by(LANES) {
-                    let mut key = [f64::INFINITY; LANES];
+                    let mut key = [0.0; LANES];
                     for l in 0..LANES {
-                        key[l] =
-                            L::key(&rc[b], (x2[b] + a2 * y2[k + l] - ta * row[k + l]).max(0.0));
-                    }
-                    if k + LANES > tl {
-                        for kl in &mut key[tl.saturating_sub(k)..] {
-                            *kl = f64::INFINITY;
-                        }
+                        let d2 = (x2[b] + a2 * y2[k + l] - ta * row[k + l]).max(0.0);
+                        key[l] = if k + l < tl {
+                            L::key(&rc[b], d2)
+                        } else {
+                            f64::INFINITY
+                        };
                     }
                     let mut near = false;
                     for l in 0..LANES {
@@ -255,11 +294,10 @@ pub(super) fn product<L: Law>(
                 wacc[b] += hsum(&ws);
             }
             // (the rows past `nb` are ignored)
-            add_weighted_sums(g, &ys[t0 * d..], &mut macc, d, tl, tp);
+            add_weighted_sums(h, g, &ys[t0 * d..], &mut macc, d, tl, tp);
         }
         for b in 0..nb {
-            let r = r0 + b;
-            let a = L::alpha(&rc[b]);
+            let r = block[b];
             let bound = match &exact[b] {
                 // too many points near the row: the coordinate-wise kernel
                 None => f64::INFINITY,
@@ -269,34 +307,11 @@ pub(super) fn product<L: Law>(
                         let xr = &x[r * d..(r + 1) * d];
                         let keys: Vec<f64> = list
                             .iter()
-                            .map(|&i| {
-                                let yi = &ys[i * d..(i + 1) * d];
-                                let d2: f64 =
-                                    xr.iter().zip(yi).map(|(u, v)| (u - a * v).powi(2)).sum();
-                                L::key(&rc[b], d2)
-                            })
+                            .map(|&i| prune::exact_key::<L>(&rc[b], xr, ys, i))
                             .collect();
-                        let c = keys.iter().fold(cref[b], |c, &k| c.min(k));
-                        if c < cref[b] {
-                            let f = if cref[b] == f64::INFINITY {
-                                0.0
-                            } else {
-                                law.rescale(&rc[b], c, cref[b])
-                            };
-                            wacc[b] *= f;
-                            for v in &mut macc[b * d..(b + 1) * d] {
-                                *v *= f;
-                            }
-                            cref[b] = c;
-                        }
+                        let (c, w) = (&mut cref[b], &mut wacc[b]);
                         let mrow = &mut macc[b * d..(b + 1) * d];
-                        for (&i, &key) in list.iter().zip(&keys) {
-                            let w = soa.pi[i] * law.weight_one(&rc[b], key, cref[b]);
-                            wacc[b] += w;
-                            for (mj, &yj) in mrow.iter_mut().zip(&ys[i * d..(i + 1) * d]) {
-                                *mj += w * yj;
-                            }
-                        }
+                        prune::add_exact(law, &rc[b], &soa.pi, ys, d, list, &keys, c, w, mrow);
                     }
                     if cref[b].is_nan() || wacc[b].is_nan() {
                         f64::NAN
@@ -308,30 +323,38 @@ pub(super) fn product<L: Law>(
             };
             if bound > WEIGHT_RTOL || bound.is_nan() {
                 // cancellation: this row goes to the coordinate-wise kernel
-                done(r0 + b, None);
+                done(r, None);
             } else {
                 let sums = Sums {
                     c: cref[b],
                     w: wacc[b],
                     m: &macc[b * d..(b + 1) * d],
                 };
-                done(r0 + b, Some(sums));
+                done(r, Some(sums));
             }
         }
     }
 }
 
-/// The first product of the path: `G = X Y^T` for a block `X` of [`PRODUCT_ROWS`]
-/// rows of length `d` and a tile `Y` of `tl` data points (both row-major), into `g`
-/// with row stride `tp >= tl`. Single-threaded: blocks run in parallel.
-pub fn cross_products(x: &[f64], y: &[f64], g: &mut [f64], d: usize, tl: usize, tp: usize) {
-    assert!(tp >= tl && x.len() >= PRODUCT_ROWS * d && y.len() >= tl * d);
-    assert!(g.len() >= PRODUCT_ROWS * tp);
-    // SAFETY: the pointers and strides describe `PRODUCT_ROWS x d`, `d x tl` and
-    // `PRODUCT_ROWS x tl` views inside `x`, `y` and `g`, in bounds by the asserts.
+/// The first product of the path: `G = X Y^T` for the first `rows` rows of a block
+/// `X` (rows of length `d`) and a tile `Y` of `tl` data points (both row-major), into
+/// `g` with row stride `tp >= tl`. Single-threaded: blocks run in parallel.
+pub fn cross_products(
+    rows: usize,
+    x: &[f64],
+    y: &[f64],
+    g: &mut [f64],
+    d: usize,
+    tl: usize,
+    tp: usize,
+) {
+    assert!(tp >= tl && x.len() >= rows * d && y.len() >= tl * d);
+    assert!(g.len() >= rows * tp);
+    // SAFETY: the pointers and strides describe `rows x d`, `d x tl` and `rows x tl`
+    // views inside `x`, `y` and `g`, in bounds by the asserts.
     unsafe {
         gemm::gemm(
-            PRODUCT_ROWS,
+            rows,
             tl,
             d,
             g.as_mut_ptr(),
@@ -354,17 +377,25 @@ pub fn cross_products(x: &[f64], y: &[f64], g: &mut [f64], d: usize, tl: usize, 
     }
 }
 
-/// The second product of the path: `M += W Y` for the weights `w` of a block
-/// ([`PRODUCT_ROWS`] rows of stride `tp`, the first `tl` columns used) and the tile
-/// `Y` of `tl` data points of length `d`, into `m` (`PRODUCT_ROWS x d`).
-pub fn add_weighted_sums(w: &[f64], y: &[f64], m: &mut [f64], d: usize, tl: usize, tp: usize) {
-    assert!(tp >= tl && w.len() >= PRODUCT_ROWS * tp && y.len() >= tl * d);
-    assert!(m.len() >= PRODUCT_ROWS * d);
-    // SAFETY: the pointers and strides describe `PRODUCT_ROWS x tl`, `tl x d` and
-    // `PRODUCT_ROWS x d` views inside `w`, `y` and `m`, in bounds by the asserts.
+/// The second product of the path: `M += W Y` for the weights `w` of the first `rows`
+/// rows of a block (stride `tp`, the first `tl` columns used) and the tile `Y` of `tl`
+/// data points of length `d`, into `m` (`rows x d`).
+pub fn add_weighted_sums(
+    rows: usize,
+    w: &[f64],
+    y: &[f64],
+    m: &mut [f64],
+    d: usize,
+    tl: usize,
+    tp: usize,
+) {
+    assert!(tp >= tl && w.len() >= rows * tp && y.len() >= tl * d);
+    assert!(m.len() >= rows * d);
+    // SAFETY: the pointers and strides describe `rows x tl`, `tl x d` and `rows x d`
+    // views inside `w`, `y` and `m`, in bounds by the asserts.
     unsafe {
         gemm::gemm(
-            PRODUCT_ROWS,
+            rows,
             d,
             tl,
             m.as_mut_ptr(),
@@ -384,6 +415,26 @@ pub fn add_weighted_sums(w: &[f64], y: &[f64], m: &mut [f64], d: usize, tl: usiz
             false,
             gemm::Parallelism::None,
         );
+    }
+}
+
+/// The products' heights are multiples of this.
+pub const PRODUCT_ALIGN: usize = 8;
+
+/// The height of both products over a tile of `tl` points for a block whose live rows
+/// round up to `live` (a multiple of [`PRODUCT_ALIGN`]). A row's bits must not depend
+/// on how many rows share its block. The `gemm` crate sums every element of a product
+/// over the inner dimension in the same order whatever the height, except that it
+/// takes other kernels (with another order) for a single row and for products of at
+/// most 256 elements; so a tile of more than `256 / PRODUCT_ALIGN` points is
+/// multiplied with the live rows only, a smaller one (the last tile of some data
+/// sets) always with the full [`PRODUCT_ROWS`]. Tested by the block-independence tests
+/// below, with blocks of 1 to 70 rows.
+pub const fn product_height(live: usize, tl: usize) -> usize {
+    if tl * PRODUCT_ALIGN > 256 {
+        live
+    } else {
+        PRODUCT_ROWS
     }
 }
 
@@ -423,6 +474,11 @@ impl<const W: bool, const R: bool> Law for PowerLaw<W, R> {
         Some(self.0.exponent() * err / WEIGHT_RTOL)
     }
     #[inline(always)]
+    fn negligible_key(&self, _: &f64, c: f64, ln_ratio: f64) -> f64 {
+        // (c / t)^e <= e^{-ln_ratio}
+        c * (ln_ratio / self.0.exponent()).exp()
+    }
+    #[inline(always)]
     fn weight_one(&self, _: &f64, key: f64, c: f64) -> f64 {
         HalfPow::pow_scalar(self.0, c / key)
     }
@@ -436,12 +492,13 @@ pub(super) fn power_gemm<const W: bool, const R: bool>(
     p: HalfPow,
     soa: &Soa,
     ys: &[f64],
+    proj: Option<&Projection>,
     d: usize,
     mut rows: Rows,
 ) {
     debug_assert!(rows.div.is_none());
     let (s, x) = (rows.s, rows.x);
-    product(&PowerLaw::<W, R>(p), soa, ys, d, s, x, |r, sums| {
+    product(&PowerLaw::<W, R>(p), soa, ys, d, s, x, proj, |r, sums| {
         let Some(sums) = sums else {
             let one = Rows {
                 s: &rows.s[r..r + 1],
@@ -514,6 +571,11 @@ impl<const W: bool, const F: bool> Law for GaussLaw<W, F> {
         None
     }
     #[inline(always)]
+    fn negligible_key(&self, rc: &RowConst<GaussRow>, c: f64, ln_ratio: f64) -> f64 {
+        // exp(-(t - c) / (2 sigma^2)) <= e^{-ln_ratio}
+        c + ln_ratio / rc.law.inv2
+    }
+    #[inline(always)]
     fn weight_one(&self, rc: &RowConst<GaussRow>, key: f64, c: f64) -> f64 {
         ((c - key) * rc.law.inv2).exp()
     }
@@ -523,6 +585,7 @@ impl<const W: bool, const F: bool> Law for GaussLaw<W, F> {
 /// divergence requests to the coordinate-wise kernel). Rows that fail the
 /// cancellation test go to `coordinatewise` one by one. Dispatched at run time to
 /// code compiled for AVX-512 or AVX2 with FMA, as the vectorised Gaussian kernel.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn gauss_gemm(
     kernel: &Noise,
     sch: Schedule,
@@ -531,6 +594,7 @@ pub(super) fn gauss_gemm(
     x: &[f64],
     out: Out,
     coordinatewise: fn(&Noise, Schedule, &Source, &[f64], &[f64], Out),
+    proj: Option<&Projection>,
 ) {
     debug_assert!(out.div.is_none());
     let rows = GaussRows {
@@ -544,6 +608,7 @@ pub(super) fn gauss_gemm(
         kernel,
         src,
         coordinatewise,
+        proj,
     };
     #[cfg(target_arch = "x86_64")]
     {
@@ -568,6 +633,7 @@ struct GaussJob<'a> {
     kernel: &'a Noise,
     src: &'a Source,
     coordinatewise: fn(&Noise, Schedule, &Source, &[f64], &[f64], Out),
+    proj: Option<&'a Projection>,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -603,6 +669,7 @@ fn gauss_law<const W: bool, const F: bool>(job: GaussJob, mut rows: GaussRows) {
         d,
         s,
         x,
+        job.proj,
         |r, sums| match sums {
             Some(sums) => gauss::finish_sums(d, r, sums.c, sums.w, sums.m, &mut rows),
             None => {
@@ -621,7 +688,7 @@ fn gauss_law<const W: bool, const F: bool>(job: GaussJob, mut rows: GaussRows) {
 mod tests {
     use super::super::lanes::LANES;
     use super::super::power::{power_general, HalfPow, Rows};
-    use super::{gauss_gemm, power_gemm, WEIGHT_RTOL};
+    use super::{gauss_gemm, power_gemm, Projection, WEIGHT_RTOL};
     use crate::fields::kernel::{gauss_coordinatewise, Out};
     use crate::fields::noise::{Noise, NoiseKind};
     use crate::fields::schedule::Schedule;
@@ -635,8 +702,21 @@ mod tests {
         lp: Vec<f64>,
     }
 
-    /// `gemm`: the product path, else the coordinate-wise kernel (both portable).
+    /// `gemm`: the product path (with the source's pruning index), else the
+    /// coordinate-wise kernel (both portable).
     fn run(kernel: &Noise, src: &Source, s: &[f64], x: &[f64], gemm: bool) -> Eval {
+        run_with(kernel, src, s, x, gemm, src.projection())
+    }
+
+    /// [`run`] with the given pruning index (`None`: every row through the products).
+    fn run_with(
+        kernel: &Noise,
+        src: &Source,
+        s: &[f64],
+        x: &[f64],
+        gemm: bool,
+        proj: Option<&Projection>,
+    ) -> Eval {
         let (n, d) = (s.len(), src.dim());
         let mut e = Eval {
             f: vec![0.0; n * d],
@@ -660,8 +740,8 @@ mod tests {
             log_norm: kernel.log_norm() + soa.ln_pi_max,
         };
         match (gemm, soa.uniform) {
-            (true, true) => power_gemm::<false, false>(p, soa, src.means(), d, rows),
-            (true, false) => power_gemm::<true, false>(p, soa, src.means(), d, rows),
+            (true, true) => power_gemm::<false, false>(p, soa, src.means(), proj, d, rows),
+            (true, false) => power_gemm::<true, false>(p, soa, src.means(), proj, d, rows),
             (false, true) => power_general::<false, false, false>(p, soa, d, rows),
             (false, false) => power_general::<true, false, false>(p, soa, d, rows),
         }
@@ -703,9 +783,18 @@ mod tests {
     fn kept_with<const R: bool>(p: HalfPow, src: &Source, s: &[f64], x: &[f64]) -> Vec<bool> {
         let mut kept = vec![false; s.len()];
         let law = super::PowerLaw::<true, R>(p);
-        super::product(&law, src.soa(), src.means(), src.dim(), s, x, |r, sums| {
-            kept[r] = sums.is_some();
-        });
+        super::product(
+            &law,
+            src.soa(),
+            src.means(),
+            src.dim(),
+            s,
+            x,
+            None,
+            |r, sums| {
+                kept[r] = sums.is_some();
+            },
+        );
         kept
     }
 
@@ -805,25 +894,112 @@ mod tests {
         assert!(worst.1 < WEIGHT_RTOL, "ln p error {:e}", worst.1);
     }
 
+    /// Pruning in the power-law product path (`prune` submodule): PFGM and PFGM++
+    /// (`D = 128`), `d = 16, 64, 784`, uniform and random weights, `M = 600` points of
+    /// rank 6 plus noise (most of the spread in a few directions, like images), rows
+    /// on and near data points at `s = 1e-3, 1e-2, 0.05` and anywhere at `s = 1, 10`.
+    /// Rows settled on their surviving points agree with the coordinate-wise kernel to
+    /// `1e-12` (posterior mean, of the coordinate scale; `ln p` relative), every row
+    /// with the unpruned product path bit for bit; at least half of the rows at
+    /// `s <= 1e-2` are settled on survivors, and some rows are not (for PFGM++ with
+    /// `d + D = 912` even rows at `s = 10` may be: `e = 456`).
+    #[test]
+    fn pruned_rows_match_the_exact_kernel() {
+        let mut rng = crate::rng::seeded(59);
+        let (mut worst, mut sparse_small, mut small, mut dense_rows) = (0.0f64, 0, 0, 0);
+        for d in [16usize, 64, 784] {
+            let m = 600;
+            let basis = Array2::from_shape_fn((6, d), |_| rng.sample::<f64, _>(StandardNormal));
+            let data =
+                Array2::from_shape_fn((m, d), |_| 0.3 * rng.sample::<f64, _>(StandardNormal))
+                    + Array2::from_shape_fn((m, 6), |_| rng.sample::<f64, _>(StandardNormal))
+                        .dot(&basis);
+            let ymax = data.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            let wts: Vec<f64> = (0..m).map(|_| rng.random_range(0.1..1.0)).collect();
+            for weights in [None, Some(&wts[..])] {
+                let src = Source::points(data.view(), weights).unwrap();
+                let proj = src.projection().expect("an index for 600 points");
+                for aug in [1.0, 128.0] {
+                    let kernel = Noise::pfgmpp(d, aug).unwrap();
+                    let (s, x) = rows_at(&data, 75, &[1e-3, 1e-2, 0.05, 1.0, 10.0], &mut rng);
+                    let pruned = run(&kernel, &src, &s, &x, true);
+                    let dense = run_with(&kernel, &src, &s, &x, true, None);
+                    let exact = run(&kernel, &src, &s, &x, false);
+                    let NoiseKind::PowerLaw { exponent } = kernel.kind() else {
+                        unreachable!()
+                    };
+                    let n2 = (2.0 * exponent) as u32;
+                    let p = HalfPow {
+                        half: n2 / 2,
+                        odd: n2 % 2 == 1,
+                    };
+                    let law = super::PowerLaw::<true, false>(p);
+                    let mut sc = super::prune::Scratch::default();
+                    for r in 0..s.len() {
+                        let xr = &x[r * d..(r + 1) * d];
+                        let row = super::Law::row(&law, s[r]);
+                        let ys = src.means();
+                        let pi = &src.soa().pi;
+                        let sparse =
+                            super::prune::try_sparse(&law, &row, proj, ys, pi, xr, &mut sc, |_| {});
+                        let scale = xr.iter().fold(ymax, |a, v| a.max(v.abs()));
+                        let reference = if sparse { &exact } else { &dense };
+                        for j in 0..d {
+                            let ma = xr[j] - s[r] * pruned.f[r * d + j];
+                            let mb = xr[j] - s[r] * reference.f[r * d + j];
+                            let err = (ma - mb).abs() / scale;
+                            if sparse {
+                                worst = worst.max(err);
+                            } else {
+                                assert_eq!(ma.to_bits(), mb.to_bits(), "d {d} row {r}");
+                            }
+                        }
+                        if sparse {
+                            let rel =
+                                (pruned.lp[r] - exact.lp[r]).abs() / exact.lp[r].abs().max(1.0);
+                            worst = worst.max(rel);
+                        }
+                        if s[r] <= 1e-2 {
+                            small += 1;
+                            sparse_small += usize::from(sparse);
+                        }
+                        dense_rows += usize::from(!sparse);
+                    }
+                }
+            }
+        }
+        eprintln!("pruned rows: worst error {worst:e}, {sparse_small} of {small} rows at s <= 1e-2 settled");
+        assert!(worst < 1e-12, "{worst:e}");
+        assert!(2 * sparse_small >= small, "{sparse_small} of {small}");
+        assert!(dense_rows > 0);
+    }
+
     /// A row's bits do not depend on the other rows of its block (the sampler drops
     /// finished particles from a block, and the thread count changes nothing).
     #[test]
     fn product_path_rows_are_independent_of_the_block() {
         let mut rng = crate::rng::seeded(43);
-        let (m, d) = (300, 64);
-        let data = Array2::from_shape_fn((m, d), |_| rng.sample::<f64, _>(StandardNormal));
-        let src = Source::points(data.view(), None).unwrap();
-        let kernel = Noise::pfgmpp(d, 1.0).unwrap();
-        let (s, x) = rows_for(&data, 70, &mut rng);
-        let all = run(&kernel, &src, &s, &x, true);
-        for (r0, r1) in [(0, 1), (3, 4), (5, 37), (64, 70), (1, 66)] {
-            let part = run(&kernel, &src, &s[r0..r1], &x[r0 * d..r1 * d], true);
-            for r in r0..r1 {
-                for j in 0..d {
-                    let (u, v) = (all.f[r * d + j], part.f[(r - r0) * d + j]);
-                    assert_eq!(u.to_bits(), v.to_bits(), "row {r} in {r0}..{r1}");
+        // 300 points: a last tile of 44 (products of the live rows' height); 270: of 14
+        // (full height); rows settled on survivors in between
+        for m in [300, 270] {
+            let d = 64;
+            let data = Array2::from_shape_fn((m, d), |_| rng.sample::<f64, _>(StandardNormal));
+            let src = Source::points(data.view(), None).unwrap();
+            let kernel = Noise::pfgmpp(d, 1.0).unwrap();
+            let (s, x) = rows_for(&data, 70, &mut rng);
+            for proj in [None, src.projection()] {
+                let all = run_with(&kernel, &src, &s, &x, true, proj);
+                for (r0, r1) in [(0, 1), (3, 4), (5, 37), (64, 70), (1, 66), (2, 11)] {
+                    let (sp, xp) = (&s[r0..r1], &x[r0 * d..r1 * d]);
+                    let part = run_with(&kernel, &src, sp, xp, true, proj);
+                    for r in r0..r1 {
+                        for j in 0..d {
+                            let (u, v) = (all.f[r * d + j], part.f[(r - r0) * d + j]);
+                            assert_eq!(u.to_bits(), v.to_bits(), "row {r} in {r0}..{r1}");
+                        }
+                        assert_eq!(all.lp[r].to_bits(), part.lp[r - r0].to_bits());
+                    }
                 }
-                assert_eq!(all.lp[r].to_bits(), part.lp[r - r0].to_bits());
             }
         }
         let _ = LANES;
@@ -832,6 +1008,19 @@ mod tests {
     /// `gemm`: the Gaussian product path, else the coordinate-wise Gaussian kernel
     /// (vectorised up to `d = 256`, scalar above), both as dispatched on this CPU.
     fn run_gauss(sch: Schedule, src: &Source, s: &[f64], x: &[f64], gemm: bool) -> Eval {
+        run_gauss_with(sch, src, s, x, gemm, src.projection())
+    }
+
+    /// [`run_gauss`] with the given pruning index (`None`: every row through the
+    /// products).
+    fn run_gauss_with(
+        sch: Schedule,
+        src: &Source,
+        s: &[f64],
+        x: &[f64],
+        gemm: bool,
+        proj: Option<&Projection>,
+    ) -> Eval {
         let (n, d) = (s.len(), src.dim());
         let kernel = Noise::gaussian(d).unwrap();
         let mut e = Eval {
@@ -844,7 +1033,7 @@ mod tests {
             div: None,
         };
         if gemm {
-            gauss_gemm(&kernel, sch, src, s, x, out, gauss_coordinatewise);
+            gauss_gemm(&kernel, sch, src, s, x, out, gauss_coordinatewise, proj);
         } else {
             gauss_coordinatewise(&kernel, sch, src, s, x, out);
         }
@@ -861,12 +1050,15 @@ mod tests {
     /// `m = x - s f` (both schedules) agrees to `2 WEIGHT_RTOL` of the row's coordinate
     /// scale, and `ln p = ln W - d2_ref / (2 s^2) + const` to `1.5 WEIGHT_RTOL` (the
     /// reference's own error is at most half the weight bound). Rows on a data point
-    /// at `s = 1e-3` for `d >= 64` (bound above the tolerance) must give the
-    /// coordinate-wise kernel's bits.
+    /// at `s = 1e-3` for `d >= 64` (bound above the tolerance): without the pruning
+    /// index they must give the coordinate-wise kernel's bits; with it (as dispatched)
+    /// they are summed exactly on their surviving points and agree with that kernel to
+    /// `1e-12` (posterior mean, of the coordinate scale; `ln p`, relative).
     #[test]
     fn gaussian_product_path_matches_the_coordinatewise_kernel() {
         let mut rng = crate::rng::seeded(47);
         let mut worst = (0.0f64, 0.0f64);
+        let mut worst_pruned = (0.0f64, 0.0f64);
         let mut routed = 0;
         for d in [16usize, 64, 784] {
             let m = 600;
@@ -894,20 +1086,38 @@ mod tests {
                         worst.1 = worst.1.max((a.lp[r] - b.lp[r]).abs());
                         let on_point = (r / 5) % 3 == 2 && s[r] < 1e-2;
                         if on_point && d >= 64 {
-                            let same = a.f[r * d..(r + 1) * d] == b.f[r * d..(r + 1) * d]
-                                && a.lp[r].to_bits() == b.lp[r].to_bits();
+                            // without the pruning index the product form cannot
+                            // resolve these rows: they go to the coordinate-wise
+                            // kernel; with it they are summed exactly on their
+                            // survivors
+                            let (sr, xr) = (&s[r..r + 1], &x[r * d..(r + 1) * d]);
+                            let c = run_gauss_with(sch, &src, sr, xr, true, None);
+                            let same = c.f == b.f[r * d..(r + 1) * d]
+                                && c.lp[0].to_bits() == b.lp[r].to_bits();
                             assert!(same, "d {d} row {r}: not routed to the exact kernel");
                             routed += 1;
+                            for j in 0..d {
+                                let ma = xr[j] - s[r] * a.f[r * d + j];
+                                let mb = xr[j] - s[r] * b.f[r * d + j];
+                                worst_pruned.0 = worst_pruned.0.max((ma - mb).abs() / scale);
+                            }
+                            // ln p relative to its size (|ln p| ~ 5e3 at d = 784, s = 1e-3)
+                            let rel = (a.lp[r] - b.lp[r]).abs() / b.lp[r].abs().max(1.0);
+                            worst_pruned.1 = worst_pruned.1.max(rel);
                         }
                     }
                 }
             }
         }
         eprintln!(
-            "gaussian: worst mean error {:e}, ln p error {:e}, routed {routed}",
-            worst.0, worst.1
+            "gaussian: worst mean error {:e}, ln p error {:e}, routed {routed} (pruned: {:e}, {:e})",
+            worst.0, worst.1, worst_pruned.0, worst_pruned.1
         );
         assert!(routed > 0);
+        assert!(
+            worst_pruned.0 < 1e-12 && worst_pruned.1 < 1e-12,
+            "{worst_pruned:?}"
+        );
         assert!(worst.0 < 2.0 * WEIGHT_RTOL, "mean error {:e}", worst.0);
         assert!(worst.1 < 1.5 * WEIGHT_RTOL, "ln p error {:e}", worst.1);
     }

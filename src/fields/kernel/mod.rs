@@ -93,6 +93,7 @@ mod lanes;
 mod laws;
 mod points;
 mod power;
+mod prune;
 #[cfg(test)]
 mod tests;
 mod vexp;
@@ -103,6 +104,7 @@ pub use gemm::{add_weighted_sums, cross_products, product_tile, PRODUCT_ROWS, WE
 pub use lanes::{Soa, LANES};
 use points::eval_points_with;
 use power::{eval_power, fast_power_exponent, Rows};
+pub use prune::{Projection, ProjectionCell};
 
 /// Smallest `d` at which the power-law kernel takes the matrix-product path
 /// (the `gemm` submodule) when the divergence is not requested (measured crossover, see
@@ -243,7 +245,8 @@ fn eval_points_fast(kernel: &Noise, sch: Schedule, src: &Source, s: &[f64], x: &
     }
     if kernel.kind() == NoiseKind::Gaussian {
         if src.dim() >= GAUSS_GEMM_MIN_D && out.div.is_none() {
-            gemm::gauss_gemm(kernel, sch, src, s, x, out, gauss_coordinatewise);
+            let proj = src.projection();
+            gemm::gauss_gemm(kernel, sch, src, s, x, out, gauss_coordinatewise, proj);
         } else {
             gauss_coordinatewise(kernel, sch, src, s, x, out);
         }

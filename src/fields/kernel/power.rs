@@ -16,6 +16,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::lanes::*;
+use super::prune::Projection;
 use super::ROWS;
 use crate::fields::noise::{Noise, NoiseKind};
 use crate::fields::schedule::Schedule;
@@ -82,6 +83,12 @@ pub(super) fn eval_power(n2: u32, src: &Source, rows: Rows) {
     };
     let soa = src.soa();
     let d = src.dim();
+    // the pruning index, where the product path may run
+    let proj = if d >= super::GEMM_MIN_D && rows.div.is_none() {
+        src.projection()
+    } else {
+        None
+    };
     // the stored weights are relative to the largest one
     let rows = Rows {
         log_norm: rows.log_norm + soa.ln_pi_max,
@@ -91,32 +98,53 @@ pub(super) fn eval_power(n2: u32, src: &Source, rows: Rows) {
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F (checked just above).
-            unsafe { power_avx512(p, soa, src.means(), d, rows) };
+            unsafe { power_avx512(p, soa, src.means(), proj, d, rows) };
             return;
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2 (checked just above).
-            unsafe { power_avx2(p, soa, src.means(), d, rows) };
+            unsafe { power_avx2(p, soa, src.means(), proj, d, rows) };
             return;
         }
     }
-    power_rows::<false>(p, soa, src.means(), d, rows);
+    power_rows::<false>(p, soa, src.means(), proj, d, rows);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn power_avx512(p: HalfPow, soa: &Soa, ys: &[f64], d: usize, rows: Rows) {
-    power_rows::<true>(p, soa, ys, d, rows);
+unsafe fn power_avx512(
+    p: HalfPow,
+    soa: &Soa,
+    ys: &[f64],
+    proj: Option<&Projection>,
+    d: usize,
+    rows: Rows,
+) {
+    power_rows::<true>(p, soa, ys, proj, d, rows);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn power_avx2(p: HalfPow, soa: &Soa, ys: &[f64], d: usize, rows: Rows) {
-    power_rows::<false>(p, soa, ys, d, rows);
+unsafe fn power_avx2(
+    p: HalfPow,
+    soa: &Soa,
+    ys: &[f64],
+    proj: Option<&Projection>,
+    d: usize,
+    rows: Rows,
+) {
+    power_rows::<false>(p, soa, ys, proj, d, rows);
 }
 
 #[inline(always)]
-pub(super) fn power_rows<const R: bool>(p: HalfPow, soa: &Soa, ys: &[f64], d: usize, rows: Rows) {
+pub(super) fn power_rows<const R: bool>(
+    p: HalfPow,
+    soa: &Soa,
+    ys: &[f64],
+    proj: Option<&Projection>,
+    d: usize,
+    rows: Rows,
+) {
     let dv = rows.div.is_some();
     macro_rules! small {
         ($d:literal) => {
@@ -135,9 +163,9 @@ pub(super) fn power_rows<const R: bool>(p: HalfPow, soa: &Soa, ys: &[f64], d: us
         4 => small!(4),
         _ if d >= super::GEMM_MIN_D && !dv => {
             if soa.uniform {
-                super::gemm::power_gemm::<false, R>(p, soa, ys, d, rows)
+                super::gemm::power_gemm::<false, R>(p, soa, ys, proj, d, rows)
             } else {
-                super::gemm::power_gemm::<true, R>(p, soa, ys, d, rows)
+                super::gemm::power_gemm::<true, R>(p, soa, ys, proj, d, rows)
             }
         }
         _ => match (soa.uniform, dv) {

@@ -48,7 +48,7 @@ fn run(kernel: &Noise, src: &Source, s: &[f64], x: &[f64], mode: u8) -> Eval {
                 div: out.div,
                 log_norm: kernel.log_norm() + src.soa().ln_pi_max,
             };
-            power_rows::<false>(p, src.soa(), src.means(), d, rows);
+            power_rows::<false>(p, src.soa(), src.means(), src.projection(), d, rows);
         }
     }
     e

@@ -1,0 +1,568 @@
+//! Skipping data points whose weight is provably negligible, for the product path.
+//!
+//! In high dimension and at levels below the spacing of the data the weights of a row
+//! sit on a few points: the PFGM weight is `(c / t_i)^e` with `e = (d + 1)/2 = 32.5`
+//! at `d = 64`, so a point with `t_i > 4.5 c` weighs less than `2^-60 / M` of the
+//! nearest one when `M = 1797`; the Gaussian weight falls even faster. Such a row
+//! need not visit every point, if a cheap lower bound on the distances says which
+//! points cannot matter.
+//!
+//! The bound: a fixed orthonormal frame `V` of `k` directions (the data's leading
+//! principal directions, from a few steps of subspace iteration; any orthonormal frame
+//! gives a valid bound, a good one a tight bound) splits `u = x - a mu` and
+//! `v_i = y_i - mu` (`mu` the mean of the data, `a = alpha(s)`) into their parts
+//! `V u`, `V v_i` in the span and `Q u`, `Q v_i` orthogonal to it. Then
+//! `|x - a y_i|^2 = |V u - a V v_i|^2 + |Q u - a Q v_i|^2` and, by the triangle
+//! inequality, `|Q u - a Q v_i| >= | |Q u| - a |Q v_i| |`, so
+//!
+//! ```text
+//! lb_i^2 = |V u - a V v_i|^2 + (|Q u| - a |Q v_i|)^2 <= |x - a y_i|^2,
+//! ```
+//!
+//! at `2k + 3` operations per point from `k + 1` stored numbers per point, against
+//! the `4d` of a pair in the product path (`k = 8`). The point `j` with the smallest
+//! bound is the row's reference: its key `c_j` is computed exactly. Point `i` is
+//! skipped when even its bound makes its weight at most `delta / M` of point `j`'s,
+//! weights `pi` included ([`Law::negligible_key`] with `ln(M / delta) + ln(pi_max /
+//! pi_j)`, `delta = 2^-60`). The skipped terms then sum to at most `delta` times the
+//! reference term, hence at most `delta` of the row's total weight `W`: `ln p` is low
+//! by at most `delta`, and the posterior mean moves by at most `2 delta max |y|` per
+//! coordinate, below the rounding of its sums. Rounding of the bound itself is covered
+//! by widening the threshold by `1e-8` relative (the bound's own rounding and the
+//! frame's departure from orthonormality, checked at `1e-12` when it is built, are
+//! many orders smaller). A row whose survivors are at most `M / 8` is evaluated on
+//! them alone, with exact coordinate-wise distances (so it also never loses digits to
+//! cancellation); any other row goes to the products.
+//!
+//! The bound costs about a tenth of a dense row at `d = 64`, so it is only tried when
+//! it can pay: when even a reference at distance zero needs the skipped points to be
+//! farther than `h / sqrt(8)` (`h` the median distance of a data point to its nearest
+//! neighbour, estimated from 32 points), which holds at the small levels where
+//! sampling converges onto the data, and fails at the large levels where every point
+//! matters.
+
+// Lane loops index several fixed-size arrays at once on purpose (see `lanes`).
+#![allow(clippy::needless_range_loop)]
+
+use super::gemm::{Law, Sums};
+use super::lanes::LANES;
+
+/// Directions of the frame.
+const FRAME: usize = 8;
+/// Steps of subspace iteration for the frame.
+const ITERATIONS: usize = 8;
+/// `ln(1 / delta)`: skipped points together weigh at most `delta = 2^-60` of the
+/// reference term.
+const LN_INV_DELTA: f64 = 60.0 * std::f64::consts::LN_2;
+/// Relative widening of the threshold against rounding.
+const WIDEN: f64 = 1e-8;
+/// Data points whose nearest-neighbour distance sets the gate.
+const GATE_SAMPLE: usize = 32;
+/// Smallest data set that is worth an index.
+pub const PRUNE_MIN_M: usize = 256;
+
+/// The frame and the projected data of a point source (see the module docs), built
+/// once per source on first use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Projection {
+    d: usize,
+    m: usize,
+    /// `k` directions.
+    k: usize,
+    /// The mean `mu` of the data.
+    mean: Vec<f64>,
+    /// `k x d`, orthonormal rows.
+    frame: Vec<f64>,
+    /// `V v_i`, coordinate-major: direction `j` of point `i` at `j * stride + i`.
+    z: Vec<f64>,
+    /// `|Q v_i|` per point (+inf in the padding).
+    q: Vec<f64>,
+    stride: usize,
+    /// Squared distance below which skipped points would have to lie for a row to be
+    /// tried: `h^2 / 8`.
+    gate: f64,
+}
+
+/// The lazily built [`Projection`] of a source. Derived from the data, so it takes no
+/// part in comparing sources (always equal).
+#[derive(Debug, Clone, Default)]
+pub struct ProjectionCell(std::sync::OnceLock<Option<Projection>>);
+
+impl PartialEq for ProjectionCell {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl ProjectionCell {
+    /// The projection of `m` points of dimension `d` (`ys` row-major), built on the
+    /// first call ([`Projection::build`]).
+    pub fn get(&self, ys: &[f64], m: usize, d: usize) -> Option<&Projection> {
+        self.0.get_or_init(|| Projection::build(ys, m, d)).as_ref()
+    }
+}
+
+/// `c = a b` into the row-major `rows x cols` buffer `c`, for matrices `a`
+/// (`rows x inner`) and `b` (`inner x cols`) given by their row and column strides in
+/// the slices `a` and `b`.
+#[allow(clippy::too_many_arguments)]
+fn matmul(
+    (rows, cols, inner): (usize, usize, usize),
+    a: &[f64],
+    (a_rs, a_cs): (usize, usize),
+    b: &[f64],
+    (b_rs, b_cs): (usize, usize),
+    c: &mut [f64],
+) {
+    let last = |r: usize, rs: usize, k: usize, cs: usize| (r - 1) * rs + (k - 1) * cs;
+    assert!(rows > 0 && cols > 0 && inner > 0 && c.len() >= rows * cols);
+    assert!(a.len() > last(rows, a_rs, inner, a_cs) && b.len() > last(inner, b_rs, cols, b_cs));
+    // SAFETY: every index the strides reach is in bounds (asserts above).
+    unsafe {
+        gemm::gemm(
+            rows,
+            cols,
+            inner,
+            c.as_mut_ptr(),
+            1,
+            cols as isize,
+            false,
+            a.as_ptr(),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr(),
+            b_cs as isize,
+            b_rs as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// Orthonormalises the `k` rows of `v` (length `d`) in place by modified Gram-Schmidt,
+/// twice; false if a row has no component left (rank below `k`).
+fn orthonormalise(v: &mut [f64], k: usize, d: usize) -> bool {
+    for _ in 0..2 {
+        for j in 0..k {
+            let (done, rest) = v.split_at_mut(j * d);
+            let row = &mut rest[..d];
+            for prev in done.chunks_exact(d) {
+                let dot: f64 = prev.iter().zip(row.iter()).map(|(p, r)| p * r).sum();
+                for (r, p) in row.iter_mut().zip(prev) {
+                    *r -= dot * p;
+                }
+            }
+            let norm = row.iter().map(|r| r * r).sum::<f64>().sqrt();
+            if !(norm > 0.0 && norm.is_finite()) {
+                return false;
+            }
+            for r in row.iter_mut() {
+                *r /= norm;
+            }
+        }
+    }
+    true
+}
+
+impl Projection {
+    /// The index of `m` points of dimension `d` (`ys` row-major), or `None` when the
+    /// data are too few (`m <` [`PRUNE_MIN_M`]), span fewer than `k + 1` dimensions,
+    /// or are not finite.
+    pub fn build(ys: &[f64], m: usize, d: usize) -> Option<Self> {
+        let k = FRAME.min(d.saturating_sub(1));
+        if m < PRUNE_MIN_M || k == 0 || ys.len() != m * d || !ys.iter().all(|v| v.is_finite()) {
+            return None;
+        }
+        let mut mean = vec![0.0; d];
+        for y in ys.chunks_exact(d) {
+            for (mj, yj) in mean.iter_mut().zip(y) {
+                *mj += yj;
+            }
+        }
+        for mj in &mut mean {
+            *mj /= m as f64;
+        }
+        let centred: Vec<f64> = ys
+            .chunks_exact(d)
+            .flat_map(|y| y.iter().zip(&mean).map(|(a, b)| a - b))
+            .collect();
+        // subspace iteration from a fixed start: V <- orth((Y V^T)^T Y)
+        let mut rng = crate::rng::seeded(0x5eed_f4a3);
+        let mut frame: Vec<f64> = (0..k * d)
+            .map(|_| rand::Rng::random::<f64>(&mut rng) - 0.5)
+            .collect();
+        if !orthonormalise(&mut frame, k, d) {
+            return None;
+        }
+        let mut a = vec![0.0; m * k];
+        for _ in 0..ITERATIONS {
+            // A = Y V^T (m x k), then V = A^T Y (k x d), read through strides
+            matmul((m, k, d), &centred, (d, 1), &frame, (1, d), &mut a);
+            matmul((k, d, m), &a, (1, k), &centred, (d, 1), &mut frame);
+            if !orthonormalise(&mut frame, k, d) {
+                return None;
+            }
+        }
+        // the frame must be orthonormal to far better than the widening
+        for i in 0..k {
+            for j in 0..k {
+                let dot: f64 = (0..d).map(|c| frame[i * d + c] * frame[j * d + c]).sum();
+                let want = if i == j { 1.0 } else { 0.0 };
+                if (dot - want).abs() > 1e-12 {
+                    return None;
+                }
+            }
+        }
+        let stride = m.div_ceil(LANES) * LANES;
+        let mut z = vec![0.0; k * stride];
+        let mut q = vec![f64::INFINITY; stride];
+        let mut zi = vec![0.0; k];
+        for (i, v) in centred.chunks_exact(d).enumerate() {
+            let (r2, _) = split(&frame, k, d, v, &mut zi);
+            for j in 0..k {
+                z[j * stride + i] = zi[j];
+            }
+            q[i] = r2.sqrt();
+        }
+        let gate = nearest_median2(ys, m, d) / 8.0;
+        Some(Self {
+            d,
+            m,
+            k,
+            mean,
+            frame,
+            z,
+            q,
+            stride,
+            gate,
+        })
+    }
+
+    /// The squared lower bounds `lb_i^2` of the row `x` against every point at
+    /// `alpha = a` into `sc.lb` (module docs; `M` values, then padding), and the point
+    /// with the smallest; `None` if the row is not finite.
+    fn lower_bounds(&self, x: &[f64], a: f64, sc: &mut Scratch) -> Option<usize> {
+        let (d, m, k, stride) = (self.d, self.m, self.k, self.stride);
+        sc.u.clear();
+        sc.u.extend(x.iter().zip(&self.mean).map(|(xj, mj)| xj - a * mj));
+        sc.z.resize(k, 0.0);
+        let (r2, _) = split(&self.frame, k, d, &sc.u, &mut sc.z);
+        let qx = r2.sqrt();
+        if !qx.is_finite() || !sc.z.iter().all(|v| v.is_finite()) {
+            return None;
+        }
+        // lane by lane; per lane the smallest bound and its first index, then the
+        // first index among the lanes'
+        sc.lb.resize(stride, 0.0);
+        let mut best = [f64::INFINITY; LANES];
+        let mut best_at = [0usize; LANES];
+        for c in (0..stride).step_by(LANES) {
+            let mut acc = [0.0; LANES];
+            for l in 0..LANES {
+                let e = qx - a * self.q[c + l];
+                acc[l] = e * e;
+            }
+            for j in 0..k {
+                let zj = sc.z[j];
+                let zs = &self.z[j * stride + c..j * stride + c + LANES];
+                for l in 0..LANES {
+                    let e = zj - a * zs[l];
+                    acc[l] += e * e;
+                }
+            }
+            for l in 0..LANES {
+                // (the padding's bound is +inf or NaN: never taken)
+                if acc[l] < best[l] {
+                    best[l] = acc[l];
+                    best_at[l] = c + l;
+                }
+            }
+            sc.lb[c..c + LANES].copy_from_slice(&acc);
+        }
+        let lb = &sc.lb[..m];
+        let mut j = best_at[0];
+        for l in 1..LANES {
+            if best[l] < lb[j] || (best[l] <= lb[j] && best_at[l] < j) {
+                j = best_at[l];
+            }
+        }
+        Some(j)
+    }
+}
+
+/// `V v` into `z` and the squared length of the rest, `|v - V^T V v|^2` (formed
+/// coordinate by coordinate, not as a difference of squares); also `|v|^2`.
+fn split(frame: &[f64], k: usize, d: usize, v: &[f64], z: &mut [f64]) -> (f64, f64) {
+    for j in 0..k {
+        z[j] = frame[j * d..(j + 1) * d]
+            .iter()
+            .zip(v)
+            .map(|(f, x)| f * x)
+            .sum();
+    }
+    let mut r2 = 0.0;
+    for c in 0..d {
+        let mut rc = v[c];
+        for j in 0..k {
+            rc -= z[j] * frame[j * d + c];
+        }
+        r2 += rc * rc;
+    }
+    (r2, v.iter().map(|x| x * x).sum())
+}
+
+/// The median squared distance from a data point to its nearest other point, over
+/// [`GATE_SAMPLE`] evenly spaced points (exact differences; duplicates count as zero).
+fn nearest_median2(ys: &[f64], m: usize, d: usize) -> f64 {
+    let n = GATE_SAMPLE.min(m);
+    let mut nearest: Vec<f64> = (0..n)
+        .map(|s| {
+            let i = s * m / n;
+            let yi = &ys[i * d..(i + 1) * d];
+            (0..m)
+                .filter(|&j| j != i)
+                .map(|j| {
+                    ys[j * d..(j + 1) * d]
+                        .iter()
+                        .zip(yi)
+                        .map(|(a, b)| (a - b) * (a - b))
+                        .sum::<f64>()
+                })
+                .fold(f64::INFINITY, f64::min)
+        })
+        .collect();
+    nearest.sort_by(f64::total_cmp);
+    nearest[n / 2]
+}
+
+/// Work space of [`try_sparse`], reused across rows.
+#[derive(Default)]
+pub(super) struct Scratch {
+    lb: Vec<f64>,
+    keep: Vec<usize>,
+    keys: Vec<f64>,
+    z: Vec<f64>,
+    u: Vec<f64>,
+    m: Vec<f64>,
+}
+
+/// Evaluates one row on its surviving points when the bound skips all but at most
+/// `M / 8` of them (see the module docs): calls `done(Some(sums))` and returns true;
+/// returns false (and calls nothing) when the row should go to the products.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn try_sparse<L: Law>(
+    law: &L,
+    row: &L::Row,
+    proj: &Projection,
+    ys: &[f64],
+    pi: &[f64],
+    x: &[f64],
+    sc: &mut Scratch,
+    done: impl FnOnce(Sums),
+) -> bool {
+    let (d, m) = (proj.d, proj.m);
+    // the gate: with a reference at distance zero, could a point at distance
+    // sqrt(gate) be skipped?
+    let key0 = L::key(row, 0.0);
+    let ln_ratio = (m as f64).ln() + LN_INV_DELTA;
+    let may_prune = L::key(row, proj.gate) >= law.negligible_key(row, key0, ln_ratio);
+    if !may_prune {
+        return false;
+    }
+    let a = L::alpha(row);
+    let Some(j) = proj.lower_bounds(x, a, sc) else {
+        return false;
+    };
+    let lb = &sc.lb[..m];
+    let exact_key = |i: usize| exact_key::<L>(row, x, ys, i);
+    let c_up = exact_key(j);
+    // points whose bound is at or above this key are skipped
+    let cut = law.negligible_key(row, c_up, ln_ratio - pi[j].ln()) * (1.0 + WIDEN);
+    if !cut.is_finite() {
+        return false;
+    }
+    let most = m / 8;
+    sc.keep.clear();
+    for (i, &v) in lb.iter().enumerate() {
+        if L::key(row, v) < cut {
+            if sc.keep.len() == most {
+                return false;
+            }
+            sc.keep.push(i);
+        }
+    }
+    sc.keys.clear();
+    sc.keys.extend(sc.keep.iter().map(|&i| exact_key(i)));
+    sc.m.clear();
+    sc.m.resize(d, 0.0);
+    let (mut c, mut w) = (f64::INFINITY, 0.0);
+    add_exact(
+        law, row, pi, ys, d, &sc.keep, &sc.keys, &mut c, &mut w, &mut sc.m,
+    );
+    done(Sums { c, w, m: &sc.m });
+    true
+}
+
+/// Adds the points `list`, whose keys `keys` were computed exactly, to a row's sums:
+/// reference `c` (rescaled first if a key is below it), `w = sum_i w_i` and
+/// `m = sum_i w_i y_i`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn add_exact<L: Law>(
+    law: &L,
+    row: &L::Row,
+    pi: &[f64],
+    ys: &[f64],
+    d: usize,
+    list: &[usize],
+    keys: &[f64],
+    c: &mut f64,
+    w: &mut f64,
+    m: &mut [f64],
+) {
+    let new = keys.iter().fold(*c, |c, &k| c.min(k));
+    if new < *c {
+        let f = if *c == f64::INFINITY {
+            0.0
+        } else {
+            law.rescale(row, new, *c)
+        };
+        *w *= f;
+        for v in m.iter_mut() {
+            *v *= f;
+        }
+        *c = new;
+    }
+    for (&i, &key) in list.iter().zip(keys) {
+        let wi = pi[i] * law.weight_one(row, key, *c);
+        *w += wi;
+        for (mj, &yj) in m.iter_mut().zip(&ys[i * d..(i + 1) * d]) {
+            *mj += wi * yj;
+        }
+    }
+}
+
+/// The key of point `i` (`ys` row-major) for the row `x`, from the exact differences
+/// `x - alpha y_i`.
+#[inline(always)]
+pub(super) fn exact_key<L: Law>(row: &L::Row, x: &[f64], ys: &[f64], i: usize) -> f64 {
+    let (d, a) = (x.len(), L::alpha(row));
+    let d2: f64 = x
+        .iter()
+        .zip(&ys[i * d..(i + 1) * d])
+        .map(|(u, v)| (u - a * v) * (u - a * v))
+        .sum();
+    L::key(row, d2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Projection, Scratch};
+    use rand::Rng as _;
+    use rand_distr::StandardNormal;
+
+    /// `M x d` points `mu + A w_i + noise z_i` with `w_i` in `R^rank` (row-major).
+    fn low_rank(m: usize, d: usize, rank: usize, noise: f64, seed: u64) -> Vec<f64> {
+        let mut rng = crate::rng::seeded(seed);
+        let basis: Vec<f64> = (0..rank * d).map(|_| rng.sample(StandardNormal)).collect();
+        let mut ys = vec![0.0; m * d];
+        for y in ys.chunks_exact_mut(d) {
+            let w: Vec<f64> = (0..rank)
+                .map(|_| 2.0 * rng.sample::<f64, _>(StandardNormal))
+                .collect();
+            for (c, yc) in y.iter_mut().enumerate() {
+                *yc = 0.5 + (0..rank).map(|r| w[r] * basis[r * d + c]).sum::<f64>();
+                *yc += noise * rng.sample::<f64, _>(StandardNormal);
+            }
+        }
+        ys
+    }
+
+    /// Rows far from the data, near a point and on one.
+    fn rows(ys: &[f64], d: usize, n: usize, seed: u64) -> Vec<Vec<f64>> {
+        let mut rng = crate::rng::seeded(seed);
+        let m = ys.len() / d;
+        (0..n)
+            .map(|r| {
+                let y = &ys[(r * 13 % m) * d..(r * 13 % m + 1) * d];
+                y.iter()
+                    .map(|&v| {
+                        let z: f64 = rng.sample(StandardNormal);
+                        match r % 3 {
+                            0 => 5.0 * z,
+                            1 => v + 0.1 * z,
+                            _ => v,
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn d2(x: &[f64], y: &[f64], a: f64) -> f64 {
+        x.iter()
+            .zip(y)
+            .map(|(u, v)| (u - a * v) * (u - a * v))
+            .sum()
+    }
+
+    /// The bound never exceeds the distance (data of rank 5 plus noise, `d = 64` and
+    /// `784`, `alpha = 1, 0.7, 0.05`, 30 rows each against 400 points, far / near / on
+    /// a point; rounding allowance `1e-12` relative), and the index's smallest bound
+    /// is the row's smallest bound. For data of rank 8 (exactly in an 8-dimensional
+    /// affine subspace) the frame spans the data and the bound equals the distance
+    /// to `1e-9` relative: it is as tight as it can be.
+    #[test]
+    fn bound_never_exceeds_the_distance_and_is_exact_on_the_span() {
+        let mut sc = Scratch::default();
+        for (d, rank, noise) in [(64, 5, 0.3), (784, 5, 0.3), (64, 8, 0.0), (784, 8, 0.0)] {
+            let m = 400;
+            let ys = low_rank(m, d, rank, noise, 7 + d as u64);
+            let proj = Projection::build(&ys, m, d).expect("an index for 400 points");
+            for a in [1.0, 0.7, 0.05] {
+                for x in rows(&ys, d, 30, 3) {
+                    let j = proj.lower_bounds(&x, a, &mut sc).unwrap();
+                    let lb = &sc.lb[..m];
+                    for (i, &b) in lb.iter().enumerate() {
+                        let e = d2(&x, &ys[i * d..(i + 1) * d], a);
+                        assert!(
+                            b <= e * (1.0 + 1e-12) + 1e-12,
+                            "d {d} a {a} point {i}: {b} > {e}"
+                        );
+                        if noise == 0.0 {
+                            assert!((b - e).abs() <= 1e-9 * (e + 1.0), "d {d}: {b} vs {e}");
+                        }
+                    }
+                    let smallest = lb.iter().fold(f64::INFINITY, |a, &v| a.min(v));
+                    assert_eq!(lb[j].to_bits(), smallest.to_bits());
+                }
+            }
+        }
+    }
+
+    /// No index for too few points, non-finite data, or data without `k + 1`
+    /// dimensions of spread; rows with a NaN coordinate get no bounds.
+    #[test]
+    fn degenerate_inputs_give_no_index() {
+        let (m, d) = (300, 64);
+        let ys = low_rank(m, d, 5, 0.3, 1);
+        assert!(Projection::build(&ys[..200 * d], 200, d).is_none());
+        let mut bad = ys.clone();
+        bad[17] = f64::NAN;
+        assert!(Projection::build(&bad, m, d).is_none());
+        // all points equal: nothing to span
+        assert!(Projection::build(&vec![1.5; m * d], m, d).is_none());
+        assert!(Projection::build(&ys[..m], m, 1).is_none());
+        let proj = Projection::build(&ys, m, d).unwrap();
+        let mut x = ys[..d].to_vec();
+        x[3] = f64::NAN;
+        assert!(proj
+            .lower_bounds(&x, 1.0, &mut Scratch::default())
+            .is_none());
+    }
+}
