@@ -50,8 +50,9 @@ pub struct Cli {
     /// No progress bars (they are also hidden when stderr is not a terminal).
     #[arg(long, global = true)]
     pub quiet: bool,
-    /// Worker threads, 1 to 1024 (default: RAYON_NUM_THREADS if set, else one per
-    /// core). Results are bit-identical for any thread count.
+    /// Worker threads, 1 to 1024, for the network library (candle) too (default:
+    /// RAYON_NUM_THREADS if set, else one per core). Results are bit-identical for
+    /// any thread count.
     #[arg(long, global = true, allow_hyphen_values = true, value_parser = memory::count)]
     pub threads: Option<usize>,
 }

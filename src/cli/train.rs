@@ -63,8 +63,8 @@ pub struct Args {
     /// AdamW learning rate.
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f64,
-    /// Seed of the weights, the split and every draw (same seed and thread count,
-    /// same model).
+    /// Seed of the weights, the split and every draw (same seed, same model, for
+    /// any thread count).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Regression target: conditional (perturbed data points) or exact (the
