@@ -9,9 +9,10 @@
 //! first such operation with `CANDLE_NUM_THREADS` threads (else `RAYON_NUM_THREADS`,
 //! else one per physical core) counting the caller, whose threads spin while they wait
 //! for each other. When that pool is larger than the cores free for it, every
-//! operation waits for a thread that is not running: with one thread asked for on a
-//! busy 2-core machine, training a 3 x 256 network took 5 to 10 times as long as with
-//! candle on one thread too.
+//! operation waits for a thread that is not running: on a busy 2-core machine, 200
+//! training steps of a 3 x 256 network on the 8 x 8 digits took 1.4 to 9.2 s with
+//! the rayon pool on one thread and candle on two, against 0.9 s with candle on one
+//! thread too.
 //!
 //! The library neither prints nor changes the environment, so a program that trains
 //! or evaluates networks sets these variables before its first network operation
