@@ -62,9 +62,22 @@ fn tune_allocator() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn tune_allocator() {}
 
+/// Gives candle the worker count of the run ([`cli::candle_env`]). candle reads its
+/// thread counts from the environment only (it has no setting in code), so this is
+/// the one place the binary changes its own environment: before any thread starts,
+/// since reading the environment while another thread writes it is undefined.
+#[cfg(feature = "learn")]
+fn share_threads_with_candle(threads: Option<usize>) {
+    for (name, value) in cli::candle_env(threads, |name| std::env::var(name).ok()) {
+        std::env::set_var(name, value);
+    }
+}
+
+#[cfg(not(feature = "learn"))]
+fn share_threads_with_candle(_threads: Option<usize>) {}
+
 fn main() -> ExitCode {
     tune_allocator();
-    clean_up_on_signals();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => match err.kind() {
@@ -79,6 +92,9 @@ fn main() -> ExitCode {
             }
         },
     };
+    // still the only thread: the signal handler's starts next
+    share_threads_with_candle(cli.threads);
+    clean_up_on_signals();
     let code = match cli::run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -50,8 +50,9 @@ pub struct Cli {
     /// No progress bars (they are also hidden when stderr is not a terminal).
     #[arg(long, global = true)]
     pub quiet: bool,
-    /// Worker threads, 1 to 1024 (default: RAYON_NUM_THREADS if set, else one per
-    /// core). Results are bit-identical for any thread count.
+    /// Worker threads, 1 to 1024, for the network library (candle) too (default:
+    /// RAYON_NUM_THREADS if set, else one per core). Results are bit-identical for
+    /// any thread count.
     #[arg(long, global = true, allow_hyphen_values = true, value_parser = memory::count)]
     pub threads: Option<usize>,
 }
@@ -89,6 +90,37 @@ pub fn init_threads(n: Option<usize>) -> anyhow::Result<()> {
         .num_threads(n)
         .build_global()
         .map_err(|e| anyhow::anyhow!("cannot start {n} worker threads: {e}"))
+}
+
+/// The environment variables that give candle (the network library of `train`,
+/// `sample --model` and the learned figures) the worker count of the rayon pool,
+/// given `--threads` and a reader of the current environment. candle reads its
+/// counts from `RAYON_NUM_THREADS` and `CANDLE_NUM_THREADS` only (see
+/// [`fieldflow::learn::threads`]), so `--threads N` sets both to N. Without
+/// `--threads`, a `CANDLE_NUM_THREADS` the user set is kept; otherwise both get
+/// rayon's own default (`RAYON_NUM_THREADS` if a positive count, else the number of
+/// cores rayon sees), which for the products is what candle would read anyway, but
+/// for its elementwise pool replaces candle's count of physical cores. An invalid
+/// `--threads` sets nothing ([`init_threads`] rejects it).
+#[cfg(feature = "learn")]
+pub fn candle_env(
+    threads: Option<usize>,
+    var: impl Fn(&str) -> Option<String>,
+) -> Vec<(&'static str, String)> {
+    let n = match threads {
+        Some(n) if check_threads(n).is_ok() => n,
+        Some(_) => return Vec::new(),
+        None if var("CANDLE_NUM_THREADS").is_some() => return Vec::new(),
+        // rayon's rule (rayon-core's ThreadPoolBuilder), read the same way
+        None => ["RAYON_NUM_THREADS", "RAYON_RS_NUM_CPUS"]
+            .iter()
+            .find_map(|name| var(name)?.parse::<usize>().ok().filter(|&n| n > 0))
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+    };
+    vec![
+        ("RAYON_NUM_THREADS", n.to_string()),
+        ("CANDLE_NUM_THREADS", n.to_string()),
+    ]
 }
 
 /// Exit code of a run with failed (or too many unconverged) particles.
@@ -173,4 +205,55 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 pub fn cancel_flag() -> &'static std::sync::atomic::AtomicBool {
     static CANCEL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     &CANCEL
+}
+
+#[cfg(all(test, feature = "learn"))]
+mod tests {
+    use super::candle_env;
+
+    /// A reader of an environment made of `pairs`.
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    fn both(n: usize) -> Vec<(&'static str, String)> {
+        vec![
+            ("RAYON_NUM_THREADS", n.to_string()),
+            ("CANDLE_NUM_THREADS", n.to_string()),
+        ]
+    }
+
+    #[test]
+    fn threads_flag_sets_both_of_candles_variables() {
+        let user = [("RAYON_NUM_THREADS", "7"), ("CANDLE_NUM_THREADS", "5")];
+        assert_eq!(candle_env(Some(1), env(&user)), both(1));
+        assert_eq!(candle_env(Some(3), env(&[])), both(3));
+        // invalid counts set nothing: --threads reports them
+        assert!(candle_env(Some(0), env(&[])).is_empty());
+        assert!(candle_env(Some(super::MAX_THREADS + 1), env(&[])).is_empty());
+    }
+
+    #[test]
+    fn without_the_flag_candle_gets_rayons_default() {
+        assert_eq!(
+            candle_env(None, env(&[("RAYON_NUM_THREADS", "3")])),
+            both(3)
+        );
+        assert_eq!(
+            candle_env(None, env(&[("RAYON_RS_NUM_CPUS", "4")])),
+            both(4)
+        );
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        for junk in ["0", "x", "", " 2"] {
+            let e = [("RAYON_NUM_THREADS", junk)];
+            assert_eq!(candle_env(None, env(&e)), both(cores), "{junk:?}");
+        }
+        // the user's own CANDLE_NUM_THREADS is kept
+        assert!(candle_env(None, env(&[("CANDLE_NUM_THREADS", "2")])).is_empty());
+    }
 }

@@ -63,8 +63,8 @@ pub struct Args {
     /// AdamW learning rate.
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f64,
-    /// Seed of the weights, the split and every draw (same seed and thread count,
-    /// same model).
+    /// Seed of the weights, the split and every draw (same seed, same model, for
+    /// any thread count).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Regression target: conditional (perturbed data points) or exact (the
@@ -190,14 +190,15 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         .sum::<f64>()
         / tail as f64;
     crate::say!(
-        "trained {} on {} points (d = {}): {} steps of batch {} in {:.1} s ({:.3} ms/step)",
+        "trained {} on {} points (d = {}): {} steps of batch {} in {:.1} s ({:.3} ms/step, {})",
         kind,
         n_train,
         all.ncols(),
         args.steps,
         args.batch,
         secs,
-        1e3 * secs / args.steps as f64
+        1e3 * secs / args.steps as f64,
+        threads_note()
     );
     let held_out = match report.curve.last().map(|p| p.test) {
         Some(t) if t.is_finite() => format!(", held-out loss {t:.4} ({} points)", n_test),
@@ -209,4 +210,21 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
         crate::say!("wrote the loss curve to {}", p.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The worker threads of the run for the summary: `N threads` when candle's counts
+/// are the rayon pool's (always so with `--threads`), else each of them.
+fn threads_note() -> String {
+    let pool = rayon::current_num_threads();
+    let c = fieldflow::learn::candle_threads();
+    if c.products == pool && c.elementwise == pool {
+        format!("{pool} thread{}", if pool == 1 { "" } else { "s" })
+    } else {
+        format!(
+            "{pool} worker thread{}; candle: {} for products, {} for elementwise operations",
+            if pool == 1 { "" } else { "s" },
+            c.products,
+            c.elementwise
+        )
+    }
 }

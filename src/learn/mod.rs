@@ -37,16 +37,21 @@
 //!
 //! Models are saved as safetensors files with their metadata ([`model`]) and loaded
 //! as a [`LearnedField`] that evaluates blocks of rows like the exact field.
+//!
+//! candle takes its thread counts from the environment, not from the rayon pool it
+//! runs in ([`threads`]).
 
 pub mod field;
 pub mod fused;
 pub mod model;
 pub mod net;
+pub mod threads;
 pub mod train;
 
 pub use field::LearnedField;
 pub use model::{ModelMeta, TrainedModel};
 pub use net::Mlp;
+pub use threads::{candle_threads, CandleThreads};
 pub use train::{train, train_with_cancel, LossPoint, Target, TrainConfig, TrainReport};
 
 use crate::fields::{FieldKind, LinearPrior, Schedule};

@@ -236,3 +236,92 @@ fn train_writes_a_reproducible_model_and_refuses_bad_input() {
     );
     assert!(!c2.exists());
 }
+
+/// Runs the binary with `args` in an environment without the thread variables of
+/// rayon and candle, plus `env`.
+fn run_threads_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fieldflow"));
+    for name in [
+        "RAYON_NUM_THREADS",
+        "RAYON_RS_NUM_CPUS",
+        "CANDLE_NUM_THREADS",
+    ] {
+        cmd.env_remove(name);
+    }
+    cmd.envs(env.iter().copied())
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+/// candle (the network library) sizes its work from the environment, not from rayon's
+/// pool: `--threads N` must reach it, and `train` reports `N threads` only when
+/// candle's product split and its elementwise pool both have N (else it names each
+/// count). Without `--threads`, `RAYON_NUM_THREADS` sets all three. The network (2 x
+/// 256, batch 256) is large enough for candle to split its products and to run
+/// AdamW's update of the 256 x 256 weights on its elementwise pool, and the model file
+/// and loss curve are the same bytes for 1, 2 and 3 threads.
+#[test]
+fn train_gives_candle_the_thread_count_and_the_same_bits_for_any_count() {
+    let dir = tmpdir("train-threads");
+    let data = dir.join("data.csv");
+    ok(&run(&[
+        "datasets",
+        "moons",
+        "--n",
+        "400",
+        "--seed",
+        "1",
+        "--out",
+        s(&data),
+    ]));
+    let common = [
+        "train",
+        "--field",
+        "gaussian",
+        "--data",
+        s(&data),
+        "--steps",
+        "20",
+        "--batch",
+        "256",
+        "--hidden",
+        "256",
+        "--layers",
+        "2",
+        "--seed",
+        "4",
+    ];
+    let mut files = Vec::new();
+    for (threads, env, says) in [
+        (Some("1"), vec![], "1 thread)"),
+        (Some("3"), vec![], "3 threads)"),
+        (Some("2"), vec![("CANDLE_NUM_THREADS", "1")], "2 threads)"),
+        (None, vec![("RAYON_NUM_THREADS", "3")], "3 threads)"),
+    ] {
+        let tag = format!("{threads:?}-{env:?}");
+        let (model, loss) = (dir.join("m.safetensors"), dir.join("loss.csv"));
+        let mut args = common.to_vec();
+        if let Some(t) = threads {
+            args.extend(["--threads", t]);
+        }
+        args.extend(["--out", s(&model), "--loss", s(&loss), "--force"]);
+        let out = ok(&run_threads_env(&args, &env));
+        assert!(out.contains(says), "{tag}: {out}");
+        files.push((
+            tag,
+            std::fs::read(&model).unwrap(),
+            std::fs::read(&loss).unwrap(),
+        ));
+    }
+    for (tag, model, loss) in &files[1..] {
+        assert!(
+            *model == files[0].1,
+            "model of {tag} differs from one thread's"
+        );
+        assert!(
+            *loss == files[0].2,
+            "loss curve of {tag} differs from one thread's"
+        );
+    }
+}
