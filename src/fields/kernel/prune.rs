@@ -245,6 +245,7 @@ impl Projection {
     /// The squared lower bounds `lb_i^2` of the row `x` against every point at
     /// `alpha = a` into `sc.lb` (module docs; `M` values, then padding), and the point
     /// with the smallest; `None` if the row is not finite.
+    #[inline(always)]
     fn lower_bounds(&self, x: &[f64], a: f64, sc: &mut Scratch) -> Option<usize> {
         let (d, m, k, stride) = (self.d, self.m, self.k, self.stride);
         sc.u.clear();
@@ -255,33 +256,31 @@ impl Projection {
         if !qx.is_finite() || !sc.z.iter().all(|v| v.is_finite()) {
             return None;
         }
-        // lane by lane; per lane the smallest bound and its first index, then the
-        // first index among the lanes'
+        // one pass per term over all points (each a plain vectorisable loop), then per
+        // lane the smallest bound and its first index, then the first index among the
+        // lanes'
         sc.lb.resize(stride, 0.0);
+        for (lb, &q) in sc.lb.iter_mut().zip(&self.q) {
+            let e = qx - a * q;
+            *lb = e * e;
+        }
+        for (j, zs) in self.z.chunks_exact(stride).enumerate() {
+            let zj = sc.z[j];
+            for (lb, &z) in sc.lb.iter_mut().zip(zs) {
+                let e = zj - a * z;
+                *lb += e * e;
+            }
+        }
         let mut best = [f64::INFINITY; LANES];
         let mut best_at = [0usize; LANES];
-        for c in (0..stride).step_by(LANES) {
-            let mut acc = [0.0; LANES];
-            for l in 0..LANES {
-                let e = qx - a * self.q[c + l];
-                acc[l] = e * e;
-            }
-            for j in 0..k {
-                let zj = sc.z[j];
-                let zs = &self.z[j * stride + c..j * stride + c + LANES];
-                for l in 0..LANES {
-                    let e = zj - a * zs[l];
-                    acc[l] += e * e;
-                }
-            }
+        for (c, chunk) in sc.lb.chunks_exact(LANES).enumerate() {
             for l in 0..LANES {
                 // (the padding's bound is +inf or NaN: never taken)
-                if acc[l] < best[l] {
-                    best[l] = acc[l];
-                    best_at[l] = c + l;
+                if chunk[l] < best[l] {
+                    best[l] = chunk[l];
+                    best_at[l] = c * LANES + l;
                 }
             }
-            sc.lb[c..c + LANES].copy_from_slice(&acc);
         }
         let lb = &sc.lb[..m];
         let mut j = best_at[0];
@@ -296,6 +295,7 @@ impl Projection {
 
 /// `V v` into `z` and the squared length of the rest, `|v - V^T V v|^2` (formed
 /// coordinate by coordinate, not as a difference of squares); also `|v|^2`.
+#[inline(always)]
 fn split(frame: &[f64], k: usize, d: usize, v: &[f64], z: &mut [f64]) -> (f64, f64) {
     for j in 0..k {
         z[j] = frame[j * d..(j + 1) * d]
