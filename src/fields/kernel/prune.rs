@@ -186,11 +186,8 @@ impl Projection {
         for mj in &mut mean {
             *mj /= m as f64;
         }
-        let centred: Vec<f64> = ys
-            .chunks_exact(d)
-            .flat_map(|y| y.iter().zip(&mean).map(|(a, b)| a - b))
-            .collect();
-        // subspace iteration from a fixed start: V <- orth((Y V^T)^T Y)
+        // subspace iteration from a fixed start on the centred data Y - 1 mu^T,
+        // without a centred copy: V <- orth(A^T Y - (A^T 1) mu^T), A = Y V^T - 1 (V mu)^T
         let mut rng = crate::rng::seeded(0x5eed_f4a3);
         let mut frame: Vec<f64> = (0..k * d)
             .map(|_| rand::Rng::random::<f64>(&mut rng) - 0.5)
@@ -199,10 +196,24 @@ impl Projection {
             return None;
         }
         let mut a = vec![0.0; m * k];
+        let mut vmu = vec![0.0; k];
         for _ in 0..ITERATIONS {
-            // A = Y V^T (m x k), then V = A^T Y (k x d), read through strides
-            matmul((m, k, d), &centred, (d, 1), &frame, (1, d), &mut a);
-            matmul((k, d, m), &a, (1, k), &centred, (d, 1), &mut frame);
+            for (j, v) in frame.chunks_exact(d).enumerate() {
+                vmu[j] = v.iter().zip(&mean).map(|(f, u)| f * u).sum();
+            }
+            matmul((m, k, d), ys, (d, 1), &frame, (1, d), &mut a);
+            for row in a.chunks_exact_mut(k) {
+                for (aj, vj) in row.iter_mut().zip(&vmu) {
+                    *aj -= vj;
+                }
+            }
+            matmul((k, d, m), &a, (1, k), ys, (d, 1), &mut frame);
+            for (j, v) in frame.chunks_exact_mut(d).enumerate() {
+                let col: f64 = a.chunks_exact(k).map(|row| row[j]).sum();
+                for (f, u) in v.iter_mut().zip(&mean) {
+                    *f -= col * u;
+                }
+            }
             if !orthonormalise(&mut frame, k, d) {
                 return None;
             }
@@ -221,8 +232,12 @@ impl Projection {
         let mut z = vec![0.0; k * stride];
         let mut q = vec![f64::INFINITY; stride];
         let mut zi = vec![0.0; k];
-        for (i, v) in centred.chunks_exact(d).enumerate() {
-            let (r2, _) = split(&frame, k, d, v, &mut zi);
+        let mut v = vec![0.0; d];
+        for (i, y) in ys.chunks_exact(d).enumerate() {
+            for ((vc, yc), uc) in v.iter_mut().zip(y).zip(&mean) {
+                *vc = yc - uc;
+            }
+            let r2 = split(&frame, k, d, &v, &mut zi);
             for j in 0..k {
                 z[j * stride + i] = zi[j];
             }
@@ -251,7 +266,7 @@ impl Projection {
         sc.u.clear();
         sc.u.extend(x.iter().zip(&self.mean).map(|(xj, mj)| xj - a * mj));
         sc.z.resize(k, 0.0);
-        let (r2, _) = split(&self.frame, k, d, &sc.u, &mut sc.z);
+        let r2 = split(&self.frame, k, d, &sc.u, &mut sc.z);
         let qx = r2.sqrt();
         if !qx.is_finite() || !sc.z.iter().all(|v| v.is_finite()) {
             return None;
@@ -293,10 +308,10 @@ impl Projection {
     }
 }
 
-/// `V v` into `z` and the squared length of the rest, `|v - V^T V v|^2` (formed
-/// coordinate by coordinate, not as a difference of squares); also `|v|^2`.
+/// `V v` into `z`, and the squared length of the rest, `|v - V^T V v|^2` (formed
+/// coordinate by coordinate, not as a difference of squares).
 #[inline(always)]
-fn split(frame: &[f64], k: usize, d: usize, v: &[f64], z: &mut [f64]) -> (f64, f64) {
+fn split(frame: &[f64], k: usize, d: usize, v: &[f64], z: &mut [f64]) -> f64 {
     for j in 0..k {
         z[j] = frame[j * d..(j + 1) * d]
             .iter()
@@ -312,7 +327,7 @@ fn split(frame: &[f64], k: usize, d: usize, v: &[f64], z: &mut [f64]) -> (f64, f
         }
         r2 += rc * rc;
     }
-    (r2, v.iter().map(|x| x * x).sum())
+    r2
 }
 
 /// The median squared distance from a data point to its nearest other point, over
