@@ -13,6 +13,8 @@
 //! `gemm/d784` and `gemm/d3072` run the `gemm` crate alone on the products of the
 //! field's matrix-product path, for the ratio field / GEMM:
 //! `cargo bench --bench field -- '^(field|gaussian|gemm)/d784/M/10000$'`.
+//! `digits/s/*` evaluate PFGM on the bundled 8x8 digits (d = 64) at levels 10 to 0.01
+//! (`cargo bench --bench field -- digits/`).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use fieldflow::fields::{FieldKind, MarginalField, Profile, Source};
@@ -71,6 +73,50 @@ fn bench_field(c: &mut Criterion) {
     for d in [784, 3072] {
         bench_gemm_alone(c, d);
     }
+    bench_digits(c);
+}
+
+/// PFGM on the 1,797 bundled 8x8 digits (d = 64, standardised with one global mean and
+/// standard deviation, as in benches/compare/digits.sh), 1,024 particles drawn from the
+/// exact marginal at each level: `digits/s{level}`, in particle-image pairs per second
+/// (at small levels most rows are settled on a few images by the pruning bound, so the
+/// rate counts the pairs it proved negligible).
+fn bench_digits(c: &mut Criterion) {
+    let digits = fieldflow::data::digits::Digits::all().unwrap().images;
+    let (mean, sd) = (digits.mean().unwrap(), digits.std(0.0));
+    let data = digits.mapv(|v| (v - mean) / sd);
+    let (m, d) = data.dim();
+    let src = Source::points(data.view(), None).unwrap();
+    let mf = MarginalField::new(FieldKind::Poisson, src).unwrap();
+    let n = 1024;
+    let mut group = c.benchmark_group("digits");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    for s in [10.0, 1.0, 0.1, 0.01] {
+        let xs: Vec<f64> = mf
+            .sample_marginal(s, n, 3)
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
+        let levels = vec![s; BLOCK];
+        let mut f = vec![0.0; n * d];
+        group.throughput(Throughput::Elements((n * m) as u64));
+        group.bench_function(BenchmarkId::new("s", s), |b| {
+            b.iter(|| {
+                f.par_chunks_mut(BLOCK * d)
+                    .zip(xs.par_chunks(BLOCK * d))
+                    .for_each(|(fb, xb)| {
+                        let rows = xb.len() / d;
+                        mf.eval_block(&levels[..rows], xb, fb, None, None);
+                    });
+                black_box(&f);
+            })
+        });
+    }
+    group.finish();
 }
 
 /// The `gemm` crate alone on exactly the products the field's product path performs
