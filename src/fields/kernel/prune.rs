@@ -86,7 +86,7 @@ pub struct Projection {
 /// The lazily built [`Projection`] of a source. Derived from the data, so it takes no
 /// part in comparing sources (always equal).
 #[derive(Debug, Clone, Default)]
-pub struct ProjectionCell(std::sync::OnceLock<Option<Projection>>);
+pub struct ProjectionCell(std::sync::OnceLock<Option<Box<Projection>>>);
 
 impl PartialEq for ProjectionCell {
     fn eq(&self, _: &Self) -> bool {
@@ -98,7 +98,9 @@ impl ProjectionCell {
     /// The projection of `m` points of dimension `d` (`ys` row-major), built on the
     /// first call ([`Projection::build`]).
     pub fn get(&self, ys: &[f64], m: usize, d: usize) -> Option<&Projection> {
-        self.0.get_or_init(|| Projection::build(ys, m, d)).as_ref()
+        self.0
+            .get_or_init(|| Projection::build(ys, m, d).map(Box::new))
+            .as_deref()
     }
 }
 
