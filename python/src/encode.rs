@@ -7,7 +7,7 @@ use crate::arrays::{matrix, to_numpy};
 use crate::errors::{to_py, value_error};
 use crate::run::watched_run;
 use crate::sample::Source;
-use fieldflow::run::{self, FieldSpec, SampleRequest};
+use fieldflow::run::{self, SampleRequest};
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -46,13 +46,7 @@ pub fn _encode<'py>(
     let Some(points) = points else {
         return Err(value_error("give the points to encode"));
     };
-    let spec = FieldSpec {
-        name: field.unwrap_or_default().to_string(),
-        aug_dim,
-        power,
-        profile,
-        uniform_box: r#box,
-    };
+    let spec = crate::field::spec(field.unwrap_or_default(), aug_dim, power, profile, r#box);
     let source = Source::new(py, field, data, model, &spec, weights, false)?;
     let req = SampleRequest {
         method: method.to_string(),

@@ -7,6 +7,24 @@ use fieldflow::fields::MarginalField;
 use fieldflow::run::FieldSpec;
 use pyo3::prelude::*;
 
+/// The field named by the keyword arguments that `sample`, `encode` and `marginal`
+/// share (`field`, `aug_dim`, `power`, `profile`, `box`).
+pub fn spec(
+    name: &str,
+    aug_dim: Option<f64>,
+    power: Option<f64>,
+    profile: Option<String>,
+    uniform_box: Option<(f64, f64)>,
+) -> FieldSpec {
+    FieldSpec {
+        name: name.to_string(),
+        aug_dim,
+        power,
+        profile,
+        uniform_box,
+    }
+}
+
 /// Builds the field `spec` of `data` (`n x d`) with optional `weights` (one per row,
 /// a vector or a column), with the GIL released.
 pub fn build(

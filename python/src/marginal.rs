@@ -3,7 +3,6 @@
 //! not finite, which the command line leaves out of its file, are left out here too).
 
 use crate::errors::to_py;
-use fieldflow::run::FieldSpec;
 use numpy::PyArray2;
 use pyo3::prelude::*;
 
@@ -27,13 +26,7 @@ pub fn marginal<'py>(
     if n == 0 {
         return Err(crate::errors::value_error("n must be at least 1"));
     }
-    let spec = FieldSpec {
-        name: field.to_string(),
-        aug_dim,
-        power,
-        profile,
-        uniform_box: r#box,
-    };
+    let spec = crate::field::spec(field, aug_dim, power, profile, r#box);
     let mf = crate::field::build(py, &spec, data, weights)?;
     let x = py
         .detach(|| {

@@ -66,13 +66,7 @@ pub fn _sample<'py>(
     offset: usize,
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let spec = FieldSpec {
-        name: field.unwrap_or_default().to_string(),
-        aug_dim,
-        power,
-        profile,
-        uniform_box: r#box,
-    };
+    let spec = crate::field::spec(field.unwrap_or_default(), aug_dim, power, profile, r#box);
     let source = Source::new(py, field, data, model, &spec, weights, force_prior)?;
     let req = SampleRequest {
         n,
