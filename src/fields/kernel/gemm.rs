@@ -226,23 +226,28 @@ pub(super) fn product<L: Law>(
                 // not depend on the order), so that the loop vectorises.
                 let mut kmins = [f64::INFINITY; LANES];
                 let mut has_exact = false;
+                let (rcb, x2b, cut) = (rc[b], x2[b], below[b]);
                 for k in (0..tp).step_by(LANES) {
                     let mut key = [0.0; LANES];
+                    let yk: &V = y2[k..k + LANES].try_into().unwrap();
+                    let gk: &V = row[k..k + LANES].try_into().unwrap();
                     for l in 0..LANES {
-                        let d2 = (x2[b] + a2 * y2[k + l] - ta * row[k + l]).max(0.0);
-                        key[l] = if k + l < tl {
-                            L::key(&rc[b], d2)
-                        } else {
-                            f64::INFINITY
-                        };
+                        let d2 = x2b + a2 * yk[l] - ta * gk[l];
+                        // max(0, d2), NaN to 0 as by `f64::max` (one vector max)
+                        key[l] = L::key(&rcb, if d2 > 0.0 { d2 } else { 0.0 });
+                    }
+                    if k + LANES > tl {
+                        for kl in &mut key[tl.saturating_sub(k)..] {
+                            *kl = f64::INFINITY;
+                        }
                     }
                     let mut near = false;
                     for l in 0..LANES {
-                        near |= key[l] < below[b];
+                        near |= key[l] < cut;
                     }
                     if near {
                         for l in 0..LANES {
-                            if key[l] < below[b] {
+                            if key[l] < cut {
                                 if let Some(list) = &mut exact[b] {
                                     if list.len() < EXACT_POINTS {
                                         list.push(t0 + k + l);
