@@ -31,7 +31,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::lanes::{LANES, V};
-use super::vexp::exp_lanes;
+use super::vexp::{exp_lanes, exp_weight_lanes};
 use super::vln::{ln1p_lanes, ln_lanes};
 use crate::fields::noise::{Noise, Profile};
 
@@ -80,7 +80,8 @@ impl LaneLaw for Gauss {
         for l in 0..LANES {
             arg[l] = (row.d2r - d2[l]) * row.inv2;
         }
-        (exp_lanes::<F>(&arg), [0.0; LANES])
+        // arguments <= 0: d2_ref is the smallest distance of the row
+        (exp_weight_lanes::<F>(&arg), [0.0; LANES])
     }
 
     fn h_ref(&self, row: &GaussRow) -> f64 {

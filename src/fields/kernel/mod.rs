@@ -104,7 +104,7 @@ pub use gemm::{add_weighted_sums, cross_products, product_tile, PRODUCT_ROWS, WE
 pub use lanes::{Soa, LANES};
 use points::eval_points_with;
 use power::{eval_power, fast_power_exponent, Rows};
-pub use prune::{Projection, ProjectionCell};
+pub(crate) use prune::{Projection, ProjectionCell};
 
 /// Smallest `d` at which the power-law kernel takes the matrix-product path
 /// (the `gemm` submodule) when the divergence is not requested (measured crossover, see
