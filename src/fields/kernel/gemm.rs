@@ -128,10 +128,11 @@ pub(super) struct Sums<'a> {
     pub(super) m: &'a [f64],
 }
 
-/// The product path over the rows `s`, `x` (`ys` the data, row-major). Every row is
-/// handed to `done` once, in order, with its sums, or with `None` when its weights may
-/// have lost more than [`WEIGHT_RTOL`] to cancellation (the caller evaluates it
-/// coordinate by coordinate).
+/// The product path over the rows `s`, `x` (`ys` the data, row-major), with the
+/// pruning index `proj` if there is one. Every row is handed to `done` once (rows
+/// settled on their surviving points first, the others block by block), with its
+/// sums, or with `None` when its weights may have lost more than [`WEIGHT_RTOL`] to
+/// cancellation (the caller evaluates it coordinate by coordinate).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn product<L: Law>(
