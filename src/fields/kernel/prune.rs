@@ -107,7 +107,6 @@ impl ProjectionCell {
 /// `c = a b` into the row-major `rows x cols` buffer `c`, for matrices `a`
 /// (`rows x inner`) and `b` (`inner x cols`) given by their row and column strides in
 /// the slices `a` and `b`.
-#[allow(clippy::too_many_arguments)]
 fn matmul(
     (rows, cols, inner): (usize, usize, usize),
     a: &[f64],
@@ -333,22 +332,29 @@ fn split(frame: &[f64], k: usize, d: usize, v: &[f64], z: &mut [f64]) -> f64 {
 }
 
 /// The median squared distance from a data point to its nearest other point, over
-/// [`GATE_SAMPLE`] evenly spaced points (exact differences; duplicates count as zero).
+/// [`GATE_SAMPLE`] evenly spaced points (distances from one matrix product,
+/// `|a|^2 + |b|^2 - 2 a.b`: a heuristic, so the rounding of that form does not matter;
+/// duplicates count as zero).
 fn nearest_median2(ys: &[f64], m: usize, d: usize) -> f64 {
     let n = GATE_SAMPLE.min(m);
-    let mut nearest: Vec<f64> = (0..n)
-        .map(|s| {
-            let i = s * m / n;
-            let yi = &ys[i * d..(i + 1) * d];
+    let picks: Vec<usize> = (0..n).map(|s| s * m / n).collect();
+    let sample: Vec<f64> = picks
+        .iter()
+        .flat_map(|&i| ys[i * d..(i + 1) * d].iter().copied())
+        .collect();
+    let norm2: Vec<f64> = ys
+        .chunks_exact(d)
+        .map(|y| y.iter().map(|v| v * v).sum())
+        .collect();
+    let mut g = vec![0.0; n * m];
+    matmul((n, m, d), &sample, (d, 1), ys, (1, d), &mut g);
+    let mut nearest: Vec<f64> = picks
+        .iter()
+        .zip(g.chunks_exact(m))
+        .map(|(&i, row)| {
             (0..m)
                 .filter(|&j| j != i)
-                .map(|j| {
-                    ys[j * d..(j + 1) * d]
-                        .iter()
-                        .zip(yi)
-                        .map(|(a, b)| (a - b) * (a - b))
-                        .sum::<f64>()
-                })
+                .map(|j| (norm2[i] + norm2[j] - 2.0 * row[j]).max(0.0))
                 .fold(f64::INFINITY, f64::min)
         })
         .collect();
