@@ -101,19 +101,10 @@ fn bench_digits(c: &mut Criterion) {
             .iter()
             .copied()
             .collect();
-        let levels = vec![s; BLOCK];
-        let mut f = vec![0.0; n * d];
         group.throughput(Throughput::Elements((n * m) as u64));
         group.bench_function(BenchmarkId::new("s", s), |b| {
-            b.iter(|| {
-                f.par_chunks_mut(BLOCK * d)
-                    .zip(xs.par_chunks(BLOCK * d))
-                    .for_each(|(fb, xb)| {
-                        let rows = xb.len() / d;
-                        mf.eval_block(&levels[..rows], xb, fb, None, None);
-                    });
-                black_box(&f);
-            })
+            let mut f = vec![0.0; n * d];
+            b.iter(|| eval_all(&mf, s, &xs, &mut f))
         });
     }
     group.finish();
@@ -188,23 +179,28 @@ fn bench_kind(c: &mut Criterion, name: &str, kind: FieldKind, dims: &[usize], m:
             let s = 0.5;
             let x = mf.sample_marginal(s, n, 2).unwrap();
             let xs: Vec<f64> = x.iter().copied().collect();
-            let levels = vec![s; BLOCK];
-            let mut f = vec![0.0; n * d];
             group.throughput(Throughput::Elements((n * m) as u64));
             group.bench_function(BenchmarkId::new("M", m), |b| {
-                b.iter(|| {
-                    f.par_chunks_mut(BLOCK * d)
-                        .zip(xs.par_chunks(BLOCK * d))
-                        .for_each(|(fb, xb)| {
-                            let rows = xb.len() / d;
-                            mf.eval_block(&levels[..rows], xb, fb, None, None);
-                        });
-                    black_box(&f);
-                })
+                let mut f = vec![0.0; n * d];
+                b.iter(|| eval_all(&mf, s, &xs, &mut f))
             });
         }
         group.finish();
     }
+}
+
+/// The velocity of every row of `xs` at level `s`, the way the sampler calls the
+/// field: blocks of [`BLOCK`] rows, in parallel.
+fn eval_all(mf: &MarginalField, s: f64, xs: &[f64], f: &mut [f64]) {
+    let d = mf.dim();
+    let levels = vec![s; BLOCK];
+    f.par_chunks_mut(BLOCK * d)
+        .zip(xs.par_chunks(BLOCK * d))
+        .for_each(|(fb, xb)| {
+            let rows = xb.len() / d;
+            mf.eval_block(&levels[..rows], xb, fb, None, None);
+        });
+    black_box(&f);
 }
 
 criterion_group!(benches, bench_field);

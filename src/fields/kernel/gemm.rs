@@ -342,6 +342,53 @@ pub(super) fn product<L: Law>(
     }
 }
 
+/// `c = a b`, or `c += a b` when `add`, for a `rows x inner` matrix `a` and an
+/// `inner x cols` matrix `b`, each given by its (row, column) strides in its slice,
+/// into `c` with row stride `c_rs >= cols` (columns contiguous); single-threaded (the
+/// callers run in parallel), through the `gemm` crate. The one place this module (and
+/// `prune`) calls it; panics if a stride reaches outside a slice.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn gemm_into(
+    (rows, cols, inner): (usize, usize, usize),
+    a: &[f64],
+    (a_rs, a_cs): (usize, usize),
+    b: &[f64],
+    (b_rs, b_cs): (usize, usize),
+    c: &mut [f64],
+    c_rs: usize,
+    add: bool,
+) {
+    let last = |r: usize, rs: usize, k: usize, cs: usize| (r - 1) * rs + (k - 1) * cs;
+    assert!(rows > 0 && cols > 0 && inner > 0 && c_rs >= cols);
+    assert!(a.len() > last(rows, a_rs, inner, a_cs) && b.len() > last(inner, b_rs, cols, b_cs));
+    assert!(c.len() > last(rows, c_rs, cols, 1));
+    // SAFETY: every index the strides reach is in bounds (asserts above), and the rows
+    // of `c` do not overlap (`c_rs >= cols`).
+    unsafe {
+        gemm::gemm(
+            rows,
+            cols,
+            inner,
+            c.as_mut_ptr(),
+            1,
+            c_rs as isize,
+            add,
+            a.as_ptr(),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr(),
+            b_cs as isize,
+            b_rs as isize,
+            if add { 1.0 } else { 0.0 },
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
 /// The first product of the path: `G = X Y^T` for the first `rows` rows of a block
 /// `X` (rows of length `d`) and a tile `Y` of `tl` data points (both row-major), into
 /// `g` with row stride `tp >= tl`. Single-threaded: blocks run in parallel.
@@ -354,33 +401,7 @@ pub fn cross_products(
     tl: usize,
     tp: usize,
 ) {
-    assert!(tp >= tl && x.len() >= rows * d && y.len() >= tl * d);
-    assert!(g.len() >= rows * tp);
-    // SAFETY: the pointers and strides describe `rows x d`, `d x tl` and `rows x tl`
-    // views inside `x`, `y` and `g`, in bounds by the asserts.
-    unsafe {
-        gemm::gemm(
-            rows,
-            tl,
-            d,
-            g.as_mut_ptr(),
-            1,
-            tp as isize,
-            false,
-            x.as_ptr(),
-            1,
-            d as isize,
-            y.as_ptr(),
-            d as isize,
-            1,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
+    gemm_into((rows, tl, d), x, (d, 1), y, (1, d), g, tp, false);
 }
 
 /// The second product of the path: `M += W Y` for the weights `w` of the first `rows`
@@ -395,33 +416,7 @@ pub fn add_weighted_sums(
     tl: usize,
     tp: usize,
 ) {
-    assert!(tp >= tl && w.len() >= rows * tp && y.len() >= tl * d);
-    assert!(m.len() >= rows * d);
-    // SAFETY: the pointers and strides describe `rows x tl`, `tl x d` and `rows x d`
-    // views inside `w`, `y` and `m`, in bounds by the asserts.
-    unsafe {
-        gemm::gemm(
-            rows,
-            d,
-            tl,
-            m.as_mut_ptr(),
-            1,
-            d as isize,
-            true,
-            w.as_ptr(),
-            1,
-            tp as isize,
-            y.as_ptr(),
-            1,
-            d as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
+    gemm_into((rows, d, tl), w, (tp, 1), y, (d, 1), m, d, true);
 }
 
 /// The products' heights are multiples of this.
@@ -708,6 +703,18 @@ mod tests {
         lp: Vec<f64>,
     }
 
+    /// The exponent of a power-law kernel as the kernels take it.
+    fn half_pow(kernel: &Noise) -> HalfPow {
+        let NoiseKind::PowerLaw { exponent } = kernel.kind() else {
+            unreachable!()
+        };
+        let n2 = (2.0 * exponent) as u32;
+        HalfPow {
+            half: n2 / 2,
+            odd: n2 % 2 == 1,
+        }
+    }
+
     /// `gemm`: the product path (with the source's pruning index), else the
     /// coordinate-wise kernel (both portable).
     fn run(kernel: &Noise, src: &Source, s: &[f64], x: &[f64], gemm: bool) -> Eval {
@@ -728,14 +735,7 @@ mod tests {
             f: vec![0.0; n * d],
             lp: vec![0.0; n],
         };
-        let NoiseKind::PowerLaw { exponent } = kernel.kind() else {
-            unreachable!()
-        };
-        let n2 = (2.0 * exponent) as u32;
-        let p = HalfPow {
-            half: n2 / 2,
-            odd: n2 % 2 == 1,
-        };
+        let p = half_pow(kernel);
         let soa = src.soa();
         let rows = Rows {
             s,
@@ -757,14 +757,7 @@ mod tests {
     /// Which rows the power-law product path keeps (true) rather than handing to the
     /// coordinate-wise kernel.
     fn kept_rows(kernel: &Noise, src: &Source, s: &[f64], x: &[f64]) -> Vec<bool> {
-        let NoiseKind::PowerLaw { exponent } = kernel.kind() else {
-            unreachable!()
-        };
-        let n2 = (2.0 * exponent) as u32;
-        let p = HalfPow {
-            half: n2 / 2,
-            odd: n2 % 2 == 1,
-        };
+        let p = half_pow(kernel);
         let mut kept = kept_with::<false>(p, src, s, x);
         // the AVX-512 weights (reciprocal square root estimate) too, where the CPU has it
         #[cfg(target_arch = "x86_64")]
@@ -931,14 +924,7 @@ mod tests {
                     let pruned = run(&kernel, &src, &s, &x, true);
                     let dense = run_with(&kernel, &src, &s, &x, true, None);
                     let exact = run(&kernel, &src, &s, &x, false);
-                    let NoiseKind::PowerLaw { exponent } = kernel.kind() else {
-                        unreachable!()
-                    };
-                    let n2 = (2.0 * exponent) as u32;
-                    let p = HalfPow {
-                        half: n2 / 2,
-                        odd: n2 % 2 == 1,
-                    };
+                    let p = half_pow(&kernel);
                     let law = super::PowerLaw::<true, false>(p);
                     let mut sc = super::prune::Scratch::default();
                     for r in 0..s.len() {

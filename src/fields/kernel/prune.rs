@@ -108,40 +108,14 @@ impl ProjectionCell {
 /// (`rows x inner`) and `b` (`inner x cols`) given by their row and column strides in
 /// the slices `a` and `b`.
 fn matmul(
-    (rows, cols, inner): (usize, usize, usize),
+    shape: (usize, usize, usize),
     a: &[f64],
-    (a_rs, a_cs): (usize, usize),
+    a_strides: (usize, usize),
     b: &[f64],
-    (b_rs, b_cs): (usize, usize),
+    b_strides: (usize, usize),
     c: &mut [f64],
 ) {
-    let last = |r: usize, rs: usize, k: usize, cs: usize| (r - 1) * rs + (k - 1) * cs;
-    assert!(rows > 0 && cols > 0 && inner > 0 && c.len() >= rows * cols);
-    assert!(a.len() > last(rows, a_rs, inner, a_cs) && b.len() > last(inner, b_rs, cols, b_cs));
-    // SAFETY: every index the strides reach is in bounds (asserts above).
-    unsafe {
-        gemm::gemm(
-            rows,
-            cols,
-            inner,
-            c.as_mut_ptr(),
-            1,
-            cols as isize,
-            false,
-            a.as_ptr(),
-            a_cs as isize,
-            a_rs as isize,
-            b.as_ptr(),
-            b_cs as isize,
-            b_rs as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
+    super::gemm::gemm_into(shape, a, a_strides, b, b_strides, c, shape.1, false);
 }
 
 /// Orthonormalises the `k` rows of `v` (length `d`) in place by modified Gram-Schmidt,

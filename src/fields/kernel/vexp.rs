@@ -70,6 +70,31 @@ fn madd<const F: bool>(a: f64, b: f64, c: f64) -> f64 {
     }
 }
 
+/// `x = k ln 2 + r` and `p = e^r` (module docs) for a clamped argument `xc`: `k` as a
+/// whole `f64` and the polynomial by Estrin's scheme.
+#[inline(always)]
+fn reduce<const F: bool>(xc: f64) -> (f64, f64) {
+    let k = madd::<F>(xc, LOG2E, SHIFT) - SHIFT;
+    let r = madd::<F>(-k, LN2_LO, madd::<F>(-k, LN2_HI, xc));
+    // Estrin's scheme for sum C[i] r^i
+    let r2 = r * r;
+    let r4 = r2 * r2;
+    let r8 = r4 * r4;
+    let a0 = madd::<F>(C[1], r, C[0]);
+    let a1 = madd::<F>(C[3], r, C[2]);
+    let a2 = madd::<F>(C[5], r, C[4]);
+    let a3 = madd::<F>(C[7], r, C[6]);
+    let a4 = madd::<F>(C[9], r, C[8]);
+    let a5 = madd::<F>(C[11], r, C[10]);
+    let a6 = madd::<F>(C[13], r, C[12]);
+    let b0 = madd::<F>(a1, r2, a0);
+    let b1 = madd::<F>(a3, r2, a2);
+    let b2 = madd::<F>(a5, r2, a4);
+    let c0 = madd::<F>(b1, r4, b0);
+    let c1 = madd::<F>(a6, r4, b2);
+    (k, madd::<F>(c1, r8, c0))
+}
+
 /// `e^x` lane by lane (see the module docs for domain and accuracy); `F`: with fused
 /// multiply-adds (for CPUs that have them; slow in software elsewhere).
 #[inline(always)]
@@ -80,25 +105,7 @@ pub(super) fn exp_lanes<const F: bool>(x: &V) -> V {
         // a NaN argument fails both comparisons and becomes `X_MIN` (result 0)
         let lo = if x[l] > X_MIN { x[l] } else { X_MIN };
         let xc = if lo < X_MAX { lo } else { X_MAX };
-        let k = madd::<F>(xc, LOG2E, SHIFT) - SHIFT;
-        let r = madd::<F>(-k, LN2_LO, madd::<F>(-k, LN2_HI, xc));
-        // Estrin's scheme for sum C[i] r^i
-        let r2 = r * r;
-        let r4 = r2 * r2;
-        let r8 = r4 * r4;
-        let a0 = madd::<F>(C[1], r, C[0]);
-        let a1 = madd::<F>(C[3], r, C[2]);
-        let a2 = madd::<F>(C[5], r, C[4]);
-        let a3 = madd::<F>(C[7], r, C[6]);
-        let a4 = madd::<F>(C[9], r, C[8]);
-        let a5 = madd::<F>(C[11], r, C[10]);
-        let a6 = madd::<F>(C[13], r, C[12]);
-        let b0 = madd::<F>(a1, r2, a0);
-        let b1 = madd::<F>(a3, r2, a2);
-        let b2 = madd::<F>(a5, r2, a4);
-        let c0 = madd::<F>(b1, r4, b0);
-        let c1 = madd::<F>(a6, r4, b2);
-        let p = madd::<F>(c1, r8, c0);
+        let (k, p) = reduce::<F>(xc);
         let k1 = madd::<F>(k, 0.5, SHIFT) - SHIFT;
         let k2 = k - k1;
         out[l] = (p * pow2(k1)) * pow2(k2);
@@ -125,24 +132,7 @@ pub(super) fn exp_weight_lanes<const F: bool>(x: &V) -> V {
         // `maxpd`/`minpd` as in `exp_lanes`; NaN becomes X_FLUSH (result 0)
         let lo = if x[l] > X_FLUSH { x[l] } else { X_FLUSH };
         let xc = if lo < X_MAX { lo } else { X_MAX };
-        let k = madd::<F>(xc, LOG2E, SHIFT) - SHIFT;
-        let r = madd::<F>(-k, LN2_LO, madd::<F>(-k, LN2_HI, xc));
-        let r2 = r * r;
-        let r4 = r2 * r2;
-        let r8 = r4 * r4;
-        let a0 = madd::<F>(C[1], r, C[0]);
-        let a1 = madd::<F>(C[3], r, C[2]);
-        let a2 = madd::<F>(C[5], r, C[4]);
-        let a3 = madd::<F>(C[7], r, C[6]);
-        let a4 = madd::<F>(C[9], r, C[8]);
-        let a5 = madd::<F>(C[11], r, C[10]);
-        let a6 = madd::<F>(C[13], r, C[12]);
-        let b0 = madd::<F>(a1, r2, a0);
-        let b1 = madd::<F>(a3, r2, a2);
-        let b2 = madd::<F>(a5, r2, a4);
-        let c0 = madd::<F>(b1, r4, b0);
-        let c1 = madd::<F>(a6, r4, b2);
-        let p = madd::<F>(c1, r8, c0);
+        let (k, p) = reduce::<F>(xc);
         out[l] = p * pow2(k);
     }
     out
