@@ -62,6 +62,7 @@ use super::lanes::{
 };
 use super::laws::{Gauss, GaussRow, LaneLaw};
 use super::{Out, ROWS};
+use crate::fields::noise::Noise;
 use crate::fields::schedule::Schedule;
 
 /// What the rows of an evaluation need besides the data.
@@ -72,6 +73,26 @@ pub(super) struct GaussRows<'a> {
     pub(super) out: Out<'a>,
     /// `ln` of the kernel's normalising constant plus `ln` of the largest weight.
     pub(super) log_norm: f64,
+}
+
+impl<'a> GaussRows<'a> {
+    /// The rows `s`, `x` of `kernel` over the source whose kernel layout is `soa`.
+    pub(super) fn new(
+        kernel: &Noise,
+        soa: &Soa,
+        sch: Schedule,
+        s: &'a [f64],
+        x: &'a [f64],
+        out: Out<'a>,
+    ) -> Self {
+        Self {
+            sch,
+            s,
+            x,
+            out,
+            log_norm: kernel.log_norm() + soa.ln_pi_max,
+        }
+    }
 }
 
 /// The Gaussian kernel over all rows, dispatched at run time to code compiled for
@@ -246,6 +267,24 @@ impl Scalars {
     }
 }
 
+/// [`finish`] from per-coordinate lane sums `[m, g, ge]` (`m[j]` the lanes of
+/// `w_i y_ij`, `g` and `ge` those of the non-Gaussian laws' divergence sums, empty
+/// when not needed).
+#[inline(always)]
+fn finish_lanes<L: LaneLaw>(
+    law: &L,
+    d: usize,
+    r: usize,
+    rc: &RowConst<L::Row>,
+    sums: &Scalars,
+    [mj, gj, ej]: [&[V]; 3],
+    rows: &mut GaussRows,
+) {
+    let (msum, gsum) = (|j: usize| hsum(&mj[j]), |j: usize| hsum(&gj[j]));
+    let gesum = |j: usize| hsum(&ej[j]);
+    finish(law, d, r, rc, sums, msum, gsum, gesum, rows);
+}
+
 /// Velocity, `ln p` and divergence of row `r` from its sums (`msum(j)` the lane sum
 /// of `w_i y_ij`; `gsum(j)` that of `w_i c_i y_ij` and `gesum(j)` that of
 /// `w_i c_i (x_j - alpha y_ij)`, used by non-Gaussian laws only).
@@ -417,20 +456,8 @@ fn gauss_small<L: LaneLaw, const D: usize, const W: bool, const DV: bool, const 
             }
         }
         for b in 0..nb {
-            let (mj, gj, ej) = (&ms[b], &gs[b], &ges[b]);
-            let (msum, gsum) = (|j: usize| hsum(&mj[j]), |j: usize| hsum(&gj[j]));
-            let gesum = |j: usize| hsum(&ej[j]);
-            finish(
-                &law,
-                D,
-                r0 + b,
-                &rc[b],
-                &sc[b],
-                msum,
-                gsum,
-                gesum,
-                &mut rows,
-            );
+            let lanes = [&ms[b][..], &gs[b][..], &ges[b][..]];
+            finish_lanes(&law, D, r0 + b, &rc[b], &sc[b], lanes, &mut rows);
         }
     }
 }
@@ -544,19 +571,7 @@ fn gauss_general<L: LaneLaw, const W: bool, const DV: bool, const F: bool>(
             let mj = &ms[b * d..(b + 1) * d];
             let gj = if gdv { &gs[b * d..(b + 1) * d] } else { &[] };
             let ej = if gdv { &ges[b * d..(b + 1) * d] } else { &[] };
-            let (msum, gsum) = (|j: usize| hsum(&mj[j]), |j: usize| hsum(&gj[j]));
-            let gesum = |j: usize| hsum(&ej[j]);
-            finish(
-                &law,
-                d,
-                r0 + b,
-                &rc[b],
-                &sc[b],
-                msum,
-                gsum,
-                gesum,
-                &mut rows,
-            );
+            finish_lanes(&law, d, r0 + b, &rc[b], &sc[b], [mj, gj, ej], &mut rows);
         }
     }
 }

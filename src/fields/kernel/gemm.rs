@@ -167,12 +167,14 @@ pub(super) fn product<L: Law>(
     while next < n {
         // rows that the bound settles on a few points are done here; the others fill a
         // block of at most PRODUCT_ROWS rows for the products
+        // (with their row constants)
         block.clear();
+        rc.clear();
         while next < n && block.len() < PRODUCT_ROWS {
             let r = next;
             next += 1;
+            let row = law.row(s[r]);
             if let Some(proj) = proj {
-                let row = law.row(s[r]);
                 let xr = &x[r * d..(r + 1) * d];
                 let sums = |sums: Sums| done(r, Some(sums));
                 if prune::try_sparse(law, &row, proj, ys, &soa.pi, xr, &mut scratch, sums) {
@@ -180,6 +182,7 @@ pub(super) fn product<L: Law>(
                 }
             }
             block.push(r);
+            rc.push(row);
         }
         let nb = block.len();
         if nb == 0 {
@@ -194,11 +197,9 @@ pub(super) fn product<L: Law>(
         // `product_height`)
         let live = nb.div_ceil(PRODUCT_ALIGN) * PRODUCT_ALIGN;
         let xb = &xpad[..];
-        rc.clear();
         for b in 0..nb {
             let xr = &xb[b * d..(b + 1) * d];
             x2[b] = xr.iter().map(|v| v * v).sum();
-            rc.push(law.row(s[block[b]]));
             cref[b] = f64::INFINITY;
             wacc[b] = 0.0;
             let a = L::alpha(&rc[b]);
@@ -598,13 +599,7 @@ pub(super) fn gauss_gemm(
     proj: Option<&Projection>,
 ) {
     debug_assert!(out.div.is_none());
-    let rows = GaussRows {
-        sch,
-        s,
-        x,
-        out,
-        log_norm: kernel.log_norm() + src.soa().ln_pi_max,
-    };
+    let rows = GaussRows::new(kernel, src.soa(), sch, s, x, out);
     let job = GaussJob {
         kernel,
         src,
@@ -701,6 +696,22 @@ mod tests {
     struct Eval {
         f: Vec<f64>,
         lp: Vec<f64>,
+    }
+
+    /// The largest difference of the posterior means `m = x - s f` of row `r` under
+    /// two evaluations `fa`, `fb`, on the row's coordinate scale `max(|x|_inf, ymax)`
+    /// (NaN differences passed over, as by `f64::max`).
+    fn mean_error(s: &[f64], x: &[f64], fa: &[f64], fb: &[f64], r: usize, ymax: f64) -> f64 {
+        let d = x.len() / s.len();
+        let xr = &x[r * d..(r + 1) * d];
+        let scale = xr.iter().fold(ymax, |a, v| a.max(v.abs()));
+        (0..d)
+            .map(|j| {
+                let ma = xr[j] - s[r] * fa[r * d + j];
+                let mb = xr[j] - s[r] * fb[r * d + j];
+                (ma - mb).abs() / scale
+            })
+            .fold(0.0, f64::max)
     }
 
     /// The exponent of a power-law kernel as the kernels take it.
@@ -858,24 +869,15 @@ mod tests {
                     let b = run(&kernel, &src, &s, &x, false);
                     let kept = kept_rows(&kernel, &src, &s, &x);
                     for r in 0..s.len() {
-                        let xr = &x[r * d..(r + 1) * d];
-                        let scale = xr.iter().fold(ymax, |a, v| a.max(v.abs()));
-                        for j in 0..d {
-                            let ma = xr[j] - s[r] * a.f[r * d + j];
-                            let mb = xr[j] - s[r] * b.f[r * d + j];
-                            worst.0 = worst.0.max((ma - mb).abs() / scale);
-                        }
+                        let e = mean_error(&s, &x, &a.f, &b.f, r, ymax);
+                        worst.0 = worst.0.max(e);
                         worst.1 = worst.1.max((a.lp[r] - b.lp[r]).abs());
                         let on_point = (r / 5) % 3 == 2 && s[r] < 1e-2;
                         if on_point {
                             // the product form cannot resolve this row's nearest point:
                             // its distance is taken exactly, the row stays in the path
                             assert!(kept[r], "d {d} row {r}: routed, not taken exactly");
-                            for j in 0..d {
-                                let ma = xr[j] - s[r] * a.f[r * d + j];
-                                let mb = xr[j] - s[r] * b.f[r * d + j];
-                                worst_on = worst_on.max((ma - mb).abs() / scale);
-                            }
+                            worst_on = worst_on.max(e);
                             exact += 1;
                         }
                     }
@@ -934,16 +936,13 @@ mod tests {
                         let pi = &src.soa().pi;
                         let sparse =
                             super::prune::try_sparse(&law, &row, proj, ys, pi, xr, &mut sc, |_| {});
-                        let scale = xr.iter().fold(ymax, |a, v| a.max(v.abs()));
-                        let reference = if sparse { &exact } else { &dense };
-                        for j in 0..d {
-                            let ma = xr[j] - s[r] * pruned.f[r * d + j];
-                            let mb = xr[j] - s[r] * reference.f[r * d + j];
-                            let err = (ma - mb).abs() / scale;
-                            if sparse {
-                                worst = worst.max(err);
-                            } else {
-                                assert_eq!(ma.to_bits(), mb.to_bits(), "d {d} row {r}");
+                        if sparse {
+                            worst = worst.max(mean_error(&s, &x, &pruned.f, &exact.f, r, ymax));
+                        } else {
+                            let (u, v) =
+                                (&pruned.f[r * d..(r + 1) * d], &dense.f[r * d..(r + 1) * d]);
+                            for (p, q) in u.iter().zip(v) {
+                                assert_eq!(p.to_bits(), q.to_bits(), "d {d} row {r}");
                             }
                         }
                         if sparse {
@@ -1068,13 +1067,8 @@ mod tests {
                     let a = run_gauss(sch, &src, &s, &x, true);
                     let b = run_gauss(sch, &src, &s, &x, false);
                     for r in 0..s.len() {
-                        let xr = &x[r * d..(r + 1) * d];
-                        let scale = xr.iter().fold(ymax, |a, v| a.max(v.abs()));
-                        for j in 0..d {
-                            let ma = xr[j] - s[r] * a.f[r * d + j];
-                            let mb = xr[j] - s[r] * b.f[r * d + j];
-                            worst.0 = worst.0.max((ma - mb).abs() / scale);
-                        }
+                        let e = mean_error(&s, &x, &a.f, &b.f, r, ymax);
+                        worst.0 = worst.0.max(e);
                         worst.1 = worst.1.max((a.lp[r] - b.lp[r]).abs());
                         let on_point = (r / 5) % 3 == 2 && s[r] < 1e-2;
                         if on_point && d >= 64 {
@@ -1088,11 +1082,7 @@ mod tests {
                                 && c.lp[0].to_bits() == b.lp[r].to_bits();
                             assert!(same, "d {d} row {r}: not routed to the exact kernel");
                             routed += 1;
-                            for j in 0..d {
-                                let ma = xr[j] - s[r] * a.f[r * d + j];
-                                let mb = xr[j] - s[r] * b.f[r * d + j];
-                                worst_pruned.0 = worst_pruned.0.max((ma - mb).abs() / scale);
-                            }
+                            worst_pruned.0 = worst_pruned.0.max(e);
                             // ln p relative to its size (|ln p| ~ 5e3 at d = 784, s = 1e-3)
                             let rel = (a.lp[r] - b.lp[r]).abs() / b.lp[r].abs().max(1.0);
                             worst_pruned.1 = worst_pruned.1.max(rel);

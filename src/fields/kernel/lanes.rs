@@ -76,6 +76,17 @@ impl Soa {
     }
 }
 
+/// `a b + c`, fused (one rounding) when `F` (for CPUs that have fused multiply-adds;
+/// slow in software elsewhere).
+#[inline(always)]
+pub(super) fn madd<const F: bool>(a: f64, b: f64, c: f64) -> f64 {
+    if F {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
 /// Sum of the lanes in a fixed order.
 #[inline(always)]
 pub(super) fn hsum(v: &V) -> f64 {

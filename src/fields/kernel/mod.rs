@@ -206,13 +206,7 @@ fn gauss_coordinatewise(
     debug_assert_eq!(kernel.kind(), NoiseKind::Gaussian);
     if src.dim() <= GAUSS_MAX_D {
         let soa = src.soa();
-        let rows = gauss::GaussRows {
-            sch,
-            s,
-            x,
-            out,
-            log_norm: kernel.log_norm() + soa.ln_pi_max,
-        };
+        let rows = gauss::GaussRows::new(kernel, soa, sch, s, x, out);
         gauss::eval_gauss(soa, src.dim(), rows);
     } else {
         eval_points_with(
@@ -254,13 +248,7 @@ fn eval_points_fast(kernel: &Noise, sch: Schedule, src: &Source, s: &[f64], x: &
     }
     if src.dim() <= GAUSS_MAX_D {
         let soa = src.soa();
-        let rows = gauss::GaussRows {
-            sch,
-            s,
-            x,
-            out,
-            log_norm: kernel.log_norm() + soa.ln_pi_max,
-        };
+        let rows = gauss::GaussRows::new(kernel, soa, sch, s, x, out);
         match kernel.kind() {
             NoiseKind::PowerLaw { exponent } => {
                 let law = laws::Power {

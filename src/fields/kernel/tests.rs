@@ -235,13 +235,7 @@ fn run_gauss(src: &Source, sch: Schedule, s: &[f64], x: &[f64], mode: u8, full: 
         }
         _ => {
             let soa = src.soa();
-            let rows = super::gauss::GaussRows {
-                sch,
-                s,
-                x,
-                out,
-                log_norm: kernel.log_norm() + soa.ln_pi_max,
-            };
+            let rows = super::gauss::GaussRows::new(&kernel, soa, sch, s, x, out);
             super::gauss::gauss_rows::<super::laws::Gauss, false>(super::laws::Gauss, soa, d, rows);
         }
     }
@@ -411,13 +405,7 @@ fn run_law(kernel: &Noise, src: &Source, sch: Schedule, s: &[f64], x: &[f64], mo
         }
         _ => {
             let soa = src.soa();
-            let rows = super::gauss::GaussRows {
-                sch,
-                s,
-                x,
-                out,
-                log_norm: kernel.log_norm() + soa.ln_pi_max,
-            };
+            let rows = super::gauss::GaussRows::new(kernel, soa, sch, s, x, out);
             match kernel.kind() {
                 NoiseKind::PowerLaw { exponent } => {
                     let law = super::laws::Power {

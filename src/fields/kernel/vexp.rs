@@ -22,7 +22,7 @@
 //! With fused multiply-adds (`F = true`, what CPUs with FMA run) the bits differ from the
 //! unfused form by rounding; each form gives the same bits on every CPU.
 
-use super::lanes::{LANES, V};
+use super::lanes::{madd, LANES, V};
 
 const LOG2E: f64 = std::f64::consts::LOG2_E;
 /// `ln 2`, head: the upper 32 bits of its significand (fdlibm `ln2HI`).
@@ -58,16 +58,6 @@ const C: [f64; 14] = [
 #[inline(always)]
 fn pow2(k: f64) -> f64 {
     f64::from_bits((k + (SHIFT + 1023.0)).to_bits() << 52)
-}
-
-/// `a b + c`, fused (one rounding) when `F`.
-#[inline(always)]
-fn madd<const F: bool>(a: f64, b: f64, c: f64) -> f64 {
-    if F {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
-    }
 }
 
 /// `x = k ln 2 + r` and `p = e^r` (module docs) for a clamped argument `xc`: `k` as a

@@ -23,7 +23,7 @@
 // Lane loops `for l in 0..LANES` index several fixed-size arrays at once on purpose.
 #![allow(clippy::needless_range_loop)]
 
-use super::lanes::{LANES, V};
+use super::lanes::{madd, LANES, V};
 
 /// `ln 2`, head and tail (fdlibm `ln2_hi`, `ln2_lo`).
 const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
@@ -47,16 +47,6 @@ const MANT: u64 = (1 << 52) - 1;
 const TWO52: f64 = 4_503_599_627_370_496.0;
 /// `2^54`, the scale of subnormal arguments.
 const TWO54: f64 = 18_014_398_509_481_984.0;
-
-/// `a b + c`, fused (one rounding) when `F`.
-#[inline(always)]
-fn madd<const F: bool>(a: f64, b: f64, c: f64) -> f64 {
-    if F {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
-    }
-}
 
 /// `ln x` lane by lane (module docs: domain and accuracy); `F`: with fused
 /// multiply-adds in the polynomial (for CPUs that have them).
