@@ -233,6 +233,9 @@ pub struct SampleRequest {
     pub denoise: bool,
     /// Unconverged radius in component scales at `s_min` (integrators only).
     pub unconverged_factor: f64,
+    /// The ODE variables of the integrators (`level`, `log`, `inverse`; `None`: the
+    /// field's default, see [`crate::sampling::OdeTime::default_for`]).
+    pub ode_time: Option<String>,
 }
 
 impl Default for SampleRequest {
@@ -253,6 +256,7 @@ impl Default for SampleRequest {
             rho: None,
             denoise: false,
             unconverged_factor: 1000.0,
+            ode_time: None,
         }
     }
 }
@@ -437,6 +441,9 @@ pub fn sample_options(mf: &MarginalField, req: &SampleRequest) -> Result<SampleO
     opts.prior = req.prior.parse::<PriorKind>()?;
     opts.denoise = req.denoise;
     opts.unconverged_factor = req.unconverged_factor;
+    if let Some(t) = &req.ode_time {
+        opts.time = t.parse()?;
+    }
     Ok(opts)
 }
 

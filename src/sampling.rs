@@ -80,7 +80,8 @@ pub use trace::{
 };
 use transport::{check_points, transport_impl};
 pub use transport::{
-    trajectories, transport, transport_with_progress, uses_log_time, FieldOde, Progress, Transport,
+    ode_time, trajectories, trajectories_in, transport, transport_in, transport_with_progress,
+    FieldOde, OdeTime, Progress, Transport, ODE_TIME_NAMES,
 };
 
 use crate::fields::{Field, MarginalField, PriorKind, Schedule, SourceKind, BATCH};
@@ -111,6 +112,8 @@ pub struct SampleOptions {
     /// The likelihood's divergence for a field without one (ignored when the field
     /// has its own, as `MarginalField` does).
     pub trace: TraceEstimator,
+    /// The variables the solver steps (the paths are the same in all).
+    pub time: OdeTime,
 }
 
 impl SampleOptions {
@@ -119,7 +122,8 @@ impl SampleOptions {
     /// far-field prior is within TV distance 0.01 of the exact `p_{s_max}`, and at
     /// least PFGM's 40; see [`crate::fields::prior_bound`]) and `s_min = 1e-3`;
     /// `s_max = 1`, `s_min = 1e-3` for the linear path; far-field prior; no
-    /// denoising, no likelihood; unconverged factor 1000.
+    /// denoising, no likelihood; unconverged factor 1000; the ODE variables of
+    /// [`OdeTime::default_for`] the field's schedule.
     pub fn new(mf: &MarginalField) -> Self {
         // the bound reaches any tolerance at a finite level for a finite source
         let s_max = crate::fields::default_s_max(mf, crate::fields::DEFAULT_PRIOR_TV)
@@ -149,6 +153,7 @@ impl SampleOptions {
             likelihood: false,
             unconverged_factor: 1000.0,
             trace: TraceEstimator::Auto,
+            time: OdeTime::default_for(schedule),
         }
     }
 
@@ -396,7 +401,7 @@ impl<'a> Flow<'a> {
             self.field,
             x,
             (opts.s_min, opts.s_max),
-            &opts.solver,
+            (&opts.solver, opts.time),
             opts.likelihood.then_some(opts.trace),
             self.hooks(),
         )?;
@@ -425,7 +430,7 @@ impl<'a> Flow<'a> {
             field,
             x0,
             (s_start, opts.s_min),
-            &opts.solver,
+            (&opts.solver, opts.time),
             opts.likelihood.then_some(opts.trace),
             self.hooks(),
         )?;

@@ -68,6 +68,7 @@ def sample(
     rho: Optional[float] = None,
     denoise: bool = False,
     unconverged_factor: float = 1000.0,
+    ode_time: Optional[str] = None,
     offset: int = 0,
     progress: Union[Callable[[int, int], Any], Any, None] = None,
 ) -> Samples:
@@ -79,7 +80,10 @@ def sample(
     (``power``). ``method`` is an integrator (``euler``, ``heun``, ``rk4``, ``bs3``,
     ``dopri5``, ``tsit5``; ``steps`` fixes the number of steps) or a few-step sampler
     (``edm-euler``, ``edm-heun``, ``dpmpp-2m``, ``dpmpp-3m`` with ``steps`` levels and
-    ``rho``). ``start`` / ``start_level`` integrate given points instead of prior draws.
+    ``rho``). ``ode_time`` is what an integrator steps: ``inverse`` (time ``1/s``,
+    state ``x/s``; the default for ray fields), ``log`` (time ``ln s``) or ``level``
+    (time ``s``; the default for ``linear``); the paths are the same.
+    ``start`` / ``start_level`` integrate given points instead of prior draws.
     ``offset`` computes rows ``offset..offset+n`` of the seeded run with ``offset+n``
     particles, bit for bit. ``progress`` is a ``tqdm`` bar (``update(k)`` is called) or
     a callable ``f(done, total)``, called from this thread.
@@ -115,6 +119,7 @@ def sample(
         rho=rho,
         denoise=denoise,
         unconverged_factor=unconverged_factor,
+        ode_time=ode_time,
         offset=offset,
         progress=progress,
     )

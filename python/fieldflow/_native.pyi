@@ -71,6 +71,7 @@ def _sample(
     rho: Optional[float] = None,
     denoise: bool = False,
     unconverged_factor: float = 1000.0,
+    ode_time: Optional[str] = None,
     offset: int = 0,
     progress: Union[Callable[[int, int], Any], Any, None] = None,
 ) -> dict[str, Any]: ...

@@ -35,7 +35,7 @@ pub fn status_code(s: &Status) -> u8 {
     field=None, data=None, n=None, seed=0, *, model=None, aug_dim=None, power=None,
     profile=None, r#box=None, method="dopri5", rtol=1e-5, atol=1e-5, steps=None, s_max=None,
     s_min=None, prior="far", force_prior=false, weights=None, start=None, start_level=None,
-    rho=None, denoise=false, unconverged_factor=1000.0, offset=0, progress=None
+    rho=None, denoise=false, unconverged_factor=1000.0, ode_time=None, offset=0, progress=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn _sample<'py>(
@@ -63,6 +63,7 @@ pub fn _sample<'py>(
     rho: Option<f64>,
     denoise: bool,
     unconverged_factor: f64,
+    ode_time: Option<String>,
     offset: usize,
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
@@ -84,6 +85,7 @@ pub fn _sample<'py>(
         rho,
         denoise,
         unconverged_factor,
+        ode_time,
     };
     let start = start.map(|s| matrix(s, "start")).transpose()?;
     let sv = start.as_ref().map(|s| s.as_array());

@@ -24,6 +24,7 @@ RUNS = [
     ("gaussian", ["--method", "edm-heun", "--steps", 18], {"method": "edm-heun", "steps": 18}),
     ("linear", ["--method", "rk4", "--steps", 40], {"method": "rk4", "steps": 40}),
     ("poisson", ["--prior", "exact", "--s-max", 30, "--s-min", 0.01], {"prior": "exact", "s_max": 30.0, "s_min": 0.01}),
+    ("poisson", ["--ode-time", "log"], {"ode_time": "log"}),
 ]
 
 
@@ -48,6 +49,15 @@ def test_default_seed_and_weights_match_cli(cli, tmp_path, data):
     assert np.array_equal(got.points, load(tmp_path / "out.npy"))
     # a 1-D weight vector is the same column
     assert np.array_equal(fieldflow.sample("poisson", data, 100, weights=w[:, 0]).points, got.points)
+
+
+def test_ode_time_changes_steps_not_paths(data):
+    inv = fieldflow.sample("poisson", data, 200, seed=2, rtol=1e-8, atol=1e-8)
+    log = fieldflow.sample("poisson", data, 200, seed=2, rtol=1e-8, atol=1e-8, ode_time="log")
+    assert not np.array_equal(inv.points, log.points)
+    assert np.allclose(inv.points, log.points, rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match="unknown ODE time"):
+        fieldflow.sample("poisson", data, 5, ode_time="sideways")
 
 
 def test_offset_chunks_are_rows_of_one_run(data):

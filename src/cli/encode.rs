@@ -104,6 +104,7 @@ fn request(args: &Args) -> fieldflow::run::SampleRequest {
         s_max: args.solver.s_max,
         s_min: args.s_start,
         prior: args.solver.prior.clone(),
+        ode_time: args.solver.ode_time.clone(),
         ..Default::default()
     }
 }
@@ -194,6 +195,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
                 rtol: args.solver.rtol,
                 atol: args.solver.atol,
                 fixed_steps: args.solver.steps,
+                ode_time: Some(opts.time.to_string()),
                 s_from: opts.s_min,
                 s_to: opts.s_max,
                 prior: prior.clone(),

@@ -97,6 +97,12 @@ pub struct SolverArgs {
     /// (the mixture p_{s_max}).
     #[arg(long, default_value = "far")]
     pub prior: String,
+    /// The variables the integrator steps: inverse (time 1/s, state x/s; the default
+    /// for ray fields), log (time ln s, state x) or level (time s; the default for
+    /// linear). The paths are the same; the steps, and what the tolerances measure,
+    /// differ.
+    #[arg(long = "ode-time")]
+    pub ode_time: Option<String>,
 }
 
 impl SolverArgs {

@@ -30,7 +30,7 @@ use clap::Parser;
 use fieldflow::data::Standardize;
 use fieldflow::fields::{PriorKind, Schedule};
 use fieldflow::ode::Status;
-use fieldflow::sampling::{trajectories, SampleOptions, Samples};
+use fieldflow::sampling::{trajectories_in, SampleOptions, Samples};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -164,6 +164,8 @@ pub struct Settings {
     pub atol: f64,
     /// Fixed number of steps, if any.
     pub fixed_steps: Option<usize>,
+    /// The ODE variables of the integrator (None for a few-step sampler).
+    pub ode_time: Option<String>,
     /// The level where the paths start (s_max or --s-start for sample, the data
     /// level for encode).
     pub s_from: f64,
@@ -310,7 +312,7 @@ pub(crate) fn record(
     }
     let xs = x0.select(ndarray::Axis(0), &keep);
     let (a, b) = (levels[0], levels[levels.len() - 1]);
-    let tr = trajectories(field, xs.view(), a, b, levels, &opts.solver)?;
+    let tr = trajectories_in(field, xs.view(), (a, b), levels, &opts.solver, opts.time)?;
     for (k, &i) in keep.iter().enumerate() {
         out.slice_mut(ndarray::s![i, .., ..])
             .assign(&tr.slice(ndarray::s![k, .., ..]));
@@ -408,6 +410,7 @@ fn request(args: &Args) -> fieldflow::run::SampleRequest {
         rho: args.rho,
         denoise: args.denoise,
         unconverged_factor: args.unconverged_factor,
+        ode_time: args.solver.ode_time.clone(),
     }
 }
 
@@ -569,6 +572,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             rtol: args.solver.rtol,
             atol: args.solver.atol,
             fixed_steps: args.solver.steps,
+            ode_time: Some(opts.time.to_string()),
             s_from: s_top,
             s_to: opts.s_min,
             prior: prior.clone(),
@@ -782,6 +786,7 @@ fn run_few_step(
             rtol: f64::NAN,
             atol: f64::NAN,
             fixed_steps: Some(steps),
+            ode_time: None,
             s_from: s_top,
             s_to: 0.0,
             prior: prior_name.clone(),

@@ -86,6 +86,8 @@ pub struct ModelSettings {
     pub atol: f64,
     /// Fixed number of steps, or the levels of a few-step sampler.
     pub fixed_steps: Option<usize>,
+    /// The ODE variables of the integrator (None for a few-step sampler).
+    pub ode_time: Option<String>,
     /// `rho` of a few-step sampler's schedule.
     pub rho: Option<f64>,
     /// The level where the paths start (s_max or --s-start).
@@ -147,6 +149,9 @@ pub fn model_options(
     }
     let mut opts = SampleOptions::for_schedule(field.schedule());
     opts.s_max = solver.s_max.unwrap_or(field.default_s_max());
+    if let Some(t) = &solver.ode_time {
+        opts.time = t.parse()?;
+    }
     if let Some(s) = s_min {
         opts.s_min = s;
     }
@@ -234,6 +239,7 @@ pub fn run(r: ModelRun<'_>, quiet: bool) -> anyhow::Result<ExitCode> {
         rho: r.rho,
         denoise: r.denoise,
         unconverged_factor: SampleRequest::default().unconverged_factor,
+        ode_time: r.solver.ode_time.clone(),
     };
     let bar = spinner(quiet, "sampling");
     let start = Instant::now();
@@ -344,6 +350,7 @@ pub fn run(r: ModelRun<'_>, quiet: bool) -> anyhow::Result<ExitCode> {
                 rtol: r.solver.rtol,
                 atol: r.solver.atol,
                 fixed_steps: r.solver.steps,
+                ode_time: (!few_step).then(|| opts.time.to_string()),
                 rho: few_step.then(|| r.rho.unwrap_or(7.0)),
                 s_from: s_top,
                 s_to: opts.s_min,

@@ -2,7 +2,9 @@
 //! (a work-precision diagram).
 //!
 //! Two PFGM transports with an exact answer, integrated in `tau = ln s` from
-//! `s1 = 20` down to `s0 = 0.01`:
+//! `s1 = 20` down to `s0 = 0.01` (not in the sampler's default `u = 1/s`, state
+//! `x/s`: there the Cauchy path below is a straight line, which every method
+//! integrates exactly, and the figure is about the methods' orders):
 //!
 //! * a Cauchy source in `d = 2` (docs/MATHEMATICS.md, section 7, item 4): from exact draws of
 //!   `p_{s1}`, the exact path is `x_{s0} = mu + (x_{s1} - mu)(c + s0)/(c + s1)`; the
@@ -23,7 +25,7 @@ use super::{
 };
 use crate::fields::{FieldKind, MarginalField, Source};
 use crate::ode::{Method, SolverOptions};
-use crate::sampling::transport;
+use crate::sampling::{transport_in, OdeTime};
 use crate::Result;
 use ndarray::{array, Array2};
 use plotters::coord::Shift;
@@ -103,7 +105,7 @@ pub fn curves(
 ) -> Result<Vec<Curve>> {
     let mut out: Vec<Curve> = Vec::new();
     for (m, opts, label) in settings(quick) {
-        let tr = transport(mf, x1.view(), LEVELS.0, LEVELS.1, &opts, false)?;
+        let tr = transport_in(mf, x1.view(), LEVELS, &opts, OdeTime::LogLevel, false)?;
         let evals = tr.totals.evals as f64 / x1.nrows() as f64;
         let err = error(&tr.x);
         match out.iter_mut().find(|c| c.method == m) {

@@ -130,7 +130,8 @@ fn model_levels(model: &LearnedField, req: &SampleRequest) -> Result<SampleOptio
     Ok(opts)
 }
 
-/// Sets the ODE integrator of `req` (method, tolerances, fixed steps) in `opts`.
+/// Sets the ODE integrator of `req` (method, tolerances, fixed steps, ODE variables)
+/// in `opts`.
 fn set_solver(opts: &mut SampleOptions, req: &SampleRequest) -> Result<()> {
     let mut solver = opts.solver.clone().rtol(req.rtol).atol(req.atol);
     solver.method = req.method.parse::<OdeMethod>()?;
@@ -138,6 +139,9 @@ fn set_solver(opts: &mut SampleOptions, req: &SampleRequest) -> Result<()> {
         solver = solver.fixed_steps(k);
     }
     opts.solver = solver;
+    if let Some(t) = &req.ode_time {
+        opts.time = t.parse()?;
+    }
     Ok(())
 }
 

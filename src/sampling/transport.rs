@@ -16,23 +16,117 @@ use crate::Result;
 use ndarray::{Array1, Array2, ArrayView2};
 use std::sync::atomic::AtomicBool;
 
-/// A field as an ODE in `tau = ln s` (ray fields) or in `s` (linear path), optionally
+/// The variables a field is integrated in.
+///
+/// Every choice follows the same curves `x_s`; they differ in what the solver steps
+/// (and so in how many steps a tolerance costs, and in what the tolerance measures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OdeTime {
+    /// Time `s`, state `x` (the linear path, on `(0, 1]`).
+    Level,
+    /// Time `tau = ln s`, state `x`: `dx/dtau = s f_s(x)`.
+    LogLevel,
+    /// Time `u = 1/s`, state `z = x/s`: `dz/du = x - s f_s(x)`. For a ray field
+    /// (`x_s = y + s e`) this is the posterior mean of the data, `m(x)`, so the
+    /// right-hand side stays bounded over every decade of `s` and the part of the
+    /// motion that only scales with `s` is integrated exactly; the default for ray
+    /// fields. The tolerances apply to `z` (and to the log-density component).
+    InverseLevel,
+}
+
+impl OdeTime {
+    /// The default for fields on `schedule`: [`OdeTime::InverseLevel`] for ray
+    /// fields, [`OdeTime::Level`] for the linear path.
+    pub fn default_for(schedule: Schedule) -> Self {
+        match schedule {
+            Schedule::Ray => OdeTime::InverseLevel,
+            Schedule::Linear => OdeTime::Level,
+        }
+    }
+
+    /// The ODE time of level `s`.
+    pub fn time_of(self, s: f64) -> f64 {
+        match self {
+            OdeTime::Level => s,
+            OdeTime::LogLevel => s.ln(),
+            OdeTime::InverseLevel => 1.0 / s,
+        }
+    }
+
+    /// The level `s` of ODE time `t`.
+    pub fn level_of(self, t: f64) -> f64 {
+        match self {
+            OdeTime::Level => t,
+            OdeTime::LogLevel => t.exp(),
+            OdeTime::InverseLevel => 1.0 / t,
+        }
+    }
+
+    /// The state coordinate of a point coordinate `x` at level `s` (`x/s` for
+    /// [`OdeTime::InverseLevel`], else `x`).
+    pub fn to_state(self, s: f64, x: f64) -> f64 {
+        match self {
+            OdeTime::InverseLevel => x / s,
+            _ => x,
+        }
+    }
+
+    /// The point coordinate of a state coordinate `z` at level `s` (inverse of
+    /// [`OdeTime::to_state`] up to rounding).
+    pub fn to_point(self, s: f64, z: f64) -> f64 {
+        match self {
+            OdeTime::InverseLevel => z * s,
+            _ => z,
+        }
+    }
+}
+
+/// The names [`OdeTime`] parses: `level`, `log`, `inverse`.
+pub const ODE_TIME_NAMES: &str = "level (time s), log (time ln s), inverse (time 1/s, state x/s)";
+
+impl std::str::FromStr for OdeTime {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "level" => Ok(OdeTime::Level),
+            "log" => Ok(OdeTime::LogLevel),
+            "inverse" => Ok(OdeTime::InverseLevel),
+            _ => Err(crate::Error::UnknownName {
+                kind: "ODE time",
+                name: s.to_string(),
+                known: ODE_TIME_NAMES.to_string(),
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for OdeTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OdeTime::Level => "level",
+            OdeTime::LogLevel => "log",
+            OdeTime::InverseLevel => "inverse",
+        })
+    }
+}
+
+/// A field as an ODE system in the variables of an [`OdeTime`], optionally
 /// augmented with the log-density change.
 pub struct FieldOde<'a> {
     field: &'a dyn Field,
-    log_time: bool,
+    time: OdeTime,
     with_logp: bool,
     trace: trace::Trace,
 }
 
 impl<'a> FieldOde<'a> {
-    /// The ODE of `field`; `log_time` selects `tau = ln s` as the time variable,
-    /// `with_logp` appends the component `l' = -div f` (the field's own divergence,
-    /// or [`TraceEstimator::Auto`] for a field without one).
-    pub fn new(field: &'a dyn Field, log_time: bool, with_logp: bool) -> Self {
+    /// The ODE of `field` in the variables `time`; `with_logp` appends the component
+    /// `l` with `dl/ds = -div f` (the field's own divergence, or
+    /// [`TraceEstimator::Auto`] for a field without one), in the chosen time.
+    pub fn new(field: &'a dyn Field, time: OdeTime, with_logp: bool) -> Self {
         Self {
             field,
-            log_time,
+            time,
             with_logp,
             trace: trace::Trace::new(TraceEstimator::Auto, field.dim()),
         }
@@ -44,22 +138,19 @@ impl<'a> FieldOde<'a> {
         self
     }
 
+    /// The variables this system is integrated in.
+    pub fn time(&self) -> OdeTime {
+        self.time
+    }
+
     /// The ODE time of level `s`.
     pub fn time_of(&self, s: f64) -> f64 {
-        if self.log_time {
-            s.ln()
-        } else {
-            s
-        }
+        self.time.time_of(s)
     }
 
     /// The level `s` of ODE time `t`.
     pub fn level_of(&self, t: f64) -> f64 {
-        if self.log_time {
-            t.exp()
-        } else {
-            t
-        }
+        self.time.level_of(t)
     }
 }
 
@@ -77,35 +168,57 @@ impl OdeSystem for FieldOde<'_> {
         let w = self.dim();
         let n = t.len();
         let s: Vec<f64> = t.iter().map(|&ti| self.level_of(ti)).collect();
-        if self.with_logp {
-            let mut x = vec![0.0; n * d];
-            for (xr, yr) in x.chunks_exact_mut(d).zip(y.chunks_exact(w)) {
-                xr.copy_from_slice(&yr[..d]);
-            }
-            let mut f = vec![0.0; n * d];
-            let mut div = vec![0.0; n];
-            if self.field.divergence() == Divergence::None {
-                self.field.eval_block(&s, &x, &mut f, None);
-                self.trace.eval(self.field, &s, &x, &mut div);
-            } else {
-                self.field.eval_block(&s, &x, &mut f, Some(&mut div));
-            }
-            for i in 0..n {
-                let k = if self.log_time { s[i] } else { 1.0 };
-                let row = &mut dy[i * w..(i + 1) * w];
-                for j in 0..d {
-                    row[j] = k * f[i * d + j];
-                }
-                row[d] = -k * div[i];
-            }
-        } else {
+        let inverse = self.time == OdeTime::InverseLevel;
+        if !self.with_logp && !inverse {
             self.field.eval_block(&s, y, dy, None);
-            if self.log_time {
+            if self.time == OdeTime::LogLevel {
                 for (row, &si) in dy.chunks_exact_mut(d).zip(&s) {
                     for v in row {
                         *v *= si;
                     }
                 }
+            }
+            return;
+        }
+        // the points x (the state times s for the inverse level)
+        let mut x = vec![0.0; n * d];
+        for ((xr, yr), &si) in x.chunks_exact_mut(d).zip(y.chunks_exact(w)).zip(&s) {
+            let k = if inverse { si } else { 1.0 };
+            for (xv, &yv) in xr.iter_mut().zip(&yr[..d]) {
+                *xv = k * yv;
+            }
+        }
+        let mut f = vec![0.0; n * d];
+        let mut div = vec![0.0; if self.with_logp { n } else { 0 }];
+        if !self.with_logp {
+            self.field.eval_block(&s, &x, &mut f, None);
+        } else if self.field.divergence() == Divergence::None {
+            self.field.eval_block(&s, &x, &mut f, None);
+            self.trace.eval(self.field, &s, &x, &mut div);
+        } else {
+            self.field.eval_block(&s, &x, &mut f, Some(&mut div));
+        }
+        for i in 0..n {
+            let si = s[i];
+            let row = &mut dy[i * w..(i + 1) * w];
+            let (xi, fi) = (&x[i * d..(i + 1) * d], &f[i * d..(i + 1) * d]);
+            // dl/ds = -div f; dl/dtau = s dl/ds; dl/du = -s^2 dl/ds
+            let k = match self.time {
+                OdeTime::Level => 1.0,
+                OdeTime::LogLevel => si,
+                OdeTime::InverseLevel => -si * si,
+            };
+            if inverse {
+                for j in 0..d {
+                    row[j] = xi[j] - si * fi[j];
+                }
+            } else {
+                for j in 0..d {
+                    row[j] = k * fi[j];
+                }
+            }
+            if self.with_logp {
+                row[d] = -k * div[i];
             }
         }
     }
@@ -126,9 +239,10 @@ pub struct Transport {
     pub totals: BatchStats,
 }
 
-/// Whether `field` is integrated in `tau = ln s` (the ray schedule).
-pub fn uses_log_time(field: &dyn Field) -> bool {
-    field.schedule() == Schedule::Ray
+/// The variables `field` is integrated in: [`OdeTime::InverseLevel`] for ray fields,
+/// [`OdeTime::Level`] for the linear path.
+pub fn ode_time(field: &dyn Field) -> OdeTime {
+    OdeTime::default_for(field.schedule())
 }
 
 /// Integrates the rows of `x0` from level `s_from` to `s_to` (either direction) along
@@ -144,6 +258,22 @@ pub fn transport(
     likelihood: bool,
 ) -> Result<Transport> {
     transport_with_progress(field, x0, s_from, s_to, solver, likelihood, &|_| {})
+}
+
+/// [`transport`] in the ODE variables `time` instead of the field's default
+/// ([`ode_time`]): the same paths, other steps.
+pub fn transport_in(
+    field: &dyn Field,
+    x0: ArrayView2<f64>,
+    (s_from, s_to): (f64, f64),
+    solver: &SolverOptions,
+    time: OdeTime,
+    likelihood: bool,
+) -> Result<Transport> {
+    let trace = likelihood.then_some(TraceEstimator::Auto);
+    let never = AtomicBool::new(false);
+    let hooks: (Progress, _) = (&|_| {}, &never);
+    transport_impl(field, x0, (s_from, s_to), (solver, time), trace, hooks)
 }
 
 /// A progress callback: called with the number of particles just finished (from
@@ -163,7 +293,15 @@ pub fn transport_with_progress(
 ) -> Result<Transport> {
     let trace = likelihood.then_some(TraceEstimator::Auto);
     let never = AtomicBool::new(false);
-    transport_impl(field, x0, (s_from, s_to), solver, trace, (progress, &never))
+    let integrator = (solver, ode_time(field));
+    transport_impl(
+        field,
+        x0,
+        (s_from, s_to),
+        integrator,
+        trace,
+        (progress, &never),
+    )
 }
 
 /// [`transport_with_progress`] with the likelihood's trace estimator (`None`: no
@@ -172,7 +310,7 @@ pub(super) fn transport_impl(
     field: &dyn Field,
     x0: ArrayView2<f64>,
     (s_from, s_to): (f64, f64),
-    solver: &SolverOptions,
+    (solver, time): (&SolverOptions, OdeTime),
     trace: Option<TraceEstimator>,
     (progress, cancel): (Progress, &AtomicBool),
 ) -> Result<Transport> {
@@ -181,8 +319,7 @@ pub(super) fn transport_impl(
     field.check_level(s_to)?;
     let d = field.dim();
     ensure_cols("start points", x0, d)?;
-    let sys = FieldOde::new(field, uses_log_time(field), likelihood)
-        .with_trace(trace.unwrap_or_default());
+    let sys = FieldOde::new(field, time, likelihood).with_trace(trace.unwrap_or_default());
     let w = sys.dim();
     let n = x0.nrows();
     let finite: Vec<usize> = (0..n)
@@ -191,7 +328,7 @@ pub(super) fn transport_impl(
     let mut y0 = Array2::<f64>::zeros((finite.len(), w));
     for (k, &i) in finite.iter().enumerate() {
         for j in 0..d {
-            y0[[k, j]] = x0[[i, j]];
+            y0[[k, j]] = time.to_state(s_from, x0[[i, j]]);
         }
     }
     let (t0, t1) = (sys.time_of(s_from), sys.time_of(s_to));
@@ -227,7 +364,11 @@ pub(super) fn transport_impl(
             // a failed path stopped somewhere between the levels: not a result
             let ok = sol.stats[k].status.is_success();
             for j in 0..d {
-                x[[i, j]] = if ok { sol.y[[k, j]] } else { f64::NAN };
+                x[[i, j]] = if ok {
+                    time.to_point(s_to, sol.y[[k, j]])
+                } else {
+                    f64::NAN
+                };
             }
             if let Some(dl) = delta.as_mut() {
                 dl[i] = if ok { sol.y[[k, d]] } else { f64::NAN };
@@ -256,6 +397,19 @@ pub fn trajectories(
     levels: &[f64],
     solver: &SolverOptions,
 ) -> Result<ndarray::Array3<f64>> {
+    trajectories_in(field, x0, (s_from, s_to), levels, solver, ode_time(field))
+}
+
+/// [`trajectories`] in the ODE variables `time` instead of the field's default
+/// ([`ode_time`]).
+pub fn trajectories_in(
+    field: &dyn Field,
+    x0: ArrayView2<f64>,
+    (s_from, s_to): (f64, f64),
+    levels: &[f64],
+    solver: &SolverOptions,
+    time: OdeTime,
+) -> Result<ndarray::Array3<f64>> {
     field.check_level(s_from)?;
     field.check_level(s_to)?;
     check_points(field, x0)?;
@@ -263,17 +417,29 @@ pub fn trajectories(
         field.check_level(s)?;
     }
     crate::limits::array_len("recorded paths", &[x0.nrows(), levels.len(), field.dim()])?;
-    let sys = FieldOde::new(field, uses_log_time(field), false);
-    let t_out: Vec<f64> = levels.iter().map(|&s| sys.time_of(s)).collect();
+    let sys = FieldOde::new(field, time, false);
+    let t_out: Vec<f64> = levels.iter().map(|&s| time.time_of(s)).collect();
+    let z0 = x0.mapv(|v| time.to_state(s_from, v));
     let sol = solve_batch(
         &sys,
-        sys.time_of(s_from),
-        sys.time_of(s_to),
-        x0,
+        time.time_of(s_from),
+        time.time_of(s_to),
+        z0.view(),
         solver,
         &t_out,
     )?;
-    Ok(sol.dense)
+    let mut paths = sol.dense;
+    for (k, &s) in levels.iter().enumerate() {
+        let mut at = paths.index_axis_mut(ndarray::Axis(1), k);
+        #[allow(clippy::float_cmp)] // the start level itself: the start points
+        if s == s_from {
+            // exactly the start points, not `(x / s) s`
+            at.assign(&x0);
+        } else {
+            at.mapv_inplace(|z| time.to_point(s, z));
+        }
+    }
+    Ok(paths)
 }
 
 /// Checks that `x` has the field's `d` columns and finite entries.

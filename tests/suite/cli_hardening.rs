@@ -340,13 +340,16 @@ fn binomial_upper_tail_matches_closed_forms() {
 /// Failed particles are never samples: with every trajectory failing
 /// (`--s-max 1e300`) the rows are NaN, not the prior draws, and the exit code is 3
 /// (the files are still written); with `--allow-failures` it is 0. Too many
-/// unconverged particles without any failure (one Euler step) also give exit code 3,
-/// with the binomial test's numbers in the message. `encode` likewise.
+/// unconverged particles without any failure (one Euler step, which in `u = 1/s` lands
+/// on the posterior mean at `s_max`, near the data mean and far from every point) also
+/// give exit code 3, with the binomial test's numbers in the message. `encode`
+/// likewise.
 #[test]
 fn failed_and_unconverged_particles_give_exit_code_3() {
     let dir = tmpdir("failures");
     let data = dir.join("d.csv");
-    fs::write(&data, "x0,x1\n0,0\n1,1\n2,0\n").unwrap();
+    // the data mean (4, 4/3) is 2.7 from the nearest point
+    fs::write(&data, "x0,x1\n0,0\n4,4\n8,0\n").unwrap();
     let (out, stats) = (dir.join("g.csv"), dir.join("st.json"));
     let base = [
         "sample",

@@ -2,7 +2,7 @@
 //! checked bit for bit against the library.
 
 use fieldflow::fields::{FieldKind, MarginalField, Source};
-use fieldflow::sampling::{generate, generate_from, SampleOptions};
+use fieldflow::sampling::{generate, generate_from, OdeTime, SampleOptions};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -108,6 +108,53 @@ fn marginal_and_sample_match_the_library() {
         .unwrap()
         .x;
     assert_eq!(bits(&got), bits(&want));
+
+    // the same in ln s: --ode-time log is OdeTime::LogLevel (other bits, same paths),
+    // and the stats say which variables ran
+    let st = dir.join("st.json");
+    let mut args = vec![
+        "sample",
+        "--field",
+        "pfgmpp",
+        "--aug-dim",
+        "2.5",
+        "--data",
+        s(&data),
+        "--weights",
+        s(&w),
+        "--from",
+        s(&m),
+        "--s-start",
+        "0.7",
+        "--s-min",
+        "0.01",
+        "--rtol",
+        "1e-7",
+        "--atol",
+        "1e-7",
+        "--stats",
+        s(&st),
+        "--force",
+        "--out",
+        s(&f),
+        "--ode-time",
+        "log",
+    ];
+    ok(&run(&args));
+    let got_log = fieldflow::io::read_points(&f).unwrap();
+    opts.time = OdeTime::LogLevel;
+    let want_log = generate_from(&mf, want_start(&m).view(), 0.7, &opts)
+        .unwrap()
+        .x;
+    assert_eq!(bits(&got_log), bits(&want_log));
+    assert_ne!(bits(&got_log), bits(&want));
+    for (a, b) in got_log.iter().zip(&want) {
+        assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&fs::read_to_string(&st).unwrap()).unwrap();
+    assert_eq!(v["settings"]["ode_time"], "log");
+    *args.last_mut().unwrap() = "sideways";
+    assert_fails(&run(&args), "unknown ODE time");
 }
 
 #[test]
