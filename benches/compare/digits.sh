@@ -14,7 +14,9 @@
 # the plane s_max = 40 (drawn once by the reference script's prior), down to s_min =
 # 1e-3, rtol = atol = 1e-4, the same data. The reference (pfgm_digits.py) takes its
 # distances from one BLAS product and its weights through log-sum-exp (the direct
-# weights underflow at d >= 32) and integrates the flattened batch with RK45.
+# weights underflow at d >= 32) and integrates the flattened batch with RK45, in
+# ln s as it is usually written and, as a second row, in fieldflow's default variables
+# (u = 1/s, state x/s); fieldflow runs in both as well (--ode-time log).
 #
 # Accuracy: the same start points are also solved by fieldflow at rtol = atol = 1e-10
 # (not timed); quality.py reports, for each implementation, the distance of every
@@ -59,27 +61,48 @@ python3 benches/compare/pfgm_digits.py "$OUT/digits.csv" "$N" "$SEED" "$OUT/unus
     --s-max "$S_MAX" --prior-out "$OUT/start.csv"
 "${SAMPLE[@]}" --rtol 1e-10 --atol 1e-10 --out "$OUT/reference.csv" >"$OUT/reference.log" 2>&1
 
-ff_times=()
-np_times=()
-for _ in $(seq "$REPEATS"); do
+# four runs, interleaved: fieldflow in its default variables (u = 1/s, state x/s) and
+# in ln s (--ode-time log), the reference in ln s (as it is usually written) and in
+# u = 1/s (--time inverse, the same variables as fieldflow's default)
+ff_times=(); fl_times=(); np_times=(); ni_times=()
+seconds() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['seconds'])" "$1"; }
+nfev() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['nfev'])" "$1"; }
+elapsed() {
+    local t0 t1
     t0=$(date +%s.%N)
-    "${SAMPLE[@]}" --rtol "$TOL" --atol "$TOL" --out "$OUT/fieldflow.csv" >"$OUT/fieldflow.log" 2>&1
+    "$@" >/dev/null 2>&1
     t1=$(date +%s.%N)
-    ff_times+=("$(python3 -c "print($t1 - $t0)")")
-    line=$(python3 benches/compare/pfgm_digits.py "$OUT/digits.csv" "$N" "$SEED" \
-        "$OUT/numpy.csv" --s-max "$S_MAX" --s-min "$S_MIN" --tol "$TOL" --from "$OUT/start.csv")
-    np_times+=("$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['seconds'])" "$line")")
-    np_evals=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['nfev'])" "$line")
+    python3 -c "print($t1 - $t0)"
+}
+REF=(python3 benches/compare/pfgm_digits.py "$OUT/digits.csv" "$N" "$SEED")
+REF_ARGS=(--s-max "$S_MAX" --s-min "$S_MIN" --tol "$TOL" --from "$OUT/start.csv")
+for _ in $(seq "$REPEATS"); do
+    ff_times+=("$(elapsed "${SAMPLE[@]}" --rtol "$TOL" --atol "$TOL" --out "$OUT/fieldflow.csv" \
+        --stats "$OUT/fieldflow.json")")
+    fl_times+=("$(elapsed "${SAMPLE[@]}" --rtol "$TOL" --atol "$TOL" --ode-time log \
+        --out "$OUT/fieldflow_log.csv" --stats "$OUT/fieldflow_log.json")")
+    line=$("${REF[@]}" "$OUT/numpy.csv" "${REF_ARGS[@]}")
+    np_times+=("$(seconds "$line")")
+    np_evals=$(nfev "$line")
+    line=$("${REF[@]}" "$OUT/numpy_inverse.csv" "${REF_ARGS[@]}" --time inverse)
+    ni_times+=("$(seconds "$line")")
+    ni_evals=$(nfev "$line")
 done
-ff_evals=$(sed -n 's/.*in total, \([0-9.]*\) per particle.*/\1/p' "$OUT/fieldflow.log")
+per_particle() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['evaluations_per_particle'])" "$1"; }
+ff_evals=$(per_particle "$OUT/fieldflow.json")
+fl_evals=$(per_particle "$OUT/fieldflow_log.json")
 
 join() { local IFS=,; echo "$*"; }
 cat >"$OUT/runs.json" <<JSON
-[{"impl": "fieldflow (dopri5, per-particle steps)", "file": "$OUT/fieldflow.csv",
-  "seconds": [$(join "${ff_times[@]}")], "evals": ${ff_evals:-0}},
- {"impl": "NumPy (BLAS distances, log-sum-exp) + SciPy RK45", "file": "$OUT/numpy.csv",
-  "seconds": [$(join "${np_times[@]}")], "evals": $np_evals}]
+[{"impl": "fieldflow (dopri5, per-particle steps, u = 1/s)", "file": "$OUT/fieldflow.csv",
+  "seconds": [$(join "${ff_times[@]}")], "evals": $ff_evals},
+ {"impl": "fieldflow (dopri5, per-particle steps, ln s)", "file": "$OUT/fieldflow_log.csv",
+  "seconds": [$(join "${fl_times[@]}")], "evals": $fl_evals},
+ {"impl": "NumPy (BLAS distances, log-sum-exp) + SciPy RK45, ln s", "file": "$OUT/numpy.csv",
+  "seconds": [$(join "${np_times[@]}")], "evals": $np_evals},
+ {"impl": "NumPy (BLAS distances, log-sum-exp) + SciPy RK45, u = 1/s", "file": "$OUT/numpy_inverse.csv",
+  "seconds": [$(join "${ni_times[@]}")], "evals": $ni_evals}]
 JSON
 echo "digits ${SIZE}x$SIZE (d = $D, M = 1797, global standardisation), N = $N, seed $SEED, rtol = atol = $TOL, s $S_MAX -> $S_MIN, same start points, $REPEATS runs each, $(nproc) cores"
-echo "fieldflow times: ${ff_times[*]}; NumPy times: ${np_times[*]}"
+echo "fieldflow times: ${ff_times[*]} (ln s: ${fl_times[*]}); NumPy times: ${np_times[*]} (1/s: ${ni_times[*]})"
 python3 benches/compare/quality.py "$OUT/digits.csv" "$N" "$OUT/runs.json" "$OUT/reference.csv"

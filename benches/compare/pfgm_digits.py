@@ -11,15 +11,17 @@ few units and d >= 32, so this sampler works with logarithms:
   (log-sum-exp), so the largest weight of every particle is exactly 1;
 * the same prior as fieldflow's `sample --s-max`: on the plane s = s_max around the
   data mean with R^2 / (R^2 + s_max^2) ~ Beta(d/2, 1/2);
-* scipy's solve_ivp(RK45) in tau = ln s over the flattened batch (one shared step).
+* scipy's solve_ivp(RK45) in tau = ln s over the flattened batch (one shared step);
+  with --time inverse instead in u = 1/s with the state z = x/s, dz/du = m(x) (the
+  posterior mean of the data), the variables fieldflow integrates ray fields in.
 
 With --from START.csv the sampler starts from those points (on the plane s = s_max)
 instead of its own prior draws, so that two implementations can be compared particle by
 particle; --prior-out FILE only writes N prior draws (seeded) and exits.
 
 Usage: python3 pfgm_digits.py DATA.csv N SEED OUT.csv [--s-max 40] [--s-min 1e-3]
-       [--tol 1e-4] [--from START.csv | --prior-out FILE]. Prints one JSON line: wall
-       time of the solve, field evaluations.
+       [--tol 1e-4] [--time log|inverse] [--from START.csv | --prior-out FILE]. Prints
+       one JSON line: wall time of the solve, field evaluations.
 """
 
 import argparse
@@ -32,15 +34,20 @@ from scipy.integrate import solve_ivp
 from pfgm_numpy import prior, read_points
 
 
-def make_rhs(data):
+def make_rhs(data, inverse=False):
     d = data.shape[1]
     yy = np.einsum("ij,ij->i", data, data)
     counter = {"nfev": 0}
 
-    def rhs(tau, flat):
+    def rhs(t, flat):
         counter["nfev"] += 1
-        s2 = np.exp(2.0 * tau)
-        x = flat.reshape(-1, d)
+        if inverse:
+            # t = u = 1/s, flat = x/s
+            s2 = 1.0 / (t * t)
+            x = flat.reshape(-1, d) / t
+        else:
+            s2 = np.exp(2.0 * t)
+            x = flat.reshape(-1, d)
         xx = np.einsum("ij,ij->i", x, x)
         dist2 = x @ data.T
         dist2 *= -2.0
@@ -53,6 +60,8 @@ def make_rhs(data):
         logw -= logw.max(axis=1, keepdims=True)
         w = np.exp(logw, out=logw)
         w /= w.sum(axis=1, keepdims=True)
+        if inverse:
+            return (w @ data).ravel()
         return (x - w @ data).ravel()
 
     return rhs, counter
@@ -67,6 +76,7 @@ def main():
     ap.add_argument("--s-max", type=float, default=40.0)
     ap.add_argument("--s-min", type=float, default=1e-3)
     ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--time", choices=["log", "inverse"], default="log")
     ap.add_argument("--from", dest="start", default=None)
     ap.add_argument("--prior-out", default=None)
     args = ap.parse_args()
@@ -85,15 +95,21 @@ def main():
         np.savetxt(args.prior_out, x0, delimiter=",", header=header, comments="",
                    fmt="%.17g")
         return
-    rhs, counter = make_rhs(data)
+    inverse = args.time == "inverse"
+    rhs, counter = make_rhs(data, inverse)
     start = time.perf_counter()
-    sol = solve_ivp(rhs, (np.log(args.s_max), np.log(args.s_min)), x0.ravel(),
-                    method="RK45", rtol=args.tol, atol=args.tol)
+    if inverse:
+        span, y0 = (1.0 / args.s_max, 1.0 / args.s_min), x0.ravel() / args.s_max
+    else:
+        span, y0 = (np.log(args.s_max), np.log(args.s_min)), x0.ravel()
+    sol = solve_ivp(rhs, span, y0, method="RK45", rtol=args.tol, atol=args.tol)
     seconds = time.perf_counter() - start
     x = sol.y[:, -1].reshape(-1, d)
+    if inverse:
+        x = x * args.s_min
     header = ",".join(f"x{j}" for j in range(d))
     np.savetxt(args.out, x, delimiter=",", header=header, comments="", fmt="%.17g")
-    print(json.dumps({"impl": "numpy+scipy RK45 (BLAS, log-sum-exp)", "seconds": seconds,
+    print(json.dumps({"impl": f"numpy+scipy RK45 (BLAS, log-sum-exp, {args.time})", "seconds": seconds,
                       "nfev": counter["nfev"], "status": int(sol.status), "n": args.n,
                       "m": int(data.shape[0])}))
 

@@ -233,7 +233,8 @@ pub struct Transport {
     pub x: Array2<f64>,
     /// `ln p_{s_to}(x_to) - ln p_{s_from}(x_from)` along each path, when asked.
     pub delta_log_p: Option<Array1<f64>>,
-    /// Per-particle solver statistics (`NonFinite` for a non-finite start row).
+    /// Per-particle solver statistics (`NonFinite` for a non-finite start row); their
+    /// times are ODE times of the [`OdeTime`] used (`OdeTime::level_of` gives the level).
     pub stats: Vec<TrajectoryStats>,
     /// Totals.
     pub totals: BatchStats,
