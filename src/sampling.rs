@@ -612,17 +612,21 @@ fn unconverged_mask(
             if !stats[i].status.is_success() || !row.iter().all(|v| v.is_finite()) {
                 return true;
             }
-            let mut best = f64::INFINITY;
-            for k in 0..src.len() {
+            // unconverged: no component mean within the radius. The partial sums
+            // only grow, so a mean is passed over as soon as one exceeds r2.
+            let within = |k: usize| {
                 let m = src.mean_of(k);
                 let mut d2 = 0.0;
                 for j in 0..d {
                     let e = row[j] - a * m[j];
                     d2 += e * e;
+                    if d2 > r2 {
+                        return false;
+                    }
                 }
-                best = best.min(d2);
-            }
-            best > r2
+                true
+            };
+            !(0..src.len()).any(within)
         })
         .collect();
     (mask, radius)

@@ -113,6 +113,62 @@ pub(super) trait Law {
     fn negligible_key(&self, row: &Self::Row, c: f64, ln_ratio: f64) -> f64;
     /// The weight (kernel ratio to the reference `c <= key`) of one key.
     fn weight_one(&self, row: &Self::Row, key: f64, c: f64) -> f64;
+    /// The keys of one row of a tile in place: `g` holds the cross products `x.y_i`
+    /// of the tile's `tl` points (padded to `g.len()`, a multiple of [`LANES`]) and
+    /// becomes `key(max(0, |x|^2 + a^2 |y_i|^2 - 2 a x.y_i))`, `+inf` in the padding;
+    /// the lane minima go into `kmins`. Returns whether a key is below `cut`.
+    #[inline(always)]
+    fn keys(
+        row: &Self::Row,
+        g: &mut [f64],
+        y2: &[f64],
+        x2: f64,
+        cut: f64,
+        tl: usize,
+        kmins: &mut V,
+    ) -> bool {
+        keys_lanes::<Self>(row, g, y2, x2, cut, tl, kmins)
+    }
+}
+
+/// [`Law::keys`] lane by lane (the form the vectoriser turns into SIMD code).
+#[inline(always)]
+fn keys_lanes<L: Law + ?Sized>(
+    rc: &L::Row,
+    g: &mut [f64],
+    y2: &[f64],
+    x2: f64,
+    cut: f64,
+    tl: usize,
+    kmins: &mut V,
+) -> bool {
+    let a = L::alpha(rc);
+    let (a2, ta) = (a * a, 2.0 * a);
+    let mut near = false;
+    for k in (0..g.len()).step_by(LANES) {
+        let mut key = [0.0; LANES];
+        let yk: &V = y2[k..k + LANES].try_into().unwrap();
+        let gk: &V = g[k..k + LANES].try_into().unwrap();
+        for l in 0..LANES {
+            let d2 = x2 + a2 * yk[l] - ta * gk[l];
+            // max(0, d2), NaN to 0 as by `f64::max` (one vector max)
+            key[l] = L::key(rc, if d2 > 0.0 { d2 } else { 0.0 });
+        }
+        if k + LANES > tl {
+            for kl in &mut key[tl.saturating_sub(k)..] {
+                *kl = f64::INFINITY;
+            }
+        }
+        for l in 0..LANES {
+            near |= key[l] < cut;
+            // NaN keys are passed over, as by `f64::min`
+            if key[l] < kmins[l] {
+                kmins[l] = key[l];
+            }
+        }
+        g[k..k + LANES].copy_from_slice(&key);
+    }
+    near
 }
 
 /// Most points per row whose distances the product path recomputes exactly (points
@@ -220,55 +276,34 @@ pub(super) fn product<L: Law>(
             let y2 = &soa.norm2[t0..t0 + tp];
             for b in 0..nb {
                 let row = &mut g[b * tp..(b + 1) * tp];
-                let a = L::alpha(&rc[b]);
-                let (a2, ta) = (a * a, 2.0 * a);
-                // keys from d2 = max(0, |x|^2 + a^2 |y_i|^2 - 2 a x.y_i); padding +inf
-                // (points taken exactly get +inf here: weight zero in the product).
-                // Lane by lane, with one running minimum per lane (the minimum does
-                // not depend on the order), so that the loop vectorises.
+                // keys from d2 = max(0, |x|^2 + a^2 |y_i|^2 - 2 a x.y_i); padding +inf.
+                // Points taken exactly get +inf afterwards (weight zero in the
+                // product); the minimum does not depend on the order of the lanes.
                 let mut kmins = [f64::INFINITY; LANES];
                 let mut has_exact = false;
-                let (rcb, x2b, cut) = (rc[b], x2[b], below[b]);
-                for k in (0..tp).step_by(LANES) {
-                    let mut key = [0.0; LANES];
-                    let yk: &V = y2[k..k + LANES].try_into().unwrap();
-                    let gk: &V = row[k..k + LANES].try_into().unwrap();
-                    for l in 0..LANES {
-                        let d2 = x2b + a2 * yk[l] - ta * gk[l];
-                        // max(0, d2), NaN to 0 as by `f64::max` (one vector max)
-                        key[l] = L::key(&rcb, if d2 > 0.0 { d2 } else { 0.0 });
-                    }
-                    if k + LANES > tl {
-                        for kl in &mut key[tl.saturating_sub(k)..] {
-                            *kl = f64::INFINITY;
+                let cut = below[b];
+                if L::keys(&rc[b], row, y2, x2[b], cut, tl, &mut kmins) {
+                    for (k, key) in row[..tl].iter_mut().enumerate() {
+                        if *key < cut {
+                            if let Some(list) = &mut exact[b] {
+                                if list.len() < EXACT_POINTS {
+                                    list.push(t0 + k);
+                                } else {
+                                    exact[b] = None;
+                                }
+                            }
+                            *key = f64::INFINITY;
+                            has_exact = true;
                         }
                     }
-                    let mut near = false;
-                    for l in 0..LANES {
-                        near |= key[l] < cut;
-                    }
-                    if near {
+                    kmins = [f64::INFINITY; LANES];
+                    for k in (0..tp).step_by(LANES) {
                         for l in 0..LANES {
-                            if key[l] < cut {
-                                if let Some(list) = &mut exact[b] {
-                                    if list.len() < EXACT_POINTS {
-                                        list.push(t0 + k + l);
-                                    } else {
-                                        exact[b] = None;
-                                    }
-                                }
-                                key[l] = f64::INFINITY;
-                                has_exact = true;
+                            if row[k + l] < kmins[l] {
+                                kmins[l] = row[k + l];
                             }
                         }
                     }
-                    for l in 0..LANES {
-                        // NaN keys are passed over, as by `f64::min`
-                        if key[l] < kmins[l] {
-                            kmins[l] = key[l];
-                        }
-                    }
-                    row[k..k + LANES].copy_from_slice(&key);
                 }
                 let kmin = kmins.iter().fold(f64::INFINITY, |a, &v| a.min(v));
                 if kmin < cref[b] {
@@ -483,6 +518,77 @@ impl<const W: bool, const R: bool> Law for PowerLaw<W, R> {
     #[inline(always)]
     fn weight_one(&self, _: &f64, key: f64, c: f64) -> f64 {
         HalfPow::pow_scalar(self.0, c / key)
+    }
+    #[inline(always)]
+    fn keys(
+        s2: &f64,
+        g: &mut [f64],
+        y2: &[f64],
+        x2: f64,
+        cut: f64,
+        tl: usize,
+        kmins: &mut V,
+    ) -> bool {
+        if R {
+            keys_avx512(*s2, g, y2, x2, cut, tl, kmins)
+        } else {
+            keys_lanes::<Self>(s2, g, y2, x2, cut, tl, kmins)
+        }
+    }
+}
+
+/// [`Law::keys`] of the power law (`alpha = 1`, key `s^2 + d2`) in AVX-512 registers,
+/// with the operations of [`keys_lanes`] in the same order (the same bits): the
+/// vectoriser compiled that loop into 256-bit halves joined by permutes and spilled
+/// to the stack. Only called from the AVX-512 path (`R = true`).
+#[inline(always)]
+fn keys_avx512(
+    s2: f64,
+    g: &mut [f64],
+    y2: &[f64],
+    x2: f64,
+    cut: f64,
+    tl: usize,
+    kmins: &mut V,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        assert!(y2.len() >= g.len() && g.len().is_multiple_of(LANES) && tl <= g.len());
+        // SAFETY: reached only from `power_avx512` (the CPU has AVX-512F); every load
+        // and store is of 8 `f64` at `k < g.len() <= y2.len()` with `g.len()` a
+        // multiple of 8 (asserted above).
+        unsafe {
+            let (vx2, vs2, vcut) = (_mm512_set1_pd(x2), _mm512_set1_pd(s2), _mm512_set1_pd(cut));
+            let (two, zero, inf) = (
+                _mm512_set1_pd(2.0),
+                _mm512_setzero_pd(),
+                _mm512_set1_pd(f64::INFINITY),
+            );
+            let mut vmin = _mm512_loadu_pd(kmins.as_ptr());
+            let mut near: __mmask8 = 0;
+            for k in (0..g.len()).step_by(LANES) {
+                let yk = _mm512_loadu_pd(y2.as_ptr().add(k));
+                let gk = _mm512_loadu_pd(g.as_ptr().add(k));
+                // (|x|^2 + |y|^2) - 2 x.y; max(d2, 0) is 0 for NaN and -0
+                let d2 = _mm512_sub_pd(_mm512_add_pd(vx2, yk), _mm512_mul_pd(two, gk));
+                let mut key = _mm512_add_pd(vs2, _mm512_max_pd(d2, zero));
+                if k + LANES > tl {
+                    let live: __mmask8 = ((1u32 << (tl - k)) - 1) as __mmask8;
+                    key = _mm512_mask_blend_pd(live, inf, key);
+                }
+                near |= _mm512_cmp_pd_mask::<_CMP_LT_OQ>(key, vcut);
+                // the key where it is below the minimum, else the minimum (NaN too)
+                vmin = _mm512_min_pd(key, vmin);
+                _mm512_storeu_pd(g.as_mut_ptr().add(k), key);
+            }
+            _mm512_storeu_pd(kmins.as_mut_ptr(), vmin);
+            near != 0
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        keys_lanes::<PowerLaw<false, false>>(&s2, g, y2, x2, cut, tl, kmins)
     }
 }
 
@@ -967,6 +1073,55 @@ mod tests {
 
     /// A row's bits do not depend on the other rows of its block (the sampler drops
     /// finished particles from a block, and the thread count changes nothing).
+    /// The AVX-512 key pass of the power law gives the bits of the lane-by-lane one:
+    /// keys, lane minima and the near flag, with NaN, negative and -0 distances, a
+    /// partial last chunk and keys on both sides of the cut.
+    #[test]
+    fn avx512_keys_equal_the_lane_keys() {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            #[target_feature(enable = "avx512f")]
+            unsafe fn fast(
+                s2: f64,
+                g: &mut [f64],
+                y2: &[f64],
+                x2: f64,
+                cut: f64,
+                tl: usize,
+                km: &mut V,
+            ) -> bool {
+                super::keys_avx512(s2, g, y2, x2, cut, tl, km)
+            }
+            use super::super::lanes::V;
+            use super::{keys_lanes, PowerLaw};
+            let mut rng = crate::rng::stream(3, 0);
+            for tl in [1usize, 7, 8, 13, 64] {
+                let tp = tl.div_ceil(LANES) * LANES;
+                let y2: Vec<f64> = (0..tp).map(|_| rng.random::<f64>() * 4.0).collect();
+                let mut g: Vec<f64> = (0..tp).map(|_| rng.random::<f64>() * 3.0 - 0.5).collect();
+                g[0] = f64::NAN;
+                if tp > 2 {
+                    // |x|^2 + |y|^2 - 2 x.y exactly 0 and below 0
+                    g[1] = 0.5 * (1.5 + y2[1]);
+                    g[2] = 4.0 + y2[2];
+                }
+                for &(s2, cut) in &[(0.01, 0.5), (1.0, 0.0), (0.0, 2.0)] {
+                    let (mut a, mut b) = (g.clone(), g.clone());
+                    let (mut ka, mut kb) = ([f64::INFINITY; LANES], [f64::INFINITY; LANES]);
+                    let na = keys_lanes::<PowerLaw<false, false>>(
+                        &s2, &mut a, &y2, 1.5, cut, tl, &mut ka,
+                    );
+                    // SAFETY: the CPU has AVX-512F (checked above)
+                    let nb = unsafe { fast(s2, &mut b, &y2, 1.5, cut, tl, &mut kb) };
+                    assert_eq!(na, nb, "tl {tl}, s2 {s2}");
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&a), bits(&b), "tl {tl}, s2 {s2}");
+                    assert_eq!(bits(&ka), bits(&kb), "tl {tl}, s2 {s2}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn product_path_rows_are_independent_of_the_block() {
         let mut rng = crate::rng::seeded(43);
