@@ -113,6 +113,22 @@ pub(super) trait Law {
     fn negligible_key(&self, row: &Self::Row, c: f64, ln_ratio: f64) -> f64;
     /// The weight (kernel ratio to the reference `c <= key`) of one key.
     fn weight_one(&self, row: &Self::Row, key: f64, c: f64) -> f64;
+    /// The weights of one row of a tile in place: `g` holds its keys (see
+    /// [`Law::keys`]) and becomes the weights against the reference `c`, zero past
+    /// `tl` and, when `has_exact`, zero where the key is `+inf` (points taken
+    /// exactly); returns their sum ([`hsum`] of the lane sums).
+    #[inline(always)]
+    fn weights_row(
+        &self,
+        row: &Self::Row,
+        g: &mut [f64],
+        c: f64,
+        pi: &[f64],
+        tl: usize,
+        has_exact: bool,
+    ) -> f64 {
+        weights_lanes(self, row, g, c, pi, tl, has_exact)
+    }
     /// The keys of one row of a tile in place: `g` holds the cross products `x.y_i`
     /// of the tile's `tl` points (padded to `g.len()`, a multiple of [`LANES`]) and
     /// becomes `key(max(0, |x|^2 + a^2 |y_i|^2 - 2 a x.y_i))`, `+inf` in the padding;
@@ -129,6 +145,38 @@ pub(super) trait Law {
     ) -> bool {
         keys_lanes::<Self>(row, g, y2, x2, cut, tl, kmins)
     }
+}
+
+/// [`Law::weights_row`] chunk by chunk through [`Law::weights`].
+#[inline(always)]
+fn weights_lanes<L: Law + ?Sized>(
+    law: &L,
+    rc: &L::Row,
+    g: &mut [f64],
+    c: f64,
+    pi: &[f64],
+    tl: usize,
+    has_exact: bool,
+) -> f64 {
+    let mut ws = [0.0; LANES];
+    for k in (0..g.len()).step_by(LANES) {
+        let valid = (tl.saturating_sub(k)).min(LANES);
+        let key: V = g[k..k + LANES].try_into().unwrap();
+        let mut w = law.weights(rc, &key, c, &pi[k..], valid);
+        if has_exact {
+            // the points taken exactly (key +inf) weigh nothing here
+            for l in 0..LANES {
+                if key[l].is_infinite() {
+                    w[l] = 0.0;
+                }
+            }
+        }
+        g[k..k + LANES].copy_from_slice(&w);
+        for l in 0..LANES {
+            ws[l] += w[l];
+        }
+    }
+    hsum(&ws)
 }
 
 /// [`Law::keys`] lane by lane (the form the vectoriser turns into SIMD code).
@@ -314,26 +362,8 @@ pub(super) fn product<L: Law>(
                     }
                     cref[b] = kmin;
                 }
-                let c = cref[b];
-                let mut ws = [0.0; LANES];
-                for k in (0..tp).step_by(LANES) {
-                    let valid = (tl.saturating_sub(k)).min(LANES);
-                    let key: V = row[k..k + LANES].try_into().unwrap();
-                    let mut w = law.weights(&rc[b], &key, c, &soa.pi[t0 + k..], valid);
-                    if has_exact {
-                        // the points taken exactly (key +inf) weigh nothing here
-                        for l in 0..LANES {
-                            if key[l].is_infinite() {
-                                w[l] = 0.0;
-                            }
-                        }
-                    }
-                    row[k..k + LANES].copy_from_slice(&w);
-                    for l in 0..LANES {
-                        ws[l] += w[l];
-                    }
-                }
-                wacc[b] += hsum(&ws);
+                let pi = &soa.pi[t0..t0 + tp];
+                wacc[b] += law.weights_row(&rc[b], row, cref[b], pi, tl, has_exact);
             }
             // (the rows past `nb` are ignored)
             add_weighted_sums(h, g, &ys[t0 * d..], &mut macc, d, tl, tp);
@@ -520,6 +550,22 @@ impl<const W: bool, const R: bool> Law for PowerLaw<W, R> {
         HalfPow::pow_scalar(self.0, c / key)
     }
     #[inline(always)]
+    fn weights_row(
+        &self,
+        s2: &f64,
+        g: &mut [f64],
+        c: f64,
+        pi: &[f64],
+        tl: usize,
+        has_exact: bool,
+    ) -> f64 {
+        if R {
+            weights_avx512::<W>(self.0, g, c, pi, tl, has_exact)
+        } else {
+            weights_lanes(self, s2, g, c, pi, tl, has_exact)
+        }
+    }
+    #[inline(always)]
     fn keys(
         s2: &f64,
         g: &mut [f64],
@@ -534,6 +580,86 @@ impl<const W: bool, const R: bool> Law for PowerLaw<W, R> {
         } else {
             keys_lanes::<Self>(s2, g, y2, x2, cut, tl, kmins)
         }
+    }
+}
+
+/// [`Law::weights_row`] of the power law in AVX-512 registers: the operations of
+/// `power::chunk_weights` (with the reciprocal square root) and [`weights_lanes`] in
+/// the same order, so the same bits. Only called from the AVX-512 path (`R = true`).
+#[inline(always)]
+fn weights_avx512<const W: bool>(
+    p: HalfPow,
+    g: &mut [f64],
+    c: f64,
+    pi: &[f64],
+    tl: usize,
+    has_exact: bool,
+) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        assert!(pi.len() >= g.len() && g.len().is_multiple_of(LANES) && tl <= g.len());
+        let mut ws = [0.0; LANES];
+        // SAFETY: reached only from `power_avx512` (the CPU has AVX-512F); every load
+        // and store is of 8 `f64` at `k < g.len() <= pi.len()` with `g.len()` a
+        // multiple of 8 (asserted above).
+        unsafe {
+            let (vc, vsc) = (_mm512_set1_pd(c), _mm512_set1_pd(c.sqrt()));
+            let (one, half) = (_mm512_set1_pd(1.0), _mm512_set1_pd(0.5));
+            let inf = _mm512_set1_pd(f64::INFINITY);
+            let abs = _mm512_castsi512_pd(_mm512_set1_epi64(i64::MAX));
+            let mut lane_sums = _mm512_setzero_pd();
+            for k in (0..g.len()).step_by(LANES) {
+                let t = _mm512_loadu_pd(g.as_ptr().add(k));
+                // 1/sqrt(t): the 14-bit estimate and two Newton steps
+                let mut y = _mm512_rsqrt14_pd(t);
+                for _ in 0..2 {
+                    let h = _mm512_mul_pd(t, y);
+                    let r = _mm512_fnmadd_pd(h, y, one);
+                    y = _mm512_fmadd_pd(_mm512_mul_pd(half, y), r, y);
+                }
+                let q = _mm512_mul_pd(_mm512_mul_pd(vc, y), y);
+                let sq = _mm512_mul_pd(vsc, y);
+                // q^e: sqrt(q) q^half by repeated squaring (as `half_pow`)
+                let mut w = if p.half == 1 && p.odd {
+                    _mm512_mul_pd(q, sq)
+                } else {
+                    let mut acc = if p.odd { sq } else { one };
+                    let (mut base, mut e) = (q, p.half);
+                    while e > 0 {
+                        if e & 1 == 1 {
+                            acc = _mm512_mul_pd(acc, base);
+                        }
+                        e >>= 1;
+                        if e > 0 {
+                            base = _mm512_mul_pd(base, base);
+                        }
+                    }
+                    acc
+                };
+                if W {
+                    // times pi_i / pi_ref with pi_ref = 1 here
+                    w = _mm512_mul_pd(w, _mm512_loadu_pd(pi.as_ptr().add(k)));
+                }
+                if k + LANES > tl {
+                    let live: __mmask8 = ((1u32 << (tl - k)) - 1) as __mmask8;
+                    w = _mm512_maskz_mov_pd(live, w);
+                }
+                if has_exact {
+                    // keys +inf (points taken exactly) weigh nothing here
+                    let exact = _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(_mm512_and_pd(t, abs), inf);
+                    w = _mm512_mask_mov_pd(w, exact, _mm512_setzero_pd());
+                }
+                _mm512_storeu_pd(g.as_mut_ptr().add(k), w);
+                lane_sums = _mm512_add_pd(lane_sums, w);
+            }
+            _mm512_storeu_pd(ws.as_mut_ptr(), lane_sums);
+        }
+        hsum(&ws)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        weights_lanes(&PowerLaw::<W, false>(p), &0.0, g, c, pi, tl, has_exact)
     }
 }
 
@@ -1073,11 +1199,13 @@ mod tests {
 
     /// A row's bits do not depend on the other rows of its block (the sampler drops
     /// finished particles from a block, and the thread count changes nothing).
-    /// The AVX-512 key pass of the power law gives the bits of the lane-by-lane one:
-    /// keys, lane minima and the near flag, with NaN, negative and -0 distances, a
-    /// partial last chunk and keys on both sides of the cut.
+    /// The AVX-512 key and weight passes of the power law give the bits of the
+    /// lane-by-lane ones: keys, lane minima and the near flag (with NaN, negative and
+    /// -0 distances, a partial last chunk, keys on both sides of the cut), then the
+    /// weighted kernel values and their sum for odd, even and PFGM-at-d = 64
+    /// exponents, with and without points taken exactly.
     #[test]
-    fn avx512_keys_equal_the_lane_keys() {
+    fn avx512_keys_and_weights_equal_the_lane_code() {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx512f") {
             #[target_feature(enable = "avx512f")]
@@ -1091,6 +1219,29 @@ mod tests {
                 km: &mut V,
             ) -> bool {
                 super::keys_avx512(s2, g, y2, x2, cut, tl, km)
+            }
+            #[target_feature(enable = "avx512f")]
+            unsafe fn fast_w(
+                p: HalfPow,
+                g: &mut [f64],
+                c: f64,
+                pi: &[f64],
+                tl: usize,
+                ex: bool,
+            ) -> f64 {
+                super::weights_avx512::<true>(p, g, c, pi, tl, ex)
+            }
+            /// The lane code with the same reciprocal square root (R = true).
+            #[target_feature(enable = "avx512f")]
+            unsafe fn lanes_w(
+                p: HalfPow,
+                g: &mut [f64],
+                c: f64,
+                pi: &[f64],
+                tl: usize,
+                ex: bool,
+            ) -> f64 {
+                super::weights_lanes(&PowerLaw::<true, true>(p), &0.0, g, c, pi, tl, ex)
             }
             use super::super::lanes::V;
             use super::{keys_lanes, PowerLaw};
@@ -1117,6 +1268,28 @@ mod tests {
                     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                     assert_eq!(bits(&a), bits(&b), "tl {tl}, s2 {s2}");
                     assert_eq!(bits(&ka), bits(&kb), "tl {tl}, s2 {s2}");
+                    // and the weights of those keys, some of them taken exactly (+inf)
+                    let c = ka.iter().fold(f64::INFINITY, |m, &v| m.min(v)).max(1e-3);
+                    let pi: Vec<f64> = (0..tp).map(|i| 0.25 + (i % 5) as f64 * 0.1).collect();
+                    let mut keys = a.clone();
+                    for n2 in [3u32, 4, 65] {
+                        let p = HalfPow {
+                            half: n2 / 2,
+                            odd: n2 % 2 == 1,
+                        };
+                        for has_exact in [false, true] {
+                            if has_exact {
+                                keys[tl / 2] = f64::INFINITY;
+                            }
+                            let (mut wa, mut wb) = (keys.clone(), keys.clone());
+                            // SAFETY: the CPU has AVX-512F (checked above)
+                            let sa = unsafe { lanes_w(p, &mut wa, c, &pi, tl, has_exact) };
+                            // SAFETY: as above
+                            let sb = unsafe { fast_w(p, &mut wb, c, &pi, tl, has_exact) };
+                            assert_eq!(sa.to_bits(), sb.to_bits(), "tl {tl}, n2 {n2}");
+                            assert_eq!(bits(&wa), bits(&wb), "tl {tl}, n2 {n2}");
+                        }
+                    }
                 }
             }
         }
