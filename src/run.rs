@@ -234,7 +234,7 @@ pub struct SampleRequest {
     /// Unconverged radius in component scales at `s_min` (integrators only).
     pub unconverged_factor: f64,
     /// The ODE variables of the integrators (`level`, `log`, `inverse`; `None`: the
-    /// field's default, see [`crate::sampling::OdeTime::default_for`]).
+    /// default for the direction, see [`crate::sampling::OdeTime::default_for`]).
     pub ode_time: Option<String>,
 }
 
@@ -442,7 +442,7 @@ pub fn sample_options(mf: &MarginalField, req: &SampleRequest) -> Result<SampleO
     opts.denoise = req.denoise;
     opts.unconverged_factor = req.unconverged_factor;
     if let Some(t) = &req.ode_time {
-        opts.time = t.parse()?;
+        opts.time = Some(t.parse()?);
     }
     Ok(opts)
 }

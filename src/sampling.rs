@@ -112,8 +112,10 @@ pub struct SampleOptions {
     /// The likelihood's divergence for a field without one (ignored when the field
     /// has its own, as `MarginalField` does).
     pub trace: TraceEstimator,
-    /// The variables the solver steps (the paths are the same in all).
-    pub time: OdeTime,
+    /// The variables the solver steps (the paths are the same in all); `None`: the
+    /// default for the direction, [`OdeTime::default_for`] (`u = 1/s` for generation
+    /// and `ln s` for encoding with ray fields, `s` for the linear path).
+    pub time: Option<OdeTime>,
 }
 
 impl SampleOptions {
@@ -122,8 +124,8 @@ impl SampleOptions {
     /// far-field prior is within TV distance 0.01 of the exact `p_{s_max}`, and at
     /// least PFGM's 40; see [`crate::fields::prior_bound`]) and `s_min = 1e-3`;
     /// `s_max = 1`, `s_min = 1e-3` for the linear path; far-field prior; no
-    /// denoising, no likelihood; unconverged factor 1000; the ODE variables of
-    /// [`OdeTime::default_for`] the field's schedule.
+    /// denoising, no likelihood; unconverged factor 1000; the default ODE variables
+    /// for the direction ([`OdeTime::default_for`]).
     pub fn new(mf: &MarginalField) -> Self {
         // the bound reaches any tolerance at a finite level for a finite source
         let s_max = crate::fields::default_s_max(mf, crate::fields::DEFAULT_PRIOR_TV)
@@ -153,8 +155,15 @@ impl SampleOptions {
             likelihood: false,
             unconverged_factor: 1000.0,
             trace: TraceEstimator::Auto,
-            time: OdeTime::default_for(schedule),
+            time: None,
         }
+    }
+
+    /// The ODE variables of a run of a field on `schedule` from `s_from` to `s_to`:
+    /// [`SampleOptions::time`], or the default for the direction.
+    pub fn time_for(&self, schedule: Schedule, s_from: f64, s_to: f64) -> OdeTime {
+        self.time
+            .unwrap_or_else(|| OdeTime::default_for(schedule, s_from, s_to))
     }
 
     fn validate(&self, field: &dyn Field) -> Result<()> {

@@ -195,7 +195,10 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
                 rtol: args.solver.rtol,
                 atol: args.solver.atol,
                 fixed_steps: args.solver.steps,
-                ode_time: Some(opts.time.to_string()),
+                ode_time: Some(
+                    opts.time_for(mf.schedule(), opts.s_min, opts.s_max)
+                        .to_string(),
+                ),
                 s_from: opts.s_min,
                 s_to: opts.s_max,
                 prior: prior.clone(),

@@ -98,9 +98,9 @@ pub struct SolverArgs {
     #[arg(long, default_value = "far")]
     pub prior: String,
     /// The variables the integrator steps: inverse (time 1/s, state x/s; the default
-    /// for ray fields), log (time ln s, state x) or level (time s; the default for
-    /// linear). The paths are the same; the steps, and what the tolerances measure,
-    /// differ.
+    /// of ray fields for `sample`), log (time ln s, state x; their default for
+    /// `encode`) or level (time s; the default for linear). The paths are the same;
+    /// the steps, and what the tolerances measure, differ.
     #[arg(long = "ode-time")]
     pub ode_time: Option<String>,
 }

@@ -312,7 +312,8 @@ pub(crate) fn record(
     }
     let xs = x0.select(ndarray::Axis(0), &keep);
     let (a, b) = (levels[0], levels[levels.len() - 1]);
-    let tr = trajectories_in(field, xs.view(), (a, b), levels, &opts.solver, opts.time)?;
+    let time = opts.time_for(field.schedule(), a, b);
+    let tr = trajectories_in(field, xs.view(), (a, b), levels, &opts.solver, time)?;
     for (k, &i) in keep.iter().enumerate() {
         out.slice_mut(ndarray::s![i, .., ..])
             .assign(&tr.slice(ndarray::s![k, .., ..]));
@@ -572,7 +573,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<ExitCode> {
             rtol: args.solver.rtol,
             atol: args.solver.atol,
             fixed_steps: args.solver.steps,
-            ode_time: Some(opts.time.to_string()),
+            ode_time: Some(opts.time_for(mf.schedule(), s_top, opts.s_min).to_string()),
             s_from: s_top,
             s_to: opts.s_min,
             prior: prior.clone(),

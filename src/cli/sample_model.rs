@@ -150,7 +150,7 @@ pub fn model_options(
     let mut opts = SampleOptions::for_schedule(field.schedule());
     opts.s_max = solver.s_max.unwrap_or(field.default_s_max());
     if let Some(t) = &solver.ode_time {
-        opts.time = t.parse()?;
+        opts.time = Some(t.parse()?);
     }
     if let Some(s) = s_min {
         opts.s_min = s;
@@ -350,7 +350,10 @@ pub fn run(r: ModelRun<'_>, quiet: bool) -> anyhow::Result<ExitCode> {
                 rtol: r.solver.rtol,
                 atol: r.solver.atol,
                 fixed_steps: r.solver.steps,
-                ode_time: (!few_step).then(|| opts.time.to_string()),
+                ode_time: (!few_step).then(|| {
+                    opts.time_for(field.schedule(), s_top, opts.s_min)
+                        .to_string()
+                }),
                 rho: few_step.then(|| r.rho.unwrap_or(7.0)),
                 s_from: s_top,
                 s_to: opts.s_min,

@@ -140,7 +140,7 @@ fn set_solver(opts: &mut SampleOptions, req: &SampleRequest) -> Result<()> {
     }
     opts.solver = solver;
     if let Some(t) = &req.ode_time {
-        opts.time = t.parse()?;
+        opts.time = Some(t.parse()?);
     }
     Ok(())
 }

@@ -30,16 +30,21 @@ pub enum OdeTime {
     /// (`x_s = y + s e`) this is the posterior mean of the data, `m(x)`, so the
     /// right-hand side stays bounded over every decade of `s` and the part of the
     /// motion that only scales with `s` is integrated exactly; the default for ray
-    /// fields. The tolerances apply to `z` (and to the log-density component).
+    /// fields towards the data. The tolerances apply to `z` (and to the log-density component).
     InverseLevel,
 }
 
 impl OdeTime {
-    /// The default for fields on `schedule`: [`OdeTime::InverseLevel`] for ray
-    /// fields, [`OdeTime::Level`] for the linear path.
-    pub fn default_for(schedule: Schedule) -> Self {
+    /// The default for fields on `schedule` integrated from level `s_from` to `s_to`:
+    /// for ray fields [`OdeTime::InverseLevel`] towards the data (`s_to < s_from`:
+    /// generation) and [`OdeTime::LogLevel`] away from it (encoding, where the exact
+    /// straight stretch comes first in `u` and the step size, grown on it, overshoots
+    /// the bend and is rejected many times: 196.6 against 142.4 evaluations per point
+    /// on 8gaussians at `1e-5`); [`OdeTime::Level`] for the linear path.
+    pub fn default_for(schedule: Schedule, s_from: f64, s_to: f64) -> Self {
         match schedule {
-            Schedule::Ray => OdeTime::InverseLevel,
+            Schedule::Ray if s_to < s_from => OdeTime::InverseLevel,
+            Schedule::Ray => OdeTime::LogLevel,
             Schedule::Linear => OdeTime::Level,
         }
     }
@@ -240,10 +245,10 @@ pub struct Transport {
     pub totals: BatchStats,
 }
 
-/// The variables `field` is integrated in: [`OdeTime::InverseLevel`] for ray fields,
-/// [`OdeTime::Level`] for the linear path.
-pub fn ode_time(field: &dyn Field) -> OdeTime {
-    OdeTime::default_for(field.schedule())
+/// The variables `field` is integrated in from `s_from` to `s_to` by default (see
+/// [`OdeTime::default_for`]).
+pub fn ode_time(field: &dyn Field, s_from: f64, s_to: f64) -> OdeTime {
+    OdeTime::default_for(field.schedule(), s_from, s_to)
 }
 
 /// Integrates the rows of `x0` from level `s_from` to `s_to` (either direction) along
@@ -261,8 +266,8 @@ pub fn transport(
     transport_with_progress(field, x0, s_from, s_to, solver, likelihood, &|_| {})
 }
 
-/// [`transport`] in the ODE variables `time` instead of the field's default
-/// ([`ode_time`]): the same paths, other steps.
+/// [`transport`] in the ODE variables `time` instead of the default ([`ode_time`]):
+/// the same paths, other steps.
 pub fn transport_in(
     field: &dyn Field,
     x0: ArrayView2<f64>,
@@ -274,7 +279,14 @@ pub fn transport_in(
     let trace = likelihood.then_some(TraceEstimator::Auto);
     let never = AtomicBool::new(false);
     let hooks: (Progress, _) = (&|_| {}, &never);
-    transport_impl(field, x0, (s_from, s_to), (solver, time), trace, hooks)
+    transport_impl(
+        field,
+        x0,
+        (s_from, s_to),
+        (solver, Some(time)),
+        trace,
+        hooks,
+    )
 }
 
 /// A progress callback: called with the number of particles just finished (from
@@ -294,7 +306,7 @@ pub fn transport_with_progress(
 ) -> Result<Transport> {
     let trace = likelihood.then_some(TraceEstimator::Auto);
     let never = AtomicBool::new(false);
-    let integrator = (solver, ode_time(field));
+    let integrator = (solver, None);
     transport_impl(
         field,
         x0,
@@ -311,10 +323,11 @@ pub(super) fn transport_impl(
     field: &dyn Field,
     x0: ArrayView2<f64>,
     (s_from, s_to): (f64, f64),
-    (solver, time): (&SolverOptions, OdeTime),
+    (solver, time): (&SolverOptions, Option<OdeTime>),
     trace: Option<TraceEstimator>,
     (progress, cancel): (Progress, &AtomicBool),
 ) -> Result<Transport> {
+    let time = time.unwrap_or_else(|| ode_time(field, s_from, s_to));
     let likelihood = trace.is_some();
     field.check_level(s_from)?;
     field.check_level(s_to)?;
@@ -398,7 +411,8 @@ pub fn trajectories(
     levels: &[f64],
     solver: &SolverOptions,
 ) -> Result<ndarray::Array3<f64>> {
-    trajectories_in(field, x0, (s_from, s_to), levels, solver, ode_time(field))
+    let time = ode_time(field, s_from, s_to);
+    trajectories_in(field, x0, (s_from, s_to), levels, solver, time)
 }
 
 /// [`trajectories`] in the ODE variables `time` instead of the field's default

@@ -142,7 +142,7 @@ fn marginal_and_sample_match_the_library() {
     ];
     ok(&run(&args));
     let got_log = fieldflow::io::read_points(&f).unwrap();
-    opts.time = OdeTime::LogLevel;
+    opts.time = Some(OdeTime::LogLevel);
     let want_log = generate_from(&mf, want_start(&m).view(), 0.7, &opts)
         .unwrap()
         .x;

@@ -108,11 +108,12 @@ fn pinned_runs(mf: &MarginalField) -> [u64; 11] {
     // fixed here, not the default (which may change); the pins were recorded with
     // ray fields integrated in ln s (now OdeTime::LogLevel; the default is 1/s)
     o.s_max = if kind.is_ray() { 40.0 } else { 1.0 };
-    o.time = if kind.is_ray() {
+    let time = if kind.is_ray() {
         OdeTime::LogLevel
     } else {
         OdeTime::Level
     };
+    o.time = Some(time);
     o.denoise = true;
     o.likelihood = true;
     let g = generate(mf, 300, 5, &o).unwrap();
@@ -123,9 +124,9 @@ fn pinned_runs(mf: &MarginalField) -> [u64; 11] {
     let e = encode(mf, x.view(), &o).unwrap();
     let s0 = if kind.is_ray() { 3.0 } else { 0.9 };
     let gf = generate_from(mf, x.view(), s0, &o).unwrap();
-    let t = transport_in(mf, x.view(), (0.01, 0.5), &o.solver, o.time, true).unwrap();
+    let t = transport_in(mf, x.view(), (0.01, 0.5), &o.solver, time, true).unwrap();
     let levels = [0.5, 0.1, 0.01];
-    let tr = trajectories_in(mf, x.view(), (0.5, 0.01), &levels, &o.solver, o.time).unwrap();
+    let tr = trajectories_in(mf, x.view(), (0.5, 0.01), &levels, &o.solver, time).unwrap();
     [
         h(g.x.iter().copied()),
         h(g.log_p.unwrap().iter().copied()),
