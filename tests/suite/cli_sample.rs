@@ -75,44 +75,8 @@ fn marginal_and_sample_match_the_library() {
     assert_eq!(bits(&got), bits(&want));
 
     // start points from a file at a stated level, --n omitted
-    let f = dir.join("f.csv");
-    let out = run(&[
-        "sample",
-        "--field",
-        "pfgmpp",
-        "--aug-dim",
-        "2.5",
-        "--data",
-        s(&data),
-        "--weights",
-        s(&w),
-        "--from",
-        s(&m),
-        "--s-start",
-        "0.7",
-        "--s-min",
-        "0.01",
-        "--rtol",
-        "1e-7",
-        "--atol",
-        "1e-7",
-        "--out",
-        s(&f),
-    ]);
-    ok(&out);
-    let got = fieldflow::io::read_points(&f).unwrap();
-    let mut opts = SampleOptions::new(&mf);
-    opts.s_min = 0.01;
-    opts.solver = opts.solver.rtol(1e-7).atol(1e-7);
-    let want = generate_from(&mf, want_start(&m).view(), 0.7, &opts)
-        .unwrap()
-        .x;
-    assert_eq!(bits(&got), bits(&want));
-
-    // the same in ln s: --ode-time log is OdeTime::LogLevel (other bits, same paths),
-    // and the stats say which variables ran
-    let st = dir.join("st.json");
-    let mut args = vec![
+    let (f, st) = (dir.join("f.csv"), dir.join("st.json"));
+    let from_file = [
         "sample",
         "--field",
         "pfgmpp",
@@ -137,9 +101,21 @@ fn marginal_and_sample_match_the_library() {
         "--force",
         "--out",
         s(&f),
-        "--ode-time",
-        "log",
     ];
+    ok(&run(&from_file));
+    let got = fieldflow::io::read_points(&f).unwrap();
+    let mut opts = SampleOptions::new(&mf);
+    opts.s_min = 0.01;
+    opts.solver = opts.solver.rtol(1e-7).atol(1e-7);
+    let want = generate_from(&mf, want_start(&m).view(), 0.7, &opts)
+        .unwrap()
+        .x;
+    assert_eq!(bits(&got), bits(&want));
+
+    // the same in ln s: --ode-time log is OdeTime::LogLevel (other bits, same paths),
+    // and the stats say which variables ran
+    let mut args = from_file.to_vec();
+    args.extend(["--ode-time", "log"]);
     ok(&run(&args));
     let got_log = fieldflow::io::read_points(&f).unwrap();
     opts.time = Some(OdeTime::LogLevel);

@@ -214,41 +214,50 @@ pub(super) fn half_pow(p: HalfPow, q: V, sq: &V) -> V {
 fn half_pow_avx512(p: HalfPow, q: V, sq: &V) -> V {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::x86_64::{_mm512_loadu_pd, _mm512_mul_pd, _mm512_set1_pd, _mm512_storeu_pd};
+        use std::arch::x86_64::{_mm512_loadu_pd, _mm512_storeu_pd};
         let mut out = [0.0; LANES];
         // SAFETY: instantiated only in the AVX-512 path (`R = true`, reached from
         // `power_avx512` after the CPU was checked for AVX-512F); the pointers are
         // those of arrays of exactly 8 `f64`.
         unsafe {
-            let base0 = _mm512_loadu_pd(q.as_ptr());
-            if p.half == 1 && p.odd {
-                let w = _mm512_mul_pd(base0, _mm512_loadu_pd(sq.as_ptr()));
-                _mm512_storeu_pd(out.as_mut_ptr(), w);
-                return out;
-            }
-            let mut acc = if p.odd {
-                _mm512_loadu_pd(sq.as_ptr())
-            } else {
-                _mm512_set1_pd(1.0)
-            };
-            let mut base = base0;
-            let mut e = p.half;
-            while e > 0 {
-                if e & 1 == 1 {
-                    acc = _mm512_mul_pd(acc, base);
-                }
-                e >>= 1;
-                if e > 0 {
-                    base = _mm512_mul_pd(base, base);
-                }
-            }
-            _mm512_storeu_pd(out.as_mut_ptr(), acc);
+            let w = half_pow_zmm(p, _mm512_loadu_pd(q.as_ptr()), _mm512_loadu_pd(sq.as_ptr()));
+            _mm512_storeu_pd(out.as_mut_ptr(), w);
         }
         out
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
         half_pow(p, q, sq)
+    }
+}
+
+/// [`half_pow`] on one AVX-512 register (`sq = sqrt(q)`); for code that runs only on
+/// CPUs with AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(super) fn half_pow_zmm(
+    p: HalfPow,
+    q: std::arch::x86_64::__m512d,
+    sq: std::arch::x86_64::__m512d,
+) -> std::arch::x86_64::__m512d {
+    use std::arch::x86_64::{_mm512_mul_pd, _mm512_set1_pd};
+    // SAFETY: the callers run only on CPUs with AVX-512F (see above)
+    unsafe {
+        if p.half == 1 && p.odd {
+            return _mm512_mul_pd(q, sq);
+        }
+        let mut acc = if p.odd { sq } else { _mm512_set1_pd(1.0) };
+        let (mut base, mut e) = (q, p.half);
+        while e > 0 {
+            if e & 1 == 1 {
+                acc = _mm512_mul_pd(acc, base);
+            }
+            e >>= 1;
+            if e > 0 {
+                base = _mm512_mul_pd(base, base);
+            }
+        }
+        acc
     }
 }
 

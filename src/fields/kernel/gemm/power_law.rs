@@ -103,6 +103,7 @@ pub(super) fn weights_avx512<const W: bool>(
 ) -> f64 {
     #[cfg(target_arch = "x86_64")]
     {
+        use crate::fields::kernel::power::half_pow_zmm;
         use std::arch::x86_64::*;
         assert!(pi.len() >= g.len() && g.len().is_multiple_of(LANES) && tl <= g.len());
         let mut ws = [0.0; LANES];
@@ -126,23 +127,7 @@ pub(super) fn weights_avx512<const W: bool>(
                 }
                 let q = _mm512_mul_pd(_mm512_mul_pd(vc, y), y);
                 let sq = _mm512_mul_pd(vsc, y);
-                // q^e: sqrt(q) q^half by repeated squaring (as `half_pow`)
-                let mut w = if p.half == 1 && p.odd {
-                    _mm512_mul_pd(q, sq)
-                } else {
-                    let mut acc = if p.odd { sq } else { one };
-                    let (mut base, mut e) = (q, p.half);
-                    while e > 0 {
-                        if e & 1 == 1 {
-                            acc = _mm512_mul_pd(acc, base);
-                        }
-                        e >>= 1;
-                        if e > 0 {
-                            base = _mm512_mul_pd(base, base);
-                        }
-                    }
-                    acc
-                };
+                let mut w = half_pow_zmm(p, q, sq);
                 if W {
                     // times pi_i / pi_ref with pi_ref = 1 here
                     w = _mm512_mul_pd(w, _mm512_loadu_pd(pi.as_ptr().add(k)));
