@@ -30,7 +30,8 @@ pub enum OdeTime {
     /// (`x_s = y + s e`) this is the posterior mean of the data, `m(x)`, so the
     /// right-hand side stays bounded over every decade of `s` and the part of the
     /// motion that only scales with `s` is integrated exactly; the default for ray
-    /// fields towards the data. The tolerances apply to `z` (and to the log-density component).
+    /// fields towards the data. The tolerances apply to `z` (and to the log-density
+    /// component).
     InverseLevel,
 }
 
