@@ -13,11 +13,14 @@
 //! the prior named in [`SampleOptions::prior`], and [`transport`] and
 //! [`trajectories`] take any field.
 //!
-//! A field becomes an ODE system ([`FieldOde`]). Ray fields (`alpha = 1`)
-//! are integrated in `tau = ln s`, `dx/dtau = s f_s(x) = x - m(x)`, which keeps the
-//! problem well scaled over many decades of `s`; the linear path is integrated in `s`
-//! on `(0, 1]`. With the likelihood switched on the state gets one more component,
-//! `l' = -div f_s(x)` (times `s` in `tau`), so that along each path
+//! A field becomes an ODE system ([`FieldOde`]) in the variables of an [`OdeTime`].
+//! Ray fields (`alpha = 1`) are integrated towards the data in `u = 1/s` with the
+//! state `z = x/s`, `dz/du = x - s f_s(x) = m(x)` (the posterior mean: bounded over
+//! every decade of `s`, and straight stretches of the path are integrated exactly),
+//! and away from the data (encoding) in `tau = ln s`, `dx/dtau = s f_s(x)`; the linear
+//! path is integrated in `s` on `(0, 1]` (docs/MATHEMATICS.md, section 3.3). With the
+//! likelihood switched on the state gets one more component `l`,
+//! `dl/ds = -div f_s(x)` (times `s` in `tau`, `-s^2` in `u`), so that along each path
 //! `l(s_b) - l(s_a) = ln p_{s_b}(x_{s_b}) - ln p_{s_a}(x_{s_a})`. With the closed-form
 //! divergence of a `MarginalField` (docs/MATHEMATICS.md, section 2) these are exact
 //! likelihoods without a trace estimator; a field without a divergence gets the

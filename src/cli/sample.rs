@@ -11,7 +11,8 @@
 //! Without `--from` the prior is drawn at `s_max` (the far field around the data mean
 //! for the ray fields, or the exact mixture with `--prior exact`; the linear path's
 //! prior is exact); with `--from` the file's points start at `--s-start` and `--n`
-//! may be omitted. Ray fields are integrated in `tau = ln s`. The summary reports the
+//! may be omitted. Ray fields are integrated in `u = 1/s` with the state `x/s`
+//! (`--ode-time` chooses other variables). The summary reports the
 //! function evaluations and the unconverged particles (trajectories that failed, or
 //! that end farther than `--unconverged-factor` kernel widths from every data point).
 //! `--trajectories` records every path at `K` log-spaced levels from the start level

@@ -59,7 +59,8 @@ pub trait Field: Sync {
     /// The dimension `d` of the points.
     fn dim(&self) -> usize;
 
-    /// [`Schedule::Ray`] (`alpha = 1`, `sigma = s`: integrated in `tau = ln s`) or
+    /// [`Schedule::Ray`] (`alpha = 1`, `sigma = s`: integrated in `u = 1/s` towards the
+    /// data and in `tau = ln s` away from it) or
     /// [`Schedule::Linear`] (`alpha = 1 - s`, `sigma = s`, `s in (0, 1]`: integrated
     /// in `s`).
     fn schedule(&self) -> Schedule;

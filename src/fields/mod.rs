@@ -235,7 +235,8 @@ impl FieldKind {
         }
     }
 
-    /// Whether the field is a ray field (`alpha = 1`: integrate in `tau = ln s`).
+    /// Whether the field is a ray field (`alpha = 1`: integrated in `u = 1/s` or
+    /// `tau = ln s`).
     pub fn is_ray(&self) -> bool {
         self.schedule() == Schedule::Ray
     }

@@ -3,9 +3,9 @@
 //! For a field and start points at `s_max`, the *exact end points* are the exact ODE
 //! solution from the same start points down to the schedule's `s_min`, followed by
 //! the same final step as every sampler takes, `x <- m_{s_min}(x)` (Euler to
-//! `s = 0`). The ODE part is DOPRI5 at `rtol = atol = 1e-12` in `tau = ln s` (in `s`
-//! for the linear path), which is accurate to about `1e-10` on the project's closed
-//! forms. The common last step is part of the reference on purpose: for an empirical
+//! `s = 0`). The ODE part is DOPRI5 at `rtol = atol = 1e-12` in `u = 1/s` with the
+//! state `x/s` (in `s` for the linear path), which is accurate to about `1e-10` on the
+//! project's closed forms. The common last step is part of the reference on purpose: for an empirical
 //! source the field is singular at `s = 0` (every path ends on a data point), so the
 //! ODE cannot be integrated to 0, and for all sources the samplers' output is then
 //! compared with the point their own schedule aims at. (For a Gaussian-mixture

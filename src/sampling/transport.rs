@@ -1,6 +1,7 @@
-//! Transport along a field: a [`Field`] as an ODE system ([`FieldOde`]: in
-//! `tau = ln s` for ray fields, in `s` for the linear path, optionally with the
-//! log-density change as one more component), and the batch integrations built on
+//! Transport along a field: a [`Field`] as an ODE system ([`FieldOde`], in the
+//! variables of an [`OdeTime`]: `u = 1/s` with the state `x/s` or `tau = ln s` for ray
+//! fields, `s` for the linear path, optionally with the log-density change as one
+//! more component), and the batch integrations built on
 //! it: [`transport`] (either direction, with the change of `ln p_s` when asked) and
 //! [`trajectories`] (paths recorded at given levels). The cancel flag and the
 //! progress callback are passed through to the batch solver.
