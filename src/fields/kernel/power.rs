@@ -207,27 +207,65 @@ pub(super) fn half_pow(p: HalfPow, q: V, sq: &V) -> V {
     acc
 }
 
-/// [`half_pow`] in AVX-512 registers: the same multiplications in the same order (the
-/// same bits). Written with intrinsics because the vectoriser splits `half_pow`'s
-/// loop, whose trip count is known only at run time, into 128-bit halves.
+/// The AVX-512 branch of [`chunk_weights`]: `q = c / t` into `q` and `q^e` returned,
+/// through [`ratio_zmm`] and [`half_pow_zmm`]. Only instantiated in the AVX-512 path
+/// (`R = true`, reached from `power_avx512` after the CPU was checked for AVX-512F).
 #[inline(always)]
-fn half_pow_avx512(p: HalfPow, q: V, sq: &V) -> V {
+fn ratio_pow_avx512(p: HalfPow, t: &V, c: f64, q: &mut V) -> V {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::x86_64::{_mm512_loadu_pd, _mm512_storeu_pd};
-        let mut out = [0.0; LANES];
-        // SAFETY: instantiated only in the AVX-512 path (`R = true`, reached from
-        // `power_avx512` after the CPU was checked for AVX-512F); the pointers are
-        // those of arrays of exactly 8 `f64`.
+        use std::arch::x86_64::{_mm512_loadu_pd, _mm512_set1_pd, _mm512_storeu_pd};
+        let mut w = [0.0; LANES];
+        // SAFETY: see above (the CPU has AVX-512F); the pointers are those of arrays
+        // of exactly 8 `f64`.
         unsafe {
-            let w = half_pow_zmm(p, _mm512_loadu_pd(q.as_ptr()), _mm512_loadu_pd(sq.as_ptr()));
-            _mm512_storeu_pd(out.as_mut_ptr(), w);
+            let (cz, scz) = (_mm512_set1_pd(c), _mm512_set1_pd(c.sqrt()));
+            let (qz, sqz) = ratio_zmm(cz, scz, _mm512_loadu_pd(t.as_ptr()));
+            _mm512_storeu_pd(q.as_mut_ptr(), qz);
+            _mm512_storeu_pd(w.as_mut_ptr(), half_pow_zmm(p, qz, sqz));
         }
-        out
+        w
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        half_pow(p, q, sq)
+        // never reached (no AVX-512 path off x86-64); the portable operations
+        let mut sq = [0.0; LANES];
+        for l in 0..LANES {
+            q[l] = c / t[l];
+            sq[l] = q[l].sqrt();
+        }
+        half_pow(p, *q, &sq)
+    }
+}
+
+/// `q = c / t` and `sqrt(q)` on one AVX-512 register with no division or square root
+/// per lane: `y = 1/sqrt(t)` from the 14-bit hardware estimate (`vrsqrt14pd`) refined
+/// by two Newton steps with fused multiply-adds, then `q = (c y) y` and
+/// `sqrt(q) = sqrt(c) y`; `c` and `sqrt(c)` come broadcast. For code that runs only
+/// on CPUs with AVX-512F (the bounds on its rounding: module docs of `kernel`).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(super) fn ratio_zmm(
+    c: std::arch::x86_64::__m512d,
+    sqrt_c: std::arch::x86_64::__m512d,
+    t: std::arch::x86_64::__m512d,
+) -> (std::arch::x86_64::__m512d, std::arch::x86_64::__m512d) {
+    use std::arch::x86_64::{
+        _mm512_fmadd_pd, _mm512_fnmadd_pd, _mm512_mul_pd, _mm512_rsqrt14_pd, _mm512_set1_pd,
+    };
+    // SAFETY: the callers run only on CPUs with AVX-512F (see above)
+    unsafe {
+        let (one, half) = (_mm512_set1_pd(1.0), _mm512_set1_pd(0.5));
+        let mut y = _mm512_rsqrt14_pd(t);
+        for _ in 0..2 {
+            let h = _mm512_mul_pd(t, y);
+            let r = _mm512_fnmadd_pd(h, y, one);
+            y = _mm512_fmadd_pd(_mm512_mul_pd(half, y), r, y);
+        }
+        (
+            _mm512_mul_pd(_mm512_mul_pd(c, y), y),
+            _mm512_mul_pd(sqrt_c, y),
+        )
     }
 }
 
@@ -274,23 +312,7 @@ pub(super) fn chunk_weights<const W: bool, const R: bool>(
 ) -> (V, V) {
     let mut q = [0.0; LANES];
     let mut w = if R {
-        // y = 1/sqrt(t): hardware estimate refined by two Newton steps, then
-        // q = (c y) y and sqrt(q) = sqrt(c) y (no division, no square root per pair)
-        let mut y = rsqrt_estimate(t);
-        for _ in 0..2 {
-            for l in 0..LANES {
-                let h = t[l] * y[l];
-                let r = (-h).mul_add(y[l], 1.0);
-                y[l] = (0.5 * y[l]).mul_add(r, y[l]);
-            }
-        }
-        let sc = c.sqrt();
-        let mut sq = [0.0; LANES];
-        for l in 0..LANES {
-            q[l] = (c * y[l]) * y[l];
-            sq[l] = sc * y[l];
-        }
-        half_pow_avx512(p, q, &sq)
+        ratio_pow_avx512(p, t, c, &mut q)
     } else {
         let mut sq = [0.0; LANES];
         for l in 0..LANES {
@@ -314,32 +336,6 @@ pub(super) fn chunk_weights<const W: bool, const R: bool>(
         }
     }
     (q, w)
-}
-
-/// A 14-bit estimate of `1/sqrt(t)` lane by lane (AVX-512 `vrsqrt14pd`).
-#[inline(always)]
-pub(super) fn rsqrt_estimate(t: &V) -> V {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm512_loadu_pd, _mm512_rsqrt14_pd, _mm512_storeu_pd};
-        let mut out = [0.0; LANES];
-        // SAFETY: instantiated only in the AVX-512 path (`R = true`, reached from
-        // `power_avx512` after the CPU was checked for AVX-512F); the pointers are
-        // those of two arrays of exactly 8 `f64`.
-        unsafe {
-            let r = _mm512_rsqrt14_pd(_mm512_loadu_pd(t.as_ptr()));
-            _mm512_storeu_pd(out.as_mut_ptr(), r);
-        }
-        out
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let mut out = [0.0; LANES];
-        for l in 0..LANES {
-            out[l] = 1.0 / t[l].sqrt();
-        }
-        out
-    }
 }
 
 /// Whether a row may use `c = s^2` as its reference (weights `(s^2 / t_i)^e <= 1`,

@@ -103,7 +103,7 @@ pub(super) fn weights_avx512<const W: bool>(
 ) -> f64 {
     #[cfg(target_arch = "x86_64")]
     {
-        use crate::fields::kernel::power::half_pow_zmm;
+        use crate::fields::kernel::power::{half_pow_zmm, ratio_zmm};
         use std::arch::x86_64::*;
         assert!(pi.len() >= g.len() && g.len().is_multiple_of(LANES) && tl <= g.len());
         let mut ws = [0.0; LANES];
@@ -112,21 +112,12 @@ pub(super) fn weights_avx512<const W: bool>(
         // multiple of 8 (asserted above).
         unsafe {
             let (vc, vsc) = (_mm512_set1_pd(c), _mm512_set1_pd(c.sqrt()));
-            let (one, half) = (_mm512_set1_pd(1.0), _mm512_set1_pd(0.5));
             let inf = _mm512_set1_pd(f64::INFINITY);
             let abs = _mm512_castsi512_pd(_mm512_set1_epi64(i64::MAX));
             let mut lane_sums = _mm512_setzero_pd();
             for k in (0..g.len()).step_by(LANES) {
                 let t = _mm512_loadu_pd(g.as_ptr().add(k));
-                // 1/sqrt(t): the 14-bit estimate and two Newton steps
-                let mut y = _mm512_rsqrt14_pd(t);
-                for _ in 0..2 {
-                    let h = _mm512_mul_pd(t, y);
-                    let r = _mm512_fnmadd_pd(h, y, one);
-                    y = _mm512_fmadd_pd(_mm512_mul_pd(half, y), r, y);
-                }
-                let q = _mm512_mul_pd(_mm512_mul_pd(vc, y), y);
-                let sq = _mm512_mul_pd(vsc, y);
+                let (q, sq) = ratio_zmm(vc, vsc, t);
                 let mut w = half_pow_zmm(p, q, sq);
                 if W {
                     // times pi_i / pi_ref with pi_ref = 1 here
