@@ -209,7 +209,8 @@ pub struct Samples {
     /// Upper bound of the unconverged fraction under the exact `p_{s_min}`,
     /// `P(|U| > unconverged_factor)` (NaN where not available).
     pub expected_unconverged: f64,
-    /// Per-particle solver statistics (times in the ODE time of [`SampleOptions::time`]).
+    /// Per-particle solver statistics (times in the ODE time of the variables used,
+    /// [`SampleOptions::time_for`]).
     pub stats: Vec<TrajectoryStats>,
     /// Totals; `evals` includes the denoising evaluations.
     pub totals: BatchStats,
@@ -654,7 +655,8 @@ pub struct Encoded {
     pub log_p: Option<Array1<f64>>,
     /// `ln p_{s_max}(z) - ln p_{s_min}(x)` along each path.
     pub delta_log_p: Option<Array1<f64>>,
-    /// Per-particle solver statistics (times in the ODE time of [`SampleOptions::time`]).
+    /// Per-particle solver statistics (times in the ODE time of the variables used,
+    /// [`SampleOptions::time_for`]).
     pub stats: Vec<TrajectoryStats>,
     /// Totals.
     pub totals: BatchStats,
