@@ -70,10 +70,15 @@ LOOSE=${LOOSE:-3e-4}
 ff_times=(); fl_times=(); fx_times=(); np_times=(); ni_times=()
 seconds() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['seconds'])" "$1"; }
 nfev() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['nfev'])" "$1"; }
+# wall time of a command; its output goes to $OUT/run.log, and a failure stops the
+# script (with the log) instead of being timed
 elapsed() {
     local t0 t1
     t0=$(date +%s.%N)
-    "$@" >/dev/null 2>&1
+    if ! "$@" >"$OUT/run.log" 2>&1; then
+        cat "$OUT/run.log" >&2
+        return 1
+    fi
     t1=$(date +%s.%N)
     python3 -c "print($t1 - $t0)"
 }
