@@ -17,7 +17,7 @@ use crate::fields::source::Source;
 /// `|x - a y|^2` with four independent partial sums (breaks the add latency chain;
 /// the order of operations is fixed, so results stay deterministic).
 #[inline]
-fn dist2(xr: &[f64], y: &[f64], a: f64) -> f64 {
+pub(super) fn dist2(xr: &[f64], y: &[f64], a: f64) -> f64 {
     let mut acc = [0.0f64; 4];
     let xc = xr.chunks_exact(4);
     let yc = y.chunks_exact(4);

@@ -46,6 +46,7 @@
 
 use super::gemm::{Law, Sums};
 use super::lanes::LANES;
+use super::points::dist2;
 
 /// Directions of the frame.
 const FRAME: usize = 8;
@@ -212,7 +213,7 @@ impl Projection {
             for ((vc, yc), uc) in v.iter_mut().zip(y).zip(&mean) {
                 *vc = yc - uc;
             }
-            let r2 = split(&frame, k, d, &v, &mut zi);
+            let r2 = split(&frame, k, d, &mut v, &mut zi);
             for j in 0..k {
                 z[j * stride + i] = zi[j];
             }
@@ -241,7 +242,7 @@ impl Projection {
         sc.u.clear();
         sc.u.extend(x.iter().zip(&self.mean).map(|(xj, mj)| xj - a * mj));
         sc.z.resize(k, 0.0);
-        let r2 = split(&self.frame, k, d, &sc.u, &mut sc.z);
+        let r2 = split(&self.frame, k, d, &mut sc.u, &mut sc.z);
         let qx = r2.sqrt();
         if !qx.is_finite() || !sc.z.iter().all(|v| v.is_finite()) {
             return None;
@@ -372,25 +373,34 @@ impl Projection {
 }
 
 /// `V v` into `z`, and the squared length of the rest, `|v - V^T V v|^2` (formed
-/// coordinate by coordinate, not as a difference of squares).
+/// coordinate by coordinate, not as a difference of squares); `v` is overwritten by
+/// the rest. Every loop is either an axpy over the coordinates or a sum in [`PARTS`]
+/// interleaved partial sums (a fixed order), not one chain of dependent additions:
+/// this runs for every row that tries the bound.
 #[inline(always)]
-fn split(frame: &[f64], k: usize, d: usize, v: &[f64], z: &mut [f64]) -> f64 {
+fn split(frame: &[f64], k: usize, d: usize, v: &mut [f64], z: &mut [f64]) -> f64 {
     for j in 0..k {
-        z[j] = frame[j * d..(j + 1) * d]
-            .iter()
-            .zip(v)
-            .map(|(f, x)| f * x)
-            .sum();
+        z[j] = dot(&frame[j * d..(j + 1) * d], v);
     }
-    let mut r2 = 0.0;
-    for c in 0..d {
-        let mut rc = v[c];
-        for j in 0..k {
-            rc -= z[j] * frame[j * d + c];
+    for j in 0..k {
+        for (r, f) in v.iter_mut().zip(&frame[j * d..(j + 1) * d]) {
+            *r -= z[j] * f;
         }
-        r2 += rc * rc;
     }
-    r2
+    dot(v, v)
+}
+
+/// Partial sums of [`dot`].
+const PARTS: usize = 4;
+
+/// `a . b` in [`PARTS`] interleaved partial sums.
+#[inline(always)]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; PARTS];
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        acc[i % PARTS] += x * y;
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
 }
 
 /// The median squared distance from a data point to its nearest other point, over
@@ -542,13 +552,8 @@ pub(super) fn add_exact<L: Law>(
 /// `x - alpha y_i`.
 #[inline(always)]
 pub(super) fn exact_key<L: Law>(row: &L::Row, x: &[f64], ys: &[f64], i: usize) -> f64 {
-    let (d, a) = (x.len(), L::alpha(row));
-    let d2: f64 = x
-        .iter()
-        .zip(&ys[i * d..(i + 1) * d])
-        .map(|(u, v)| (u - a * v) * (u - a * v))
-        .sum();
-    L::key(row, d2)
+    let d = x.len();
+    L::key(row, dist2(x, &ys[i * d..(i + 1) * d], L::alpha(row)))
 }
 
 #[cfg(test)]
@@ -652,9 +657,10 @@ mod tests {
             rows.push(ys[21 * d..22 * d].to_vec());
             for a in [1.0, 0.7, 0.05] {
                 for x in &rows {
-                    let u: Vec<f64> = x.iter().zip(&proj.mean).map(|(x, m)| x - a * m).collect();
+                    let mut u: Vec<f64> =
+                        x.iter().zip(&proj.mean).map(|(x, m)| x - a * m).collect();
                     let mut zx = vec![0.0; proj.k];
-                    let qx = split(&proj.frame, proj.k, d, &u, &mut zx).sqrt();
+                    let qx = split(&proj.frame, proj.k, d, &mut u, &mut zx).sqrt();
                     let mut lb = vec![0.0; proj.stride];
                     let mut lb_simd = vec![0.0; proj.stride];
                     let want = proj.bound_passes(qx, a, &zx, &mut lb);
