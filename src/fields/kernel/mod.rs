@@ -100,7 +100,10 @@ mod vexp;
 mod vln;
 
 pub use components::eval_components;
-pub use gemm::{add_weighted_sums, cross_products, product_tile, PRODUCT_ROWS, WEIGHT_RTOL};
+pub use gemm::{
+    add_weighted_sums, block_rows, cross_products, cross_products_cols, product_tile, resident,
+    PRODUCT_ROWS, RESIDENT_BYTES, WEIGHT_RTOL,
+};
 pub use lanes::{Soa, LANES};
 use points::eval_points_with;
 use power::{eval_power, fast_power_exponent, Rows};

@@ -384,8 +384,10 @@ fn avx512_keys_and_weights_equal_the_lane_code() {
 fn product_path_rows_are_independent_of_the_block() {
     let mut rng = crate::rng::seeded(43);
     // 300 points: a last tile of 44 (products of the live rows' height); 270: of 14
-    // (full height); rows settled on survivors in between
-    for m in [300, 270] {
+    // (full height); rows settled on survivors in between. Both in cache (blocks of
+    // 48 rows, the first product from the coordinate-major data); 4,200 points (2.05
+    // MiB) are not (blocks of 64, from the row-major data)
+    for m in [300, 270, 4200] {
         let d = 64;
         let data = Array2::from_shape_fn((m, d), |_| rng.sample::<f64, _>(StandardNormal));
         let src = Source::points(data.view(), None).unwrap();
@@ -407,6 +409,48 @@ fn product_path_rows_are_independent_of_the_block() {
         }
     }
     let _ = LANES;
+}
+
+/// The first product from the coordinate-major data equals the one from the row-major
+/// data bit for bit, so that which of the two a data set gets (`resident`) changes no
+/// result: `d = 32, 64, 100, 784`, the heights of blocks of 48 and 64 rows
+/// ([`product_height`]), full, partial and small tiles.
+#[test]
+fn both_layouts_of_the_first_product_give_the_same_bits() {
+    use super::{cross_products, cross_products_cols, product_height, PRODUCT_ROWS};
+    let mut rng = crate::rng::seeded(61);
+    for d in [32, 64, 100, 784] {
+        let m: usize = 700;
+        let ys: Vec<f64> = (0..m * d).map(|_| rng.sample(StandardNormal)).collect();
+        let stride = m.div_ceil(LANES) * LANES;
+        let mut cols = vec![0.0; d * stride];
+        for (i, y) in ys.chunks_exact(d).enumerate() {
+            for (j, &v) in y.iter().enumerate() {
+                cols[j * stride + i] = v;
+            }
+        }
+        let x: Vec<f64> = (0..PRODUCT_ROWS * d)
+            .map(|_| rng.sample(StandardNormal))
+            .collect();
+        // the heights the path uses: blocks of 48 or 64 rows, 8 to all of them live;
+        // tiles: full (256), the last one of 700 (188), a small one (20)
+        for (rows, live) in [(48, 8), (48, 16), (48, 48), (64, 8), (64, 40), (64, 64)] {
+            for (t0, tl) in [(0usize, 256usize), (512, 188), (256, 20)] {
+                let h = product_height(live, tl, rows);
+                let tp = tl.div_ceil(LANES) * LANES;
+                let mut a = vec![0.0; h * tp];
+                let mut b = vec![0.0; h * tp];
+                cross_products(h, &x, &ys[t0 * d..], &mut a, d, tl, tp);
+                cross_products_cols(h, &x, &cols[t0..], stride, &mut b, d, tp);
+                for r in 0..h {
+                    for i in 0..tl {
+                        let (u, v) = (a[r * tp + i], b[r * tp + i]);
+                        assert_eq!(u.to_bits(), v.to_bits(), "d {d} h {h} tile {t0} row {r}");
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `gemm`: the Gaussian product path, else the coordinate-wise Gaussian kernel
